@@ -1,0 +1,63 @@
+# charlab: two commands do everything.
+#   make reproduce   regenerate the report's figures and results (embedded default data;
+#                    DATA=path/to/train.pkl or an EMNIST folder for your own, ARGS=--quick ...)
+#   make test        formatting, lints, the test suite, and every notebook run headlessly
+# Both install what they need on first use (scripts/setup.sh): a project-local .venv with
+# torch==2.13.0 (libtorch for tch), and for the notebooks the evcxr `rust` kernel in .tools/.
+
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+export VIRTUAL_ENV := $(ROOT)/.venv
+export PATH := $(ROOT)/.venv/bin:$(PATH)
+export LIBTORCH_USE_PYTORCH := 1
+export JUPYTER_PATH := $(ROOT)/.jupyter
+export JUPYTER_DATA_DIR := $(ROOT)/.jupyter
+export JUPYTER_CONFIG_DIR := $(ROOT)/.jupyter/config
+export IPYTHONDIR := $(ROOT)/.jupyter/ipython
+
+CARGO ?= cargo
+BIN := target/release/charlab
+DATA ?=
+ARGS ?=
+DATA_FLAG := $(if $(DATA),--data $(DATA),)
+STANDIN := $(ROOT)/../shared/data/alphamoon-standin/train.pkl
+
+.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit lab clean-setup
+
+venv:
+	@scripts/setup.sh venv
+
+kernel:
+	@scripts/setup.sh kernel
+
+build: venv
+	$(CARGO) build --release --locked
+
+reproduce: build
+	$(BIN) reproduce $(DATA_FLAG) $(ARGS)
+
+lint: venv
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --locked --all-targets -- -D warnings
+
+unit: venv
+	$(CARGO) test --release --locked
+
+# Runs every notebook headlessly on the embedded default (quick mode) into target/notebooks/,
+# failing on any error output; the committed notebooks are left untouched.
+notebooks: kernel build
+	CHARLAB_DATA=default CHARLAB_QUICK=1 .venv/bin/python scripts/run_notebooks.py --out target/notebooks notebooks/*.ipynb
+
+test: lint unit notebooks
+
+# Re-executes the notebooks in place on the stand-in data, for the committed outputs.
+notebooks-commit: kernel build
+	CHARLAB_DATA=$(if $(DATA),$(DATA),$(STANDIN)) .venv/bin/python scripts/run_notebooks.py --in-place notebooks/*.ipynb
+
+# Jupyter Lab with the project's `rust` kernel (installs jupyterlab into .venv on first use).
+lab: kernel
+	@.venv/bin/python -c 'import jupyterlab' 2>/dev/null || .venv/bin/pip install --quiet jupyterlab
+	cd notebooks && ../.venv/bin/jupyter lab
+
+clean-setup:
+	rm -rf .venv .tools .jupyter target/evcxr

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Installs what charlab needs, inside the project, skipping whatever is already there:
+#   .venv/                      Python venv from requirements.txt (torch==2.13.0 = libtorch for tch)
+#   .tools/bin/evcxr_jupyter    the Rust Jupyter kernel (cargo install --locked evcxr_jupyter)
+#   .jupyter/kernels/rust/      the `rust` kernel spec, found through JUPYTER_PATH=.jupyter
+# Usage: scripts/setup.sh [venv|kernel|all]   (default: all)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+what=${1:-all}
+EVCXR_VERSION=0.22.0
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+setup_venv() {
+  local stamp=.venv/.requirements.sha256
+  local want
+  want=$(sha256sum requirements.txt | cut -d' ' -f1)
+  if [ -x .venv/bin/python ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  local start=$SECONDS
+  log "creating .venv and installing requirements.txt (torch is ~4 GB with its CUDA wheels; ~2 min)"
+  command -v python3 >/dev/null || { log "python3 not found: install Python 3.9+ first"; exit 1; }
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -r requirements.txt
+  echo "$want" > "$stamp"
+  log "venv ready in $((SECONDS - start)) s"
+}
+
+torch_lib() {
+  .venv/bin/python -c 'import torch, pathlib; print(pathlib.Path(torch.__file__).parent / "lib")'
+}
+
+setup_kernel() {
+  setup_venv
+  if [ ! -x .tools/bin/evcxr_jupyter ] || ! grep -q "evcxr_jupyter $EVCXR_VERSION" .tools/.crates.toml 2>/dev/null; then
+    local start=$SECONDS
+    log "building evcxr_jupyter $EVCXR_VERSION into .tools/ (~10 min on 2 cores, once)"
+    cargo install --quiet --locked --root .tools "evcxr_jupyter@$EVCXR_VERSION"
+    log "evcxr_jupyter ready in $((SECONDS - start)) s"
+  fi
+  local lib spec=.jupyter/kernels/rust
+  lib=$(torch_lib)
+  mkdir -p "$spec" target/evcxr
+  # The kernel compiles charlab (and tch's build script needs the venv's torch), and loads
+  # libtorch at run time: evcxr's generated crate gets no rpath, hence LD_LIBRARY_PATH.
+  .venv/bin/python - "$root" "$lib" "$spec/kernel.json" <<'PY'
+import json, os, sys
+root, lib, out = sys.argv[1:4]
+env = {
+    "LD_LIBRARY_PATH": lib + (":" + os.environ["LD_LIBRARY_PATH"] if os.environ.get("LD_LIBRARY_PATH") else ""),
+    "PATH": f"{root}/.venv/bin:" + os.environ.get("PATH", "/usr/bin:/bin"),
+    "VIRTUAL_ENV": f"{root}/.venv",
+    "LIBTORCH_USE_PYTORCH": "1",
+    "EVCXR_TMPDIR": f"{root}/target/evcxr",
+    "CHARLAB_ROOT": root,
+}
+spec = {
+    "argv": [f"{root}/.tools/bin/evcxr_jupyter", "--control_file", "{connection_file}"],
+    "display_name": "Rust (charlab)",
+    "language": "rust",
+    "interrupt_mode": "message",
+    "env": env,
+}
+tmp = out + ".tmp"
+with open(tmp, "w") as f:
+    json.dump(spec, f, indent=2)
+os.replace(tmp, out)
+PY
+}
+
+case "$what" in
+  venv) setup_venv ;;
+  kernel|all) setup_kernel ;;
+  *) log "unknown target '$what' (venv|kernel|all)"; exit 2 ;;
+esac

@@ -1,0 +1,46 @@
+//! # charlab
+//!
+//! Reproduces, then extends, a short report on handwritten character classification: 56x56
+//! binary images of letters and digits in 36 unbalanced classes.
+//!
+//! - [`data`]: one [`data::Dataset`] type read from the task's `train.pkl`, from EMNIST IDX
+//!   files, or generated in-process (the embedded default, [`data::synth`]);
+//! - [`split`]: the report's seeded random split, stratified split and k-fold, normalisation;
+//! - [`sections`]: one module per report section, each writing its figures and results;
+//! - [`plot`]: figures as SVG and PNG with an embedded font, shown inline in notebooks;
+//! - [`paths`]: every path the project reads or writes.
+//!
+//! Notebooks (evcxr) can only name types of crates this crate re-exports, so the crates whose
+//! values they hold are re-exported: [`tch`], [`polars`], [`plotters`].
+
+pub mod data;
+pub mod display;
+pub mod error;
+pub mod paths;
+pub mod plot;
+pub mod sections;
+pub mod split;
+
+pub use error::{Error, Result};
+pub use plotters;
+pub use polars;
+pub use tch;
+
+/// The names a notebook usually needs: `use charlab::prelude::*;`.
+pub mod prelude {
+    pub use crate::data::{DataSpec, Dataset, Source, REPORT_CLASSES, REPORT_COUNTS};
+    pub use crate::display::{table, Html};
+    pub use crate::plot::{Figure, Png};
+    pub use crate::split::{Normalizer, Split};
+    pub use crate::{paths, sections, Error, Result};
+    pub use polars::prelude::DataFrame;
+}
+
+/// Number of CPU threads to use for heavy work: `CHARLAB_THREADS`, else all cores.
+pub fn threads() -> usize {
+    std::env::var("CHARLAB_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}

@@ -1,0 +1,100 @@
+//! Every path charlab reads or writes, in one place (cookiecutter-data-science style).
+//!
+//! All paths are relative to the project root, found by walking up from the current
+//! directory to the folder holding charlab's `Cargo.toml` (so notebooks, run from
+//! `notebooks/`, and the CLI, run from anywhere inside the repository, agree). Outside a
+//! checkout the current directory is the root. `CHARLAB_ROOT` overrides the search.
+
+use std::path::{Path, PathBuf};
+
+/// Environment variable naming the data source used by the notebooks and by the CLI when
+/// `--data` is not given: a `train.pkl`, an EMNIST folder, or `default` for the embedded set.
+pub const DATA_ENV: &str = "CHARLAB_DATA";
+
+/// The project root (see the module documentation).
+pub fn root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CHARLAB_ROOT") {
+        return PathBuf::from(dir);
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    for dir in cwd.ancestors() {
+        let manifest = dir.join("Cargo.toml");
+        if let Ok(text) = std::fs::read_to_string(&manifest) {
+            if text.contains("name = \"charlab\"") {
+                return dir.to_path_buf();
+            }
+        }
+    }
+    cwd
+}
+
+/// `figures/`: every figure of the report, as SVG and PNG.
+pub fn figures_dir() -> PathBuf {
+    root().join("figures")
+}
+
+/// `report/results/`: one JSON file per report section.
+pub fn results_dir() -> PathBuf {
+    root().join("report").join("results")
+}
+
+/// `data/`: git-ignored working data (model checkpoints, caches). Raw inputs are never written.
+pub fn data_dir() -> PathBuf {
+    root().join("data")
+}
+
+/// `figures/<stem>` without extension; [`crate::plot`] adds `.svg` and `.png`.
+pub fn figure(stem: &str) -> PathBuf {
+    figures_dir().join(stem)
+}
+
+/// `report/results/<section>.json`.
+pub fn result(section: &str) -> PathBuf {
+    results_dir().join(format!("{section}.json"))
+}
+
+/// Where the shared stand-in data lives for developers and CI (`../shared/data/...`
+/// beside the project root). Users do not have it.
+pub fn shared_standin() -> PathBuf {
+    root()
+        .join("..")
+        .join("shared")
+        .join("data")
+        .join("alphamoon-standin")
+        .join("train.pkl")
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename,
+/// so that an interrupted run never leaves a half-written output. Creates parent folders.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> crate::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let mut file = std::fs::File::create(&tmp).map_err(|e| crate::Error::io(&tmp, e))?;
+    file.write_all(bytes)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| crate::Error::io(&tmp, e))?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        crate::Error::io(path, e)
+    })
+}
+
+/// Serialises `value` as pretty JSON and writes it atomically to `path`.
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> crate::Result<()> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|source| crate::Error::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    text.push('\n');
+    write_atomic(path, text.as_bytes())
+}

@@ -1,0 +1,158 @@
+//! Figures: one [`Figure`] trait, drawn twice (SVG and PNG) with an embedded font, and shown
+//! inline in notebooks.
+//!
+//! Text in PNGs is rendered with DejaVu Sans embedded in the binary (the `dejavu` crate and
+//! plotters' `ab_glyph` backend), so it renders on a machine without system fonts or
+//! fontconfig. The font is registered on every draw: evcxr does not keep static state between
+//! notebook cells.
+
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::paths::write_atomic;
+use crate::{Error, Result};
+
+/// Error type of drawing code (plotters' errors are generic over the backend).
+pub type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+/// Something drawable as a figure of the report.
+pub trait Figure {
+    /// Size in pixels (width, height).
+    fn size(&self) -> (u32, u32);
+
+    /// Draws the figure on `root`, which has already been filled white.
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static;
+}
+
+/// Registers the embedded DejaVu Sans as plotters' `sans-serif`, `serif` and `monospace`.
+pub fn register_fonts() {
+    for family in ["sans-serif", "serif", "monospace"] {
+        let _ = plotters::style::register_font(family, FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font(family, FontStyle::Bold, dejavu::sans::bold());
+        let _ = plotters::style::register_font(family, FontStyle::Italic, dejavu::sans::oblique());
+    }
+}
+
+/// A PNG image in memory. In a notebook, a value of this type displays as the image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Png {
+    /// Encoded PNG bytes.
+    pub bytes: Vec<u8>,
+    /// Where the figure was saved, if it was.
+    pub path: Option<PathBuf>,
+}
+
+impl Png {
+    /// evcxr's rich-display hook: prints the image as `image/png`.
+    pub fn evcxr_display(&self) {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&self.bytes);
+        println!("EVCXR_BEGIN_CONTENT image/png\n{b64}\nEVCXR_END_CONTENT");
+    }
+}
+
+fn plot_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Plot {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// Draws `fig` into an SVG document.
+pub fn render_svg<F: Figure>(fig: &F) -> Result<String> {
+    register_fonts();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, fig.size()).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|e| plot_err(Path::new("svg"), e))?;
+        fig.draw(&root).map_err(|e| plot_err(Path::new("svg"), e))?;
+        root.present().map_err(|e| plot_err(Path::new("svg"), e))?;
+    }
+    Ok(svg)
+}
+
+/// Draws `fig` into a PNG image.
+pub fn render_png<F: Figure>(fig: &F) -> Result<Png> {
+    register_fonts();
+    let (w, h) = fig.size();
+    let mut rgb = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|e| plot_err(Path::new("png"), e))?;
+        fig.draw(&root).map_err(|e| plot_err(Path::new("png"), e))?;
+        root.present().map_err(|e| plot_err(Path::new("png"), e))?;
+    }
+    let mut bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut bytes, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc
+            .write_header()
+            .map_err(|e| plot_err(Path::new("png"), e))?;
+        writer
+            .write_image_data(&rgb)
+            .map_err(|e| plot_err(Path::new("png"), e))?;
+    }
+    Ok(Png { bytes, path: None })
+}
+
+/// Saves `fig` as `<stem>.svg` and `<stem>.png` (atomically) and returns the PNG, so a
+/// notebook cell can both save and show a figure.
+pub fn save<F: Figure>(fig: &F, stem: &Path) -> Result<Png> {
+    let svg = render_svg(fig)?;
+    let mut png = render_png(fig)?;
+    let svg_path = stem.with_extension("svg");
+    let png_path = stem.with_extension("png");
+    write_atomic(&svg_path, svg.as_bytes())?;
+    write_atomic(&png_path, &png.bytes)?;
+    png.path = Some(png_path);
+    Ok(png)
+}
+
+/// Draws a binary image (`[rows, cols]`, 0/1) in black on white, filling `area`, as one
+/// rectangle per horizontal run of ink (compact in SVG).
+pub fn draw_glyph<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    image: &[u8],
+    rows: usize,
+    cols: usize,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let (w, h) = area.dim_in_pixel();
+    let cell = (w as f64 / cols as f64).min(h as f64 / rows as f64);
+    let ox = (w as f64 - cell * cols as f64) / 2.0;
+    let oy = (h as f64 - cell * rows as f64) / 2.0;
+    let px = |c: usize, r: usize| ((ox + c as f64 * cell) as i32, (oy + r as f64 * cell) as i32);
+    area.draw(&Rectangle::new(
+        [px(0, 0), px(cols, rows)],
+        RGBColor(200, 200, 200).stroke_width(1),
+    ))?;
+    for r in 0..rows {
+        let row = &image[r * cols..(r + 1) * cols];
+        let mut c = 0;
+        while c < cols {
+            if row[c] == 1 {
+                let start = c;
+                while c < cols && row[c] == 1 {
+                    c += 1;
+                }
+                area.draw(&Rectangle::new(
+                    [px(start, r), px(c, r + 1)],
+                    BLACK.filled(),
+                ))?;
+            } else {
+                c += 1;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,335 @@
+//! Section 2 of the report, "Dataset": class distribution (linear and log scale), one sample
+//! per class, and the summary table.
+//!
+//! Outputs: `figures/02-class-distribution.{svg,png}`, `figures/02-samples.{svg,png}`,
+//! `report/results/02-dataset.json`.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use polars::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Dataset, Source};
+use crate::plot::{self, DrawResult, Figure, Png};
+use crate::{paths, Result};
+
+/// Name of this section in file names.
+pub const SECTION: &str = "02-dataset";
+
+/// Bar charts of images per class, linear scale above and log scale below.
+#[derive(Clone, Debug)]
+pub struct ClassDistribution {
+    /// Images per class.
+    pub counts: Vec<usize>,
+    /// Character of each class.
+    pub chars: Vec<char>,
+}
+
+impl ClassDistribution {
+    /// The distribution of `data`.
+    pub fn of(data: &Dataset) -> Self {
+        ClassDistribution {
+            counts: data.class_counts(),
+            chars: data.class_chars().to_vec(),
+        }
+    }
+}
+
+const BAR: RGBColor = RGBColor(49, 110, 175);
+
+impl Figure for ClassDistribution {
+    fn size(&self) -> (u32, u32) {
+        (1400, 1000)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let k = self.counts.len();
+        let max = self.counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+        let total: usize = self.counts.iter().sum();
+        let root = root.titled(
+            &format!("Images per class ({total} images, {k} classes)"),
+            ("sans-serif", 30),
+        )?;
+        let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 / 2);
+        for (area, log) in [(top, false), (bottom, true)] {
+            let caption = if log { "log scale" } else { "linear scale" };
+            let mut builder = ChartBuilder::on(&area);
+            builder
+                .caption(caption, ("sans-serif", 20))
+                .margin(10)
+                .x_label_area_size(45)
+                .y_label_area_size(75);
+            let x_range = -0.5f64..(k as f64 - 0.5);
+            if log {
+                let mut chart =
+                    builder.build_cartesian_2d(x_range, (0.7f64..max * 2.5).log_scale())?;
+                chart
+                    .configure_mesh()
+                    .disable_x_mesh()
+                    .light_line_style(RGBColor(235, 235, 235))
+                    .x_labels(k)
+                    .x_label_formatter(&|x| format!("{}", x.round() as i64))
+                    .x_desc("class index")
+                    .y_desc("images (log)")
+                    .y_label_formatter(&|y| format!("{y:.0}"))
+                    .label_style(("sans-serif", 15))
+                    .axis_desc_style(("sans-serif", 18))
+                    .draw()?;
+                self.bars(&mut chart, 0.7)?;
+            } else {
+                let mut chart = builder.build_cartesian_2d(x_range, 0f64..max * 1.12)?;
+                chart
+                    .configure_mesh()
+                    .disable_x_mesh()
+                    .light_line_style(RGBColor(235, 235, 235))
+                    .x_labels(k)
+                    .x_label_formatter(&|x| format!("{}", x.round() as i64))
+                    .x_desc("class index")
+                    .y_desc("images")
+                    .y_label_formatter(&|y| format!("{y:.0}"))
+                    .label_style(("sans-serif", 15))
+                    .axis_desc_style(("sans-serif", 18))
+                    .draw()?;
+                self.bars(&mut chart, 0.0)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ClassDistribution {
+    fn bars<DB: DrawingBackend, Y>(
+        &self,
+        chart: &mut ChartContext<DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+        base: f64,
+    ) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+        Y: Ranged<ValueType = f64>,
+    {
+        chart.draw_series(self.counts.iter().enumerate().map(|(i, &c)| {
+            let x = i as f64;
+            Rectangle::new(
+                [(x - 0.38, base), (x + 0.38, (c as f64).max(base))],
+                BAR.filled(),
+            )
+        }))?;
+        // The character above each bar.
+        chart.draw_series(self.counts.iter().enumerate().map(|(i, &c)| {
+            Text::new(
+                self.chars[i].to_string(),
+                (i as f64, (c as f64).max(base)),
+                ("sans-serif", 16).into_font().color(&BLACK).pos(
+                    plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Bottom,
+                    ),
+                ),
+            )
+        }))?;
+        Ok(())
+    }
+}
+
+/// One image per class in a grid, each labelled `index: character`.
+#[derive(Clone, Debug)]
+pub struct SampleGrid {
+    /// `(class, character, image)`; `image` is `None` for a class without images.
+    pub cells: Vec<(usize, char, Option<Vec<u8>>)>,
+    /// Image height and width.
+    pub shape: (usize, usize),
+    /// Columns of the grid.
+    pub columns: usize,
+    /// Title.
+    pub title: String,
+}
+
+impl SampleGrid {
+    /// One randomly chosen image (seeded) of every class of `data`.
+    pub fn of(data: &Dataset, seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let cells = data
+            .indices_by_class()
+            .iter()
+            .enumerate()
+            .map(|(c, members)| {
+                let img = if members.is_empty() {
+                    None
+                } else {
+                    Some(
+                        data.image(members[rng.random_range(0..members.len())])
+                            .to_vec(),
+                    )
+                };
+                (c, data.class_chars()[c], img)
+            })
+            .collect();
+        SampleGrid {
+            cells,
+            shape: (data.height(), data.width()),
+            columns: 9,
+            title: "One sample per class (class index: character)".into(),
+        }
+    }
+}
+
+impl Figure for SampleGrid {
+    fn size(&self) -> (u32, u32) {
+        let rows = self.cells.len().div_ceil(self.columns.max(1));
+        (self.columns as u32 * 130, rows as u32 * 160 + 60)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let root = root.titled(&self.title, ("sans-serif", 26))?;
+        let rows = self.cells.len().div_ceil(self.columns.max(1));
+        let areas = root.split_evenly((rows, self.columns));
+        for (area, (class, ch, img)) in areas.iter().zip(&self.cells) {
+            let area = area.margin(4, 4, 8, 8);
+            let area = area.titled(&format!("{class}: {ch}"), ("sans-serif", 20))?;
+            match img {
+                Some(img) => plot::draw_glyph(&area, img, self.shape.0, self.shape.1)?,
+                None => {
+                    area.draw(&Text::new("no image", (10, 40), ("sans-serif", 16)))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The summary table: one row per class with `class`, `character`, `count` and `share` (%).
+pub fn summary_table(data: &Dataset) -> Result<DataFrame> {
+    let counts = data.class_counts();
+    let total = data.len().max(1) as f64;
+    let df = df!(
+        "class" => (0..counts.len() as u32).collect::<Vec<u32>>(),
+        "character" => data.class_chars().iter().map(|c| c.to_string()).collect::<Vec<String>>(),
+        "count" => counts.iter().map(|&c| c as u32).collect::<Vec<u32>>(),
+        "share" => counts.iter().map(|&c| (1000.0 * c as f64 / total).round() / 10.0).collect::<Vec<f64>>(),
+    )?;
+    Ok(df)
+}
+
+/// One row of the results file's class table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassRow {
+    /// Class index.
+    pub class: usize,
+    /// Class character.
+    pub character: char,
+    /// Images.
+    pub count: usize,
+    /// Share of all images, in percent.
+    pub share: f64,
+}
+
+/// `report/results/02-dataset.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatasetResults {
+    /// Section name.
+    pub section: String,
+    /// Where the data came from.
+    pub source: Source,
+    /// [`Dataset::content_hash`].
+    pub data_hash: String,
+    /// Images.
+    pub images: usize,
+    /// Image height and width.
+    pub image_size: (usize, usize),
+    /// Classes.
+    pub classes: usize,
+    /// Fraction of ink pixels over all images.
+    pub ink_fraction: f64,
+    /// Smallest and largest class (index, count).
+    pub smallest: (usize, usize),
+    /// Largest class (index, count).
+    pub largest: (usize, usize),
+    /// Largest class / smallest non-empty class.
+    pub imbalance_ratio: f64,
+    /// Per-class counts.
+    pub table: Vec<ClassRow>,
+    /// Seed used to pick the sample images.
+    pub seed: u64,
+    /// Figures written, relative to the project root.
+    pub figures: Vec<String>,
+}
+
+/// Facts of section 2 about `data` (no file written).
+pub fn results(data: &Dataset, seed: u64) -> DatasetResults {
+    let counts = data.class_counts();
+    let total = data.len().max(1) as f64;
+    let (mut small, mut large) = ((0, usize::MAX), (0, 0));
+    for (c, &n) in counts.iter().enumerate() {
+        if n > 0 && n < small.1 {
+            small = (c, n);
+        }
+        if n > large.1 {
+            large = (c, n);
+        }
+    }
+    let ink: u64 = data.images().iter().map(|&p| p as u64).sum();
+    DatasetResults {
+        section: SECTION.into(),
+        source: data.source().clone(),
+        data_hash: data.content_hash(),
+        images: data.len(),
+        image_size: (data.height(), data.width()),
+        classes: data.n_classes(),
+        ink_fraction: ink as f64 / (data.images().len().max(1) as f64),
+        smallest: small,
+        largest: large,
+        imbalance_ratio: large.1 as f64 / small.1.max(1) as f64,
+        table: counts
+            .iter()
+            .enumerate()
+            .map(|(c, &n)| ClassRow {
+                class: c,
+                character: data.class_chars()[c],
+                count: n,
+                share: 100.0 * n as f64 / total,
+            })
+            .collect(),
+        seed,
+        figures: vec![
+            "figures/02-class-distribution.svg".into(),
+            "figures/02-class-distribution.png".into(),
+            "figures/02-samples.svg".into(),
+            "figures/02-samples.png".into(),
+        ],
+    }
+}
+
+/// Saves the class-distribution figure and returns it for display.
+pub fn class_distribution(data: &Dataset) -> Result<Png> {
+    plot::save(
+        &ClassDistribution::of(data),
+        &paths::figure("02-class-distribution"),
+    )
+}
+
+/// Saves the one-sample-per-class grid and returns it for display.
+pub fn samples(data: &Dataset, seed: u64) -> Result<Png> {
+    plot::save(&SampleGrid::of(data, seed), &paths::figure("02-samples"))
+}
+
+/// Writes `report/results/02-dataset.json`.
+pub fn save_results(res: &DatasetResults) -> Result<()> {
+    paths::write_json(&paths::result(SECTION), res)
+}
+
+/// Runs section 2: both figures and the results file.
+pub fn run(data: &Dataset, seed: u64) -> Result<DatasetResults> {
+    class_distribution(data)?;
+    samples(data, seed)?;
+    let res = results(data, seed);
+    save_results(&res)?;
+    Ok(res)
+}

@@ -1,0 +1,6 @@
+//! One module per section of the report. Each has a `run` that computes the section on a
+//! [`crate::data::Dataset`], writes its figures to `figures/NN-*.{svg,png}` and its results to
+//! `report/results/<section>.json`, and smaller functions that notebooks call step by step.
+
+pub mod dataset;
+pub mod preprocessing;

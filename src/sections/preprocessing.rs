@@ -1,0 +1,180 @@
+//! Section 3 of the report, "Preprocessing": the train / validation / test split, class counts
+//! per part (and where the one-image class lands), the stratified alternatives, and the
+//! normalisation statistics fitted on the training part.
+//!
+//! Output: `report/results/03-preprocessing.json`.
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::data::Dataset;
+use crate::split::{self, Normalizer, Split};
+use crate::{paths, Result};
+
+/// Name of this section in file names.
+pub const SECTION: &str = "03-preprocessing";
+
+/// Folds used to show the stratified k-fold.
+pub const KFOLD: usize = 5;
+
+/// Sizes and per-class counts of one split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SplitSummary {
+    /// `random` (the report's) or `stratified`.
+    pub kind: String,
+    /// Train, validation, test sizes.
+    pub sizes: (usize, usize, usize),
+    /// Per class: (train, validation, test) counts.
+    pub per_class: Vec<(usize, usize, usize)>,
+    /// Classes absent from each part (train, validation, test).
+    pub missing: (Vec<usize>, Vec<usize>, Vec<usize>),
+}
+
+impl SplitSummary {
+    /// Summarises `split` of `data`.
+    pub fn of(kind: &str, data: &Dataset, split: &Split) -> Self {
+        let k = data.n_classes();
+        let mut per_class = vec![(0, 0, 0); k];
+        for &i in &split.train {
+            per_class[data.labels()[i]].0 += 1;
+        }
+        for &i in &split.validation {
+            per_class[data.labels()[i]].1 += 1;
+        }
+        for &i in &split.test {
+            per_class[data.labels()[i]].2 += 1;
+        }
+        let present: Vec<bool> = data.class_counts().iter().map(|&n| n > 0).collect();
+        let missing = |f: fn(&(usize, usize, usize)) -> usize| -> Vec<usize> {
+            (0..k)
+                .filter(|&c| present[c] && f(&per_class[c]) == 0)
+                .collect()
+        };
+        SplitSummary {
+            kind: kind.into(),
+            sizes: split.sizes(),
+            missing: (missing(|t| t.0), missing(|t| t.1), missing(|t| t.2)),
+            per_class,
+        }
+    }
+}
+
+/// `report/results/03-preprocessing.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PreprocessingResults {
+    /// Section name.
+    pub section: String,
+    /// [`Dataset::content_hash`] of the data split.
+    pub data_hash: String,
+    /// Seed of every split.
+    pub seed: u64,
+    /// The report's random split.
+    pub random: SplitSummary,
+    /// The stratified split with the same sizes.
+    pub stratified: SplitSummary,
+    /// Test-part sizes of the stratified k-fold.
+    pub kfold_test_sizes: Vec<usize>,
+    /// Normalisation fitted on the random split's training part.
+    pub normalizer: Normalizer,
+    /// Mean and std of the validation part after normalisation (close to 0 and 1 when the
+    /// parts are alike).
+    pub validation_after: (f64, f64),
+    /// Classes with fewer than three images, where each part of the random split sees them.
+    pub tiny_classes: Vec<TinyClass>,
+}
+
+/// Where the images of a class with fewer than three images went.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TinyClass {
+    /// Class index.
+    pub class: usize,
+    /// Class character.
+    pub character: char,
+    /// Images in the whole set.
+    pub images: usize,
+    /// Part of the random split holding each image (`train`, `validation`, `test`).
+    pub random_split_parts: Vec<String>,
+    /// Same for the stratified split.
+    pub stratified_split_parts: Vec<String>,
+}
+
+fn part_of(split: &Split, i: usize) -> String {
+    if split.train.binary_search(&i).is_ok() {
+        "train".into()
+    } else if split.validation.binary_search(&i).is_ok() {
+        "validation".into()
+    } else {
+        "test".into()
+    }
+}
+
+/// Per-class counts of the random and stratified splits as one table.
+pub fn split_table(
+    data: &Dataset,
+    random: &SplitSummary,
+    strat: &SplitSummary,
+) -> Result<DataFrame> {
+    let k = data.n_classes();
+    let col = |s: &SplitSummary, f: fn(&(usize, usize, usize)) -> usize| -> Vec<u32> {
+        s.per_class.iter().map(|t| f(t) as u32).collect()
+    };
+    Ok(df!(
+        "class" => (0..k as u32).collect::<Vec<u32>>(),
+        "character" => data.class_chars().iter().map(|c| c.to_string()).collect::<Vec<String>>(),
+        "images" => data.class_counts().iter().map(|&c| c as u32).collect::<Vec<u32>>(),
+        "train" => col(random, |t| t.0),
+        "validation" => col(random, |t| t.1),
+        "test" => col(random, |t| t.2),
+        "strat_train" => col(strat, |t| t.0),
+        "strat_validation" => col(strat, |t| t.1),
+        "strat_test" => col(strat, |t| t.2),
+    )?)
+}
+
+/// Computes section 3 (no file written).
+pub fn results(data: &Dataset, seed: u64) -> Result<PreprocessingResults> {
+    let random = split::random_split(data.len(), seed)?;
+    let strat = split::stratified_split(data.labels(), seed)?;
+    let folds = split::stratified_kfold(data.labels(), KFOLD.min(data.len()), seed)?;
+    let norm = Normalizer::fit(data, &random.train)?;
+    let val = norm.apply(data, &random.validation);
+    let n = val.len().max(1) as f64;
+    let mean = val.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let var = val.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+    let tiny_classes = data
+        .indices_by_class()
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !m.is_empty() && m.len() < 3)
+        .map(|(c, m)| TinyClass {
+            class: c,
+            character: data.class_chars()[c],
+            images: m.len(),
+            random_split_parts: m.iter().map(|&i| part_of(&random, i)).collect(),
+            stratified_split_parts: m.iter().map(|&i| part_of(&strat, i)).collect(),
+        })
+        .collect();
+    Ok(PreprocessingResults {
+        section: SECTION.into(),
+        data_hash: data.content_hash(),
+        seed,
+        random: SplitSummary::of("random", data, &random),
+        stratified: SplitSummary::of("stratified", data, &strat),
+        kfold_test_sizes: folds.iter().map(|f| f.test.len()).collect(),
+        normalizer: norm,
+        validation_after: (mean, var.sqrt()),
+        tiny_classes,
+    })
+}
+
+/// Writes `report/results/03-preprocessing.json`.
+pub fn save_results(res: &PreprocessingResults) -> Result<()> {
+    paths::write_json(&paths::result(SECTION), res)
+}
+
+/// Runs section 3 and writes its results file.
+pub fn run(data: &Dataset, seed: u64) -> Result<PreprocessingResults> {
+    let res = results(data, seed)?;
+    save_results(&res)?;
+    Ok(res)
+}

@@ -1,0 +1,127 @@
+//! The `charlab` binary end to end: exit codes, messages, and the files it writes.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::fixture;
+
+fn charlab(root: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_charlab"))
+        .args(args)
+        .env("CHARLAB_ROOT", root)
+        .env_remove("CHARLAB_DATA")
+        .output()
+        .expect("run charlab")
+}
+
+#[test]
+fn summary_of_a_pickle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = charlab(
+        tmp.path(),
+        &[
+            "summary",
+            "--data",
+            fixture("ok_p4_np1.pkl").to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("images:   6"), "{text}");
+    assert!(text.contains("size:     4x4"), "{text}");
+    assert!(text.contains("classes:  36"), "{text}");
+}
+
+#[test]
+fn bad_input_exits_non_zero_with_a_message_and_no_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in [
+        "bad_truncated.pkl",
+        "bad_evil_global.pkl",
+        "missing.pkl",
+        "emnist_bad_magic",
+    ] {
+        let path = fixture(name);
+        let out = charlab(tmp.path(), &["summary", "--data", path.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(err.starts_with("error: "), "{name}: {err}");
+        assert!(
+            err.contains(name),
+            "{name}: message does not name the file: {err}"
+        );
+        assert!(!err.contains("panicked"), "{name}: {err}");
+    }
+    // Nothing was written.
+    assert!(!tmp.path().join("figures").exists());
+}
+
+#[test]
+fn figures_dataset_writes_valid_svg_png_and_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = charlab(
+        tmp.path(),
+        &["figures", "dataset", "--default-size", "500", "--seed", "3"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for stem in ["02-class-distribution", "02-samples"] {
+        let png = std::fs::read(tmp.path().join(format!("figures/{stem}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        assert!(png.len() > 10_000, "{stem}.png is only {} bytes", png.len());
+        let svg = std::fs::read_to_string(tmp.path().join(format!("figures/{stem}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert!(svg.contains("<text"), "{stem}.svg has no text");
+    }
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("report/results/02-dataset.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["images"], 500);
+    assert_eq!(json["classes"], 36);
+    assert_eq!(json["table"][30]["count"], 1);
+    // No temporary files left behind.
+    for dir in ["figures", "report/results"] {
+        for e in std::fs::read_dir(tmp.path().join(dir)).unwrap() {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            assert!(!name.contains(".tmp"), "left {name}");
+        }
+    }
+}
+
+#[test]
+fn reproduce_quick_runs_sections_2_and_3() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = charlab(tmp.path(), &["reproduce", "--quick"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pre: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("report/results/03-preprocessing.json")).unwrap(),
+    )
+    .unwrap();
+    // 6,000 images split in the report's proportions.
+    assert_eq!(pre["random"]["sizes"], serde_json::json!([4506, 498, 996]));
+    assert!(tmp.path().join("figures/02-samples.png").exists());
+}
+
+#[test]
+fn bad_arguments_are_rejected() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = charlab(tmp.path(), &["summary", "--default-size", "10"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 36"));
+    let out = charlab(tmp.path(), &["summary", "--default-size", "many"]);
+    assert_eq!(out.status.code(), Some(2)); // clap's usage error
+}
