@@ -20,9 +20,9 @@ BIN := target/release/charlab
 DATA ?=
 ARGS ?=
 DATA_FLAG := $(if $(DATA),--data $(DATA),)
-STANDIN := $(ROOT)/../shared/data/alphamoon-standin/train.pkl
+STANDIN := $(abspath $(ROOT)/../shared/data/alphamoon-standin/train.pkl)
 
-.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit lab clean-setup
+.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab clean-setup
 
 venv:
 	@scripts/setup.sh venv
@@ -31,17 +31,17 @@ kernel:
 	@scripts/setup.sh kernel
 
 build: venv
-	$(CARGO) build --release --locked
+	@start=$$SECONDS; $(CARGO) build --release --locked && echo "[make] build: $$((SECONDS - start)) s"
 
 reproduce: build
 	$(BIN) reproduce $(DATA_FLAG) $(ARGS)
 
 lint: venv
 	$(CARGO) fmt --check
-	$(CARGO) clippy --release --locked --all-targets -- -D warnings
+	@start=$$SECONDS; $(CARGO) clippy --release --locked --all-targets -- -D warnings && echo "[make] clippy: $$((SECONDS - start)) s"
 
 unit: venv
-	$(CARGO) test --release --locked
+	@start=$$SECONDS; $(CARGO) test --release --locked && echo "[make] unit tests (incl. build): $$((SECONDS - start)) s"
 
 # Runs every notebook headlessly on the embedded default (quick mode) into target/notebooks/,
 # failing on any error output; the committed notebooks are left untouched.
@@ -53,6 +53,11 @@ test: lint unit notebooks
 # Re-executes the notebooks in place on the stand-in data, for the committed outputs.
 notebooks-commit: kernel build
 	CHARLAB_DATA=$(if $(DATA),$(DATA),$(STANDIN)) .venv/bin/python scripts/run_notebooks.py --in-place notebooks/*.ipynb
+
+# The README's picture of the embedded default data set (the project's figures/ stay untouched).
+readme-figures: build
+	CHARLAB_ROOT=$(ROOT)/target/default-figures $(BIN) figures dataset --data default --seed 0
+	cp target/default-figures/figures/02-samples.png figures/02-samples-default.png
 
 # Jupyter Lab with the project's `rust` kernel (installs jupyterlab into .venv on first use).
 lab: kernel

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Execute charlab's notebooks headlessly in the evcxr `rust` kernel.
 
-    run_notebooks.py --out DIR  NB...   write executed copies to DIR (CI; sources untouched)
-    run_notebooks.py --in-place NB...   overwrite the notebooks with fresh outputs (commit)
+    run_notebooks.py --out DIR  NB...   write executed copies to DIR (CI; sources untouched);
+                                        the notebooks' figures and results go to DIR/root
+                                        (CHARLAB_ROOT), not into the project's figures/ and report/
+    run_notebooks.py --in-place NB...   overwrite the notebooks with fresh outputs (commit); figures
+                                        and results go to the project as usual
 
 Fails (exit 1) when a cell raises, when any output is an error, when a cell's text output
 contains evcxr's compile-error marker, or when a notebook expected to show a figure shows none.
@@ -55,6 +58,10 @@ def main():
     args = ap.parse_args()
     failed = 0
     total = time.time()
+    if args.out:
+        root = (args.out / "root").resolve()
+        root.mkdir(parents=True, exist_ok=True)
+        os.environ["CHARLAB_ROOT"] = str(root)  # inherited by the kernel
     for path in args.notebooks:
         nb = nbformat.read(path, as_version=4)
         start = time.time()

@@ -44,6 +44,9 @@ setup_kernel() {
   local lib spec=.jupyter/kernels/rust
   lib=$(torch_lib)
   mkdir -p "$spec" target/evcxr
+  # evcxr_jupyter reinstalls its spec (dropping our env) whenever version.txt is missing or
+  # stale, so install its resources first, then write kernel.json over its own.
+  JUPYTER_PATH="$root/.jupyter" .tools/bin/evcxr_jupyter --install >/dev/null
   # The kernel compiles charlab (and tch's build script needs the venv's torch), and loads
   # libtorch at run time: evcxr's generated crate gets no rpath, hence LD_LIBRARY_PATH.
   .venv/bin/python - "$root" "$lib" "$spec/kernel.json" <<'PY'
@@ -55,7 +58,6 @@ env = {
     "VIRTUAL_ENV": f"{root}/.venv",
     "LIBTORCH_USE_PYTORCH": "1",
     "EVCXR_TMPDIR": f"{root}/target/evcxr",
-    "CHARLAB_ROOT": root,
 }
 spec = {
     "argv": [f"{root}/.tools/bin/evcxr_jupyter", "--control_file", "{connection_file}"],

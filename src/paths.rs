@@ -64,6 +64,18 @@ pub fn shared_standin() -> PathBuf {
         .join("train.pkl")
 }
 
+/// `path` relative to the project root when it is inside it (for messages and notebook
+/// outputs that should not show a machine's absolute paths), else `path` as it is.
+pub fn relative(path: &Path) -> String {
+    let root = root();
+    let root = root.canonicalize().unwrap_or(root);
+    let full = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    match full.strip_prefix(&root) {
+        Ok(rel) => rel.display().to_string(),
+        Err(_) => path.display().to_string(),
+    }
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename,
 /// so that an interrupted run never leaves a half-written output. Creates parent folders.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> crate::Result<()> {
