@@ -146,3 +146,29 @@ d.mkdir(exist_ok=True)
 (d / "emnist-byclass-test-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx1(labels), mtime=0))
 (d / "emnist-byclass-mapping.txt").write_text("0 48\n")
 print("fixtures written to", OUT, sum(f.stat().st_size for f in OUT.rglob("*") if f.is_file()), "bytes")
+
+# --- scikit-learn reference metrics --------------------------------------------------------
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+mrng = np.random.default_rng(11)
+n_classes = 36
+weights = np.array([163, 301, 2016, 1428, 736, 190, 2527, 125, 1176, 324, 343, 140, 549, 2158, 3291,
+                    179, 664, 840, 423, 152, 331, 393, 2334, 102, 117, 1443, 1237, 167, 286, 702, 1,
+                    156, 1073, 561, 1581, 1925], float)
+truth = mrng.choice(n_classes, size=600, p=weights / weights.sum())
+pred = truth.copy()
+flip = mrng.random(600) < 0.3
+pred[flip] = mrng.integers(0, n_classes, flip.sum())
+pred[pred == 7] = 8          # class 7 is never predicted
+truth[truth == 30] = 31      # class 30 only ever appears as a prediction
+pred[:3] = 30
+labels = np.arange(n_classes)
+p, r, f, s = precision_recall_fscore_support(truth, pred, labels=labels, zero_division=0)
+(OUT / "sklearn_metrics.json").write_text(json.dumps({
+    "sklearn": __import__("sklearn").__version__,
+    "truth": truth.tolist(), "pred": pred.tolist(),
+    "accuracy": accuracy_score(truth, pred),
+    "macro_f1": f1_score(truth, pred, average="macro", zero_division=0),
+    "precision": p.tolist(), "recall": r.tolist(), "f1": f.tolist(), "support": s.tolist(),
+    "confusion": confusion_matrix(truth, pred, labels=labels).tolist(),
+}) + "\n")

@@ -5,6 +5,7 @@
 //!
 //! - [`data`]: one [`data::Dataset`] type read from the task's `train.pkl`, from EMNIST IDX
 //!   files, or generated in-process (the embedded default, [`data::synth`]);
+//! - [`metrics`]: accuracy, per-class and macro F1, confusion matrix (scikit-learn semantics);
 //! - [`split`]: the report's seeded random split, stratified split and k-fold, normalisation;
 //! - [`sections`]: one module per report section, each writing its figures and results;
 //! - [`plot`]: figures as SVG and PNG with an embedded font, shown inline in notebooks;
@@ -16,6 +17,7 @@
 pub mod data;
 pub mod display;
 pub mod error;
+pub mod metrics;
 pub mod paths;
 pub mod plot;
 pub mod sections;
