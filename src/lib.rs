@@ -18,6 +18,7 @@ pub mod data;
 pub mod display;
 pub mod error;
 pub mod metrics;
+pub mod models;
 pub mod paths;
 pub mod plot;
 pub mod sections;

@@ -1,0 +1,12 @@
+//! Model builders (tch): the report's CNN ([`cnn`]). Every model maps a batch of normalised
+//! images `[batch, 1, 56, 56]` (float32) to class logits `[batch, n_classes]`.
+
+pub mod cnn;
+
+/// Number of trainable parameters (elements) in a variable store.
+pub fn parameter_count(vs: &tch::nn::VarStore) -> i64 {
+    vs.trainable_variables()
+        .iter()
+        .map(|t| t.numel() as i64)
+        .sum()
+}
