@@ -38,33 +38,38 @@ fn bad_configs_are_clear_errors() {
     let err = cnn(&vs.root(), &p).err().unwrap().to_string();
     assert!(err.contains("0 filters"), "{err}");
 
-    let mut p = CnnParams::default();
-    p.conv_dropout = 1.0;
+    let p = CnnParams {
+        conv_dropout: 1.0,
+        ..Default::default()
+    };
     assert!(cnn(&vs.root(), &p)
         .err()
         .unwrap()
         .to_string()
         .contains("conv_dropout"));
 
-    let mut p = CnnParams::default();
-    p.blocks = vec![ConvBlock {
+    let big_kernel = ConvBlock {
         filters: 8,
         kernel: 57,
-    }];
+    };
+    let p = CnnParams {
+        blocks: vec![big_kernel],
+        ..Default::default()
+    };
     assert!(cnn(&vs.root(), &p)
         .err()
         .unwrap()
         .to_string()
         .contains("kernel 57"));
 
-    let mut p = CnnParams::default();
-    p.blocks = vec![
-        ConvBlock {
-            filters: 8,
-            kernel: 1
-        };
-        6
-    ];
+    let tiny = ConvBlock {
+        filters: 8,
+        kernel: 1,
+    };
+    let p = CnnParams {
+        blocks: vec![tiny; 6],
+        ..Default::default()
+    };
     assert!(cnn(&vs.root(), &p)
         .err()
         .unwrap()
