@@ -153,7 +153,7 @@ enum Value {
     Global(Global),
     /// `ndarray` created by `_reconstruct`, waiting for its `BUILD` state.
     EmptyArray,
-    Array(Rc<NdArray>),
+    Array(Rc<RawArray>),
     /// `numpy.dtype(name, ...)`, waiting for (or after) its `BUILD` state.
     Dtype(Dtype),
 }
@@ -722,24 +722,46 @@ impl<'a> Machine<'a> {
                 data.len()
             )));
         }
-        let mut bytes = data.as_ref().clone();
-        if dtype.big_endian && itemsize > 1 {
+        // Materialised after the machine (and its memo) is gone, so the bytes are not copied.
+        Ok(Value::Array(Rc::new(RawArray {
+            dtype,
+            shape,
+            fortran,
+            data: Rc::clone(data),
+        })))
+    }
+}
+
+/// An array as the pickle describes it, before byte order and memory order are normalised.
+#[derive(Clone, Debug)]
+struct RawArray {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    fortran: bool,
+    data: Rc<Vec<u8>>,
+}
+
+impl RawArray {
+    /// Little-endian, C-order copy (no copy at all when the bytes are not shared).
+    fn into_ndarray(self) -> NdArray {
+        let itemsize = self.dtype.itemsize().unwrap_or(1);
+        let mut bytes = Rc::try_unwrap(self.data).unwrap_or_else(|d| (*d).clone());
+        if self.dtype.big_endian && itemsize > 1 {
             for chunk in bytes.chunks_exact_mut(itemsize) {
                 chunk.reverse();
             }
         }
-        if fortran && shape.len() > 1 {
-            bytes = fortran_to_c(&bytes, &shape, itemsize);
+        if self.fortran && self.shape.len() > 1 {
+            bytes = fortran_to_c(&bytes, &self.shape, itemsize);
         }
-        let dtype = Dtype {
-            big_endian: false,
-            ..dtype
-        };
-        Ok(Value::Array(Rc::new(NdArray {
-            dtype,
-            shape,
+        NdArray {
+            dtype: Dtype {
+                big_endian: false,
+                ..self.dtype
+            },
+            shape: self.shape,
             data: bytes,
-        })))
+        }
     }
 }
 
@@ -816,16 +838,19 @@ pub fn read_xy(path: &Path, buf: &[u8]) -> Result<(NdArray, NdArray)> {
             ),
         ));
     }
-    let arr = |v: &Value, what: &str| -> Result<NdArray> {
+    let arr = |v: Value, what: &str| -> Result<NdArray> {
         match v {
-            Value::Array(a) => Ok(Rc::try_unwrap(a.clone()).unwrap_or_else(|a| (*a).clone())),
+            Value::Array(a) => Ok(Rc::try_unwrap(a)
+                .unwrap_or_else(|a| (*a).clone())
+                .into_ndarray()),
             other => Err(Error::bad_data(
                 path,
                 format!("{what} is {}, not a numpy array", other.kind()),
             )),
         }
     };
-    let (x, y) = (items[0].clone(), items[1].clone());
-    drop(items);
-    Ok((arr(&x, "X")?, arr(&y, "y")?))
+    let mut items = Rc::try_unwrap(items).unwrap_or_else(|rc| (*rc).clone());
+    let y = items.pop().unwrap_or(Value::None);
+    let x = items.pop().unwrap_or(Value::None);
+    Ok((arr(x, "X")?, arr(y, "y")?))
 }
