@@ -18,7 +18,7 @@ fn charlab(root: &Path, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn summary_of_a_pickle() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::TempDir::new("cli");
     let out = charlab(
         tmp.path(),
         &[
@@ -40,7 +40,7 @@ fn summary_of_a_pickle() {
 
 #[test]
 fn bad_input_exits_non_zero_with_a_message_and_no_panic() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::TempDir::new("cli");
     for name in [
         "bad_truncated.pkl",
         "bad_evil_global.pkl",
@@ -64,7 +64,7 @@ fn bad_input_exits_non_zero_with_a_message_and_no_panic() {
 
 #[test]
 fn figures_dataset_writes_valid_svg_png_and_json() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::TempDir::new("cli");
     let out = charlab(
         tmp.path(),
         &["figures", "dataset", "--default-size", "500", "--seed", "3"],
@@ -100,7 +100,7 @@ fn figures_dataset_writes_valid_svg_png_and_json() {
 
 #[test]
 fn reproduce_quick_runs_sections_2_and_3() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::TempDir::new("cli");
     let out = charlab(tmp.path(), &["reproduce", "--quick"]);
     assert!(
         out.status.success(),
@@ -118,7 +118,7 @@ fn reproduce_quick_runs_sections_2_and_3() {
 
 #[test]
 fn bad_arguments_are_rejected() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::TempDir::new("cli");
     let out = charlab(tmp.path(), &["summary", "--default-size", "10"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 36"));

@@ -28,3 +28,38 @@ pub fn shared(rel: &str) -> Option<PathBuf> {
     eprintln!("skipped: {} not present", p.display());
     None
 }
+
+/// A fresh empty folder under `target/test-tmp/`, removed when dropped. (A std-only stand-in
+/// for `tempfile`: a dev-dependency would unify other features into shared dependencies and
+/// make `cargo build` rebuild what `cargo test` just built.)
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Creates `target/test-tmp/<name>-<pid>-<n>`.
+    pub fn new(name: &str) -> TempDir {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("target")
+            .join("test-tmp")
+            .join(format!(
+                "{name}-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::SeqCst)
+            ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
