@@ -20,7 +20,6 @@ BIN := target/release/charlab
 DATA ?=
 ARGS ?=
 DATA_FLAG := $(if $(DATA),--data $(DATA),)
-STANDIN := $(abspath $(ROOT)/../shared/data/alphamoon-standin/train.pkl)
 
 .PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab clean-setup
 
@@ -50,9 +49,10 @@ notebooks: kernel build
 
 test: lint unit notebooks
 
-# Re-executes the notebooks in place on the stand-in data, for the committed outputs.
+# Re-executes the notebooks in place for the committed outputs: on the stand-in by default
+# (path relative to notebooks/, where the kernel runs), or on DATA.
 notebooks-commit: kernel build
-	CHARLAB_DATA=$(if $(DATA),$(DATA),$(STANDIN)) .venv/bin/python scripts/run_notebooks.py --in-place notebooks/*.ipynb
+	CHARLAB_DATA=$(if $(DATA),$(abspath $(DATA)),../../shared/data/alphamoon-standin/train.pkl) .venv/bin/python scripts/run_notebooks.py --in-place notebooks/*.ipynb
 
 # The README's picture of the embedded default data set (the project's figures/ stay untouched).
 readme-figures: build
