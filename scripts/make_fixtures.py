@@ -98,6 +98,8 @@ bad("bad_protocol_0.pkl", pickle.dumps((1, 2), protocol=0))
 bad("bad_out_of_band.pkl", pickle.dumps((pickle.PickleBuffer(X), y), protocol=5, buffer_callback=lambda b: False))
 
 # --- EMNIST-style IDX folders --------------------------------------------------------------
+# Stored as images.gz / labels.gz / mapping.txt (no file in the repository carries EMNIST's
+# official names); tests/common.rs lays them out under the official names in a temp folder.
 def idx3(imgs):
     n, r, c = imgs.shape
     return struct.pack(">IIII", 0x803, n, r, c) + imgs.astype(np.uint8).tobytes()
@@ -116,11 +118,11 @@ def emnist_folder(name, imgs, labels, mapping=True, magic_images=None, count=Non
     lab = idx1(labels)
     if count is not None:
         lab = struct.pack(">II", 0x801, count) + lab[8:]
-    (d / "emnist-byclass-test-images-idx3-ubyte.gz").write_bytes(gzip.compress(raw, mtime=0))
-    (d / "emnist-byclass-test-labels-idx1-ubyte.gz").write_bytes(gzip.compress(lab, mtime=0))
+    (d / "images.gz").write_bytes(gzip.compress(raw, mtime=0))
+    (d / "labels.gz").write_bytes(gzip.compress(lab, mtime=0))
     if mapping:
         lines = [f"{i} {ord(c)}" for i, c in enumerate("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")]
-        (d / "emnist-byclass-mapping.txt").write_text("\n".join(lines) + "\n")
+        (d / "mapping.txt").write_text("\n".join(lines) + "\n")
 
 
 # Upright 28x28 glyphs: an 'L' shape (label 21 = 'L'), a bar (label 1 = '1'), an 'x' (label 59),
@@ -142,9 +144,9 @@ emnist_folder("emnist_bad_count", up.transpose(0, 2, 1), labels, count=5)
 emnist_folder("emnist_no_mapping", up.transpose(0, 2, 1), labels, mapping=False)
 d = OUT / "emnist_truncated"
 d.mkdir(exist_ok=True)
-(d / "emnist-byclass-test-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx3(up)[:500], mtime=0))
-(d / "emnist-byclass-test-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx1(labels), mtime=0))
-(d / "emnist-byclass-mapping.txt").write_text("0 48\n")
+(d / "images.gz").write_bytes(gzip.compress(idx3(up)[:500], mtime=0))
+(d / "labels.gz").write_bytes(gzip.compress(idx1(labels), mtime=0))
+(d / "mapping.txt").write_text("0 48\n")
 print("fixtures written to", OUT, sum(f.stat().st_size for f in OUT.rglob("*") if f.is_file()), "bytes")
 
 # --- scikit-learn reference metrics --------------------------------------------------------

@@ -47,7 +47,12 @@ fn bad_input_exits_non_zero_with_a_message_and_no_panic() {
         "missing.pkl",
         "emnist_bad_magic",
     ] {
-        let path = fixture(name);
+        let emnist = name
+            .starts_with("emnist")
+            .then(|| common::emnist_fixture(name));
+        let path = emnist
+            .as_ref()
+            .map_or(fixture(name), |d| d.path().to_path_buf());
         let out = charlab(tmp.path(), &["summary", "--data", path.to_str().unwrap()]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{name}: {err}");

@@ -15,10 +15,12 @@ struct Expect {
 
 #[test]
 fn reads_idx_and_undoes_the_transposition() {
-    let dir = fixture("emnist_ok");
-    let raw = emnist::load(&dir).unwrap();
-    let expect: Expect =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let dir = common::emnist_fixture("emnist_ok");
+    let raw = emnist::load(dir.path()).unwrap();
+    let expect: Expect = serde_json::from_str(
+        &std::fs::read_to_string(fixture("emnist_ok").join("expected.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(raw.len(), 4);
     assert_eq!((raw.rows, raw.cols), (28, 28));
     assert_eq!(raw.labels, expect.labels);
@@ -32,7 +34,8 @@ fn reads_idx_and_undoes_the_transposition() {
 
 #[test]
 fn converts_to_the_report_format() {
-    let raw = emnist::load(&fixture("emnist_ok")).unwrap();
+    let dir = common::emnist_fixture("emnist_ok");
+    let raw = emnist::load(dir.path()).unwrap();
     let data = emnist::to_report_format(&raw).unwrap();
     // 'x' has no class in the report: dropped. 'L' -> 3, '1' -> 25, 'e' -> 14 (E).
     assert_eq!(data.labels(), &[3, 25, 14]);
@@ -73,7 +76,8 @@ fn class_mapping_merges_case() {
 }
 
 fn bad_dir(name: &str, needle: &str) {
-    let err = emnist::load(&fixture(name)).unwrap_err();
+    let dir = common::emnist_fixture(name);
+    let err = emnist::load(dir.path()).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, Error::BadData { .. }), "{name}: {msg}");
     assert!(
@@ -88,12 +92,18 @@ fn refuses_bad_folders() {
     bad_dir("emnist_bad_count", "truncated");
     bad_dir("emnist_no_mapping", "mapping");
     bad_dir("emnist_truncated", "truncated");
-    bad_dir("no_such_folder", "not a folder");
+    let missing = fixture("no_such_folder");
+    let err = emnist::load(&missing).unwrap_err().to_string();
+    assert!(
+        err.contains("not a folder") && err.contains("no_such_folder"),
+        "{err}"
+    );
 }
 
 #[test]
 fn data_spec_routes_folders_to_emnist() {
-    let spec = DataSpec::from_arg(Some(fixture("emnist_ok").to_str().unwrap()));
+    let dir = common::emnist_fixture("emnist_ok");
+    let spec = DataSpec::from_arg(Some(dir.path().to_str().unwrap()));
     assert!(matches!(
         spec,
         DataSpec::Emnist {

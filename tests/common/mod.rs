@@ -63,3 +63,20 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The EMNIST fixture `name` (committed as `images.gz`, `labels.gz`, `mapping.txt`) laid out in
+/// a fresh folder under the official file names, as a user's EMNIST download would be.
+pub fn emnist_fixture(name: &str) -> TempDir {
+    let src = fixture(name);
+    let dir = TempDir::new(name);
+    for (from, to) in [
+        ("images.gz", "emnist-byclass-test-images-idx3-ubyte.gz"),
+        ("labels.gz", "emnist-byclass-test-labels-idx1-ubyte.gz"),
+        ("mapping.txt", "emnist-byclass-mapping.txt"),
+    ] {
+        if src.join(from).exists() {
+            std::fs::copy(src.join(from), dir.path().join(to)).unwrap();
+        }
+    }
+    dir
+}
