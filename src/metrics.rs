@@ -234,9 +234,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hand_computed_three_classes() {
+    fn hand_computed_three_classes() -> Result<()> {
         // truth: 0 0 0 1 1 2 ; pred: 0 0 1 1 2 2
-        let cm = ConfusionMatrix::new(&[0, 0, 0, 1, 1, 2], &[0, 0, 1, 1, 2, 2], 3).unwrap();
+        let cm = ConfusionMatrix::new(&[0, 0, 0, 1, 1, 2], &[0, 0, 1, 1, 2, 2], 3)?;
         assert!((cm.accuracy() - 4.0 / 6.0).abs() < 1e-12);
         let per = cm.per_class();
         // class 0: p = 2/2, r = 2/3, f1 = 0.8
@@ -251,12 +251,13 @@ mod tests {
         assert_eq!(top.len(), 2);
         assert_eq!((top[0].truth, top[0].predicted, top[0].count), (1, 2, 1));
         assert!((top[0].rate - 0.5).abs() < 1e-12);
+        Ok(())
     }
 
     #[test]
-    fn never_predicted_class_counts_zero_and_absent_classes_are_skipped() {
+    fn never_predicted_class_counts_zero_and_absent_classes_are_skipped() -> Result<()> {
         // Class 1 never predicted, class 3 absent everywhere.
-        let cm = ConfusionMatrix::new(&[0, 1, 2], &[0, 0, 2], 4).unwrap();
+        let cm = ConfusionMatrix::new(&[0, 1, 2], &[0, 0, 2], 4)?;
         let per = cm.per_class();
         assert_eq!(per[1].precision, 0.0);
         assert_eq!(per[1].f1, 0.0);
@@ -265,6 +266,7 @@ mod tests {
         assert!((cm.macro_f1() - (2.0 / 3.0 + 0.0 + 1.0) / 3.0).abs() < 1e-12);
         assert!(cm.normalized()[3 * 4..].iter().all(|&v| v == 0.0));
         assert!(!cm.macro_f1().is_nan());
+        Ok(())
     }
 
     #[test]
