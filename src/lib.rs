@@ -23,6 +23,7 @@ pub mod paths;
 pub mod plot;
 pub mod sections;
 pub mod split;
+pub mod training;
 
 pub use error::{Error, Result};
 pub use plotters;

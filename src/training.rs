@@ -1,0 +1,518 @@
+//! One training loop for every tch model: Adam, seeded shuffling, evaluation over every image
+//! (the last partial batch included), a per-epoch history written as it goes, the checkpoint
+//! with the best validation cross-entropy, and exact resumption.
+//!
+//! # Files of a run (`run_dir`)
+//! - `config.json`: what the run was started with (model and training configs, data hash);
+//! - `history.jsonl`: one [`EpochRecord`] per finished epoch, rewritten atomically each epoch;
+//! - `best.safetensors` (+ `best.json`): weights of the epoch with the lowest validation loss;
+//! - `epoch-NNN.safetensors`, `epoch-NNN-optim.safetensors`, `state.json`: the end of the last
+//!   finished epoch NNN: weights, Adam's moments and step, and the counters that point at them.
+//!   The new pair is written before `state.json` (atomically) and the old pair deleted after,
+//!   so a crash at any moment leaves a consistent checkpoint.
+//!
+//! # Exact resumption
+//! Everything random is a function of `(seed, epoch)`: the shuffle of epoch `e` comes from a
+//! ChaCha generator seeded with `seed` on stream `e`, and libtorch's generator (dropout) is
+//! re-seeded with `seed * 1000 + e` at the start of epoch `e`. Adam is implemented here (not
+//! `tch::nn::Adam`, whose moments cannot be saved), so its state is checkpointed with the
+//! weights. A run killed at any point (Ctrl-C, `kill -9`) and resumed from `state.json` replays
+//! the interrupted epoch and ends with the same history as an uninterrupted run (same threads).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::nn::{ModuleT, VarStore};
+use tch::{Device, Kind, Tensor};
+
+use crate::data::Dataset;
+use crate::paths::{write_atomic, write_json};
+use crate::split::{Normalizer, Split};
+use crate::{Error, Result};
+
+/// Training hyper-parameters (serialisable; saved in `config.json`).
+///
+/// Defaults: 25 epochs, batch 128, learning rate 1e-3, Adam betas (0.9, 0.999), eps 1e-8, no
+/// weight decay, evaluation batch 1024, seed 0.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainParams {
+    /// Epochs to train (>= 1).
+    pub epochs: usize,
+    /// Training batch size (>= 1). The last, partial batch of an epoch is used too.
+    pub batch_size: usize,
+    /// Adam learning rate (> 0).
+    pub learning_rate: f64,
+    /// Adam's beta1 and beta2, in `[0, 1)`.
+    pub betas: (f64, f64),
+    /// Adam's epsilon (> 0).
+    pub eps: f64,
+    /// L2 penalty added to the gradient (>= 0; 0 = plain Adam).
+    pub weight_decay: f64,
+    /// Batch size for evaluation (>= 1).
+    pub eval_batch_size: usize,
+    /// Seed of the shuffles and of dropout.
+    pub seed: u64,
+}
+
+impl Default for TrainParams {
+    fn default() -> Self {
+        TrainParams {
+            epochs: 25,
+            batch_size: 128,
+            learning_rate: 1e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            eval_batch_size: 1024,
+            seed: 0,
+        }
+    }
+}
+
+impl TrainParams {
+    /// Checks every value.
+    pub fn check(&self) -> Result<()> {
+        if self.epochs == 0 {
+            return Err(Error::param("epochs", "train for at least one epoch"));
+        }
+        if self.batch_size == 0 || self.eval_batch_size == 0 {
+            return Err(Error::param("batch_size", "batch sizes must be at least 1"));
+        }
+        let lr_ok = self.learning_rate > 0.0 && self.learning_rate.is_finite();
+        if !lr_ok {
+            return Err(Error::param(
+                "learning_rate",
+                format!("{} must be a positive number", self.learning_rate),
+            ));
+        }
+        let (b1, b2) = self.betas;
+        if !(0.0..1.0).contains(&b1) || !(0.0..1.0).contains(&b2) {
+            return Err(Error::param(
+                "betas",
+                format!("({b1}, {b2}) must lie in [0, 1)"),
+            ));
+        }
+        let eps_ok = self.eps > 0.0 && self.eps.is_finite();
+        let decay_ok = self.weight_decay >= 0.0 && self.weight_decay.is_finite();
+        if !eps_ok || !decay_ok {
+            return Err(Error::param(
+                "eps/weight_decay",
+                "eps > 0 and weight_decay >= 0",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What one epoch did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Mean training cross-entropy over the epoch's images (dropout on).
+    pub train_loss: f64,
+    /// Mean validation cross-entropy (dropout off).
+    pub val_loss: f64,
+    /// Validation accuracy.
+    pub val_accuracy: f64,
+    /// Wall time of the epoch (training and validation), seconds.
+    pub seconds: f64,
+}
+
+/// Counters saved with the last checkpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct RunState {
+    epochs_done: usize,
+    step: i64,
+    best_epoch: usize,
+    best_val_loss: f64,
+}
+
+/// Normalised tensors of the training and validation parts, built once.
+pub struct TrainData {
+    /// `[n_train, 1, h, w]` float32.
+    pub x_train: Tensor,
+    /// `[n_train]` int64.
+    pub y_train: Tensor,
+    /// `[n_val, 1, h, w]` float32.
+    pub x_val: Tensor,
+    /// `[n_val]` int64.
+    pub y_val: Tensor,
+    /// Normalisation fitted on the training part.
+    pub normalizer: Normalizer,
+}
+
+impl TrainData {
+    /// Fits the normaliser on `split.train` and builds the tensors on `device`.
+    pub fn new(data: &Dataset, split: &Split, device: Device) -> Result<TrainData> {
+        let normalizer = Normalizer::fit(data, &split.train)?;
+        let (x_train, y_train) = normalizer.tensors(data, &split.train, device)?;
+        let (x_val, y_val) = normalizer.tensors(data, &split.validation, device)?;
+        Ok(TrainData {
+            x_train,
+            y_train,
+            x_val,
+            y_val,
+            normalizer,
+        })
+    }
+}
+
+/// The result of [`train`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainOutcome {
+    /// One record per epoch, including epochs done before a resume.
+    pub history: Vec<EpochRecord>,
+    /// Epoch (from 1) with the lowest validation loss; its weights are `best.safetensors`.
+    pub best_epoch: usize,
+    /// Where the run's files are.
+    pub run_dir: PathBuf,
+}
+
+/// Mean cross-entropy, accuracy and predictions of `model` (eval mode) on `x`, `y`, in
+/// batches of `batch` images; the last partial batch is included.
+pub fn evaluate<M: ModuleT>(
+    model: &M,
+    x: &Tensor,
+    y: &Tensor,
+    batch: usize,
+) -> Result<(f64, f64, Vec<i64>)> {
+    let n = x.size().first().copied().unwrap_or(0);
+    if n == 0 {
+        return Ok((0.0, 0.0, Vec::new()));
+    }
+    let mut loss_sum = 0.0;
+    let mut correct = 0i64;
+    let mut preds = Vec::with_capacity(n as usize);
+    tch::no_grad(|| -> Result<()> {
+        let mut start = 0i64;
+        while start < n {
+            let len = (batch as i64).min(n - start);
+            let xb = x.narrow(0, start, len);
+            let yb = y.narrow(0, start, len);
+            let logits = model.forward_t(&xb, false);
+            let loss = logits.cross_entropy_for_logits(&yb);
+            loss_sum += loss.double_value(&[]) * len as f64;
+            let p = logits.argmax(-1, false);
+            correct += p.eq_tensor(&yb).sum(Kind::Int64).int64_value(&[]);
+            preds.extend(Vec::<i64>::try_from(&p.to_device(Device::Cpu))?);
+            start += len;
+        }
+        Ok(())
+    })?;
+    Ok((loss_sum / n as f64, correct as f64 / n as f64, preds))
+}
+
+/// Adam with its state kept in plain tensors so that it can be saved and restored.
+struct Adam {
+    params: Vec<(String, Tensor)>,
+    m: Vec<Tensor>,
+    v: Vec<Tensor>,
+    step: i64,
+}
+
+impl Adam {
+    fn new(vs: &VarStore) -> Adam {
+        let mut params: Vec<(String, Tensor)> = vs
+            .variables()
+            .into_iter()
+            .filter(|(_, t)| t.requires_grad())
+            .collect();
+        params.sort_by(|a, b| a.0.cmp(&b.0));
+        let m = params.iter().map(|(_, t)| t.zeros_like()).collect();
+        let v = params.iter().map(|(_, t)| t.zeros_like()).collect();
+        Adam {
+            params,
+            m,
+            v,
+            step: 0,
+        }
+    }
+
+    fn zero_grad(&mut self) {
+        for (_, p) in self.params.iter_mut() {
+            p.zero_grad();
+        }
+    }
+
+    fn step(&mut self, t: &TrainParams) {
+        self.step += 1;
+        let (b1, b2) = t.betas;
+        let bc1 = 1.0 - b1.powi(self.step as i32);
+        let bc2 = 1.0 - b2.powi(self.step as i32);
+        tch::no_grad(|| {
+            for (i, (_, p)) in self.params.iter_mut().enumerate() {
+                let g = p.grad();
+                if !g.defined() {
+                    continue;
+                }
+                let g = if t.weight_decay > 0.0 {
+                    &g + &*p * t.weight_decay
+                } else {
+                    g
+                };
+                let m = &self.m[i] * b1 + &g * (1.0 - b1);
+                let v = &self.v[i] * b2 + &g * &g * (1.0 - b2);
+                let update = (&m / bc1) / ((&v / bc2).sqrt() + t.eps) * t.learning_rate;
+                let new_p = &*p - update;
+                p.copy_(&new_p);
+                self.m[i] = m;
+                self.v[i] = v;
+            }
+        });
+    }
+
+    fn save(&self, path: &Path) -> Result<()> {
+        let mut named: Vec<(String, Tensor)> = Vec::new();
+        for (i, (name, _)) in self.params.iter().enumerate() {
+            named.push((format!("m.{name}"), self.m[i].shallow_clone()));
+            named.push((format!("v.{name}"), self.v[i].shallow_clone()));
+        }
+        named.push(("step".into(), Tensor::from_slice(&[self.step])));
+        let tmp = tmp_path(path);
+        Tensor::write_safetensors(&named, &tmp)?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    }
+
+    fn load(&mut self, path: &Path) -> Result<()> {
+        let named: std::collections::HashMap<String, Tensor> =
+            Tensor::read_safetensors(path)?.into_iter().collect();
+        let missing = |k: &str| Error::bad_data(path, format!("optimizer state lacks `{k}`"));
+        for (i, (name, p)) in self.params.iter().enumerate() {
+            let m = named
+                .get(&format!("m.{name}"))
+                .ok_or_else(|| missing(name))?;
+            let v = named
+                .get(&format!("v.{name}"))
+                .ok_or_else(|| missing(name))?;
+            self.m[i] = m.to_device(p.device());
+            self.v[i] = v.to_device(p.device());
+        }
+        self.step = named
+            .get("step")
+            .ok_or_else(|| missing("step"))?
+            .int64_value(&[0]);
+        Ok(())
+    }
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Keep the extension last: tch picks the format from it.
+    path.with_file_name(format!(".tmp{}-{name}", std::process::id()))
+}
+
+fn weights_name(epoch: usize) -> String {
+    format!("epoch-{epoch:03}.safetensors")
+}
+
+fn optim_name(epoch: usize) -> String {
+    format!("epoch-{epoch:03}-optim.safetensors")
+}
+
+/// Removes the files of a previous run (only files this module writes).
+fn remove_run_files(run_dir: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(run_dir).map_err(|e| Error::io(run_dir, e))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = matches!(
+            name.as_str(),
+            "state.json" | "history.jsonl" | "best.safetensors" | "best.json" | "config.json"
+        ) || (name.starts_with("epoch-") && name.ends_with(".safetensors"));
+        if ours {
+            std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+        }
+    }
+    Ok(())
+}
+
+fn save_weights(vs: &VarStore, path: &Path) -> Result<()> {
+    let tmp = tmp_path(path);
+    vs.save(&tmp)?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|source| Error::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn write_history(path: &Path, history: &[EpochRecord]) -> Result<()> {
+    let mut text = String::new();
+    for r in history {
+        let line = serde_json::to_string(r).map_err(|source| Error::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        text.push_str(&line);
+        text.push('\n');
+    }
+    write_atomic(path, text.as_bytes())
+}
+
+fn read_history(path: &Path) -> Result<Vec<EpochRecord>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str(l).map_err(|source| Error::Json {
+                path: path.to_path_buf(),
+                source,
+            })
+        })
+        .collect()
+}
+
+/// Trains `model` (whose variables live in `vs`) on `data` and writes the run's files to
+/// `run_dir` (see the module documentation). `config` is saved as `config.json`; with
+/// `resume`, a run already in `run_dir` continues from its last finished epoch, provided it
+/// was started with the same `config` (the epoch count may grow). Without `resume`, any
+/// previous run in `run_dir` is replaced.
+pub fn train<M: ModuleT>(
+    model: &M,
+    vs: &mut VarStore,
+    data: &TrainData,
+    params: &TrainParams,
+    config: &serde_json::Value,
+    run_dir: &Path,
+    resume: bool,
+) -> Result<TrainOutcome> {
+    params.check()?;
+    tch::set_num_threads(crate::threads() as i32);
+    std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
+    let f = |name: &str| run_dir.join(name);
+    let mut adam = Adam::new(vs);
+    let mut history = Vec::new();
+    let mut state = RunState {
+        epochs_done: 0,
+        step: 0,
+        best_epoch: 0,
+        best_val_loss: f64::INFINITY,
+    };
+    // The config without the epoch count must match to resume.
+    let comparable = |c: &serde_json::Value| {
+        let mut c = c.clone();
+        if let Some(t) = c.pointer_mut("/train/epochs") {
+            *t = serde_json::Value::Null;
+        }
+        c
+    };
+    if resume && f("state.json").exists() {
+        let saved: serde_json::Value = read_json(&f("config.json"))?;
+        if comparable(&saved) != comparable(config) {
+            return Err(Error::bad_data(
+                f("config.json"),
+                "this run was started with another configuration or data set; \
+                 resume it with the same settings, or start afresh without --resume",
+            ));
+        }
+        state = read_json(&f("state.json"))?;
+        if state.epochs_done > 0 {
+            vs.load(f(&weights_name(state.epochs_done)))?;
+            adam.load(&f(&optim_name(state.epochs_done)))?;
+        }
+        history = read_history(&f("history.jsonl"))?;
+        history.truncate(state.epochs_done);
+        if history.len() != state.epochs_done {
+            return Err(Error::bad_data(
+                f("history.jsonl"),
+                format!(
+                    "holds {} epochs but state.json says {} are done",
+                    history.len(),
+                    state.epochs_done
+                ),
+            ));
+        }
+    } else {
+        remove_run_files(run_dir)?;
+    }
+    write_json(&f("config.json"), config)?;
+
+    let n = data.y_train.size()[0] as usize;
+    let device = data.x_train.device();
+    let batches = n.div_ceil(params.batch_size);
+    for epoch in state.epochs_done + 1..=params.epochs {
+        let start = Instant::now();
+        tch::manual_seed((params.seed as i64).wrapping_mul(1000) + epoch as i64);
+        let mut order: Vec<i64> = (0..n as i64).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
+        rng.set_stream(epoch as u64);
+        order.shuffle(&mut rng);
+        let bar = indicatif::ProgressBar::new(batches as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "epoch {prefix} [{bar:30}] {pos}/{len} batches {msg} ({eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{epoch}/{}", params.epochs));
+        let mut loss_sum = 0.0;
+        for chunk in order.chunks(params.batch_size) {
+            let idx = Tensor::from_slice(chunk).to_device(device);
+            let xb = data.x_train.index_select(0, &idx);
+            let yb = data.y_train.index_select(0, &idx);
+            adam.zero_grad();
+            let loss = model.forward_t(&xb, true).cross_entropy_for_logits(&yb);
+            loss.backward();
+            adam.step(params);
+            let l = loss.double_value(&[]);
+            if !l.is_finite() {
+                return Err(Error::param(
+                    "learning_rate",
+                    format!(
+                        "training diverged at epoch {epoch} (loss {l}); lower the learning rate"
+                    ),
+                ));
+            }
+            loss_sum += l * chunk.len() as f64;
+            bar.inc(1);
+            bar.set_message(format!("loss {l:.4}"));
+        }
+        bar.finish_and_clear();
+        let (val_loss, val_accuracy, _) =
+            evaluate(model, &data.x_val, &data.y_val, params.eval_batch_size)?;
+        let record = EpochRecord {
+            epoch,
+            train_loss: loss_sum / n as f64,
+            val_loss,
+            val_accuracy,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        history.push(record.clone());
+        if val_loss < state.best_val_loss {
+            state.best_val_loss = val_loss;
+            state.best_epoch = epoch;
+            save_weights(vs, &f("best.safetensors"))?;
+            write_json(&f("best.json"), &record)?;
+        }
+        // Checkpoint: the new weights and optimizer first, then the counters that point at
+        // them, then the previous pair goes.
+        save_weights(vs, &f(&weights_name(epoch)))?;
+        adam.save(&f(&optim_name(epoch)))?;
+        write_history(&f("history.jsonl"), &history)?;
+        let previous = state.epochs_done;
+        state.epochs_done = epoch;
+        state.step = adam.step;
+        write_json(&f("state.json"), &state)?;
+        if previous > 0 {
+            let _ = std::fs::remove_file(f(&weights_name(previous)));
+            let _ = std::fs::remove_file(f(&optim_name(previous)));
+        }
+    }
+    Ok(TrainOutcome {
+        history,
+        best_epoch: state.best_epoch,
+        run_dir: run_dir.to_path_buf(),
+    })
+}
