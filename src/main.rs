@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use charlab::data::{DataSpec, Dataset};
-use charlab::sections::{dataset, preprocessing};
+use charlab::sections::{cnn, dataset, preprocessing};
 use charlab::{paths, Result};
 use clap::{Args, Parser, Subcommand};
 
@@ -77,6 +77,11 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Sections 4.2 / 4.3: train a neural model, evaluate its best checkpoint on test
+    Train {
+        #[command(subcommand)]
+        model: TrainModel,
+    },
     /// Run every section in order (currently: dataset, preprocessing)
     Reproduce {
         #[command(flatten)]
@@ -88,6 +93,36 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum TrainModel {
+    /// The report's CNN (results/04.2-cnn.json, run in data/models/04.2-cnn/)
+    Cnn(TrainArgs),
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Epochs
+    #[arg(long, default_value_t = 25)]
+    epochs: usize,
+    /// Training batch size
+    #[arg(long, default_value_t = 128)]
+    batch_size: usize,
+    /// Adam learning rate
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    /// Seed of the split, the initialisation, the shuffles and dropout
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Continue the run in the run folder from its last finished epoch
+    #[arg(long)]
+    resume: bool,
+    /// Small and fast: 2 epochs on the embedded set at 3,000 images (unless --data is given)
+    #[arg(long)]
+    quick: bool,
 }
 
 #[derive(Subcommand)]
@@ -170,6 +205,50 @@ fn print_preprocessing(res: &preprocessing::PreprocessingResults) {
     }
 }
 
+fn train_cnn(args: &TrainArgs) -> Result<()> {
+    let mut data_args = args.data.clone();
+    let mut epochs = args.epochs;
+    if args.quick {
+        if data_args.data.is_none() {
+            data_args.default_size = 3_000;
+        }
+        epochs = epochs.min(2);
+    }
+    let (data, _) = data_args.load()?;
+    let config = cnn::CnnConfig {
+        train: charlab::training::TrainParams {
+            epochs,
+            batch_size: args.batch_size,
+            learning_rate: args.lr,
+            seed: args.seed,
+            ..Default::default()
+        },
+        split_seed: args.seed,
+        ..Default::default()
+    };
+    eprintln!(
+        "training the CNN on {} ({} images) for {epochs} epochs; run folder {}",
+        data.source(),
+        data.len(),
+        paths::relative(&cnn::run_dir())
+    );
+    let res = cnn::run(&data, &config, args.resume)?;
+    println!(
+        "CNN: test accuracy {:.2}%, macro F1 {:.2}% (best epoch {} of {}), {} parameters",
+        100.0 * res.test_accuracy,
+        100.0 * res.test_macro_f1,
+        res.best_epoch,
+        res.history.len(),
+        res.parameters
+    );
+    println!(
+        "training {:.0} images/s, inference {:.0} images/s, {:.0} s",
+        res.train_images_per_second, res.inference_images_per_second, res.seconds
+    );
+    println!("wrote report/results/{}.json", cnn::SECTION);
+    Ok(())
+}
+
 fn reproduce(args: &DataArgs, seed: u64, quick: bool) -> Result<()> {
     let mut args = args.clone();
     if quick && args.data.is_none() {
@@ -219,6 +298,9 @@ fn main() -> ExitCode {
             which: FigureCommand::Dataset { data, seed },
         } => figures_dataset(data, *seed),
         Command::Preprocess { data, seed } => preprocess(data, *seed),
+        Command::Train {
+            model: TrainModel::Cnn(args),
+        } => train_cnn(args),
         Command::Reproduce { data, seed, quick } => reproduce(data, *seed, *quick),
     };
     match outcome {

@@ -489,6 +489,14 @@ pub fn train<M: ModuleT>(
             val_accuracy,
             seconds: start.elapsed().as_secs_f64(),
         };
+        eprintln!(
+            "epoch {epoch}/{}: train loss {:.4}, val loss {:.4}, val accuracy {:.2}%, {:.0} s",
+            params.epochs,
+            record.train_loss,
+            record.val_loss,
+            100.0 * record.val_accuracy,
+            record.seconds
+        );
         history.push(record.clone());
         if val_loss < state.best_val_loss {
             state.best_val_loss = val_loss;

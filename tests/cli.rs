@@ -130,3 +130,53 @@ fn bad_arguments_are_rejected() {
     let out = charlab(tmp.path(), &["summary", "--default-size", "many"]);
     assert_eq!(out.status.code(), Some(2)); // clap's usage error
 }
+
+#[test]
+fn train_cnn_writes_results_and_resumes() {
+    let tmp = common::TempDir::new("cli-train");
+    let args = [
+        "train",
+        "cnn",
+        "--default-size",
+        "500",
+        "--batch-size",
+        "64",
+    ];
+    let out = charlab(tmp.path(), &[&args[..], &["--epochs", "1"]].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = charlab(
+        tmp.path(),
+        &[&args[..], &["--epochs", "2", "--resume"]].concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("epoch 1/2"),
+        "epoch 1 was trained again: {err}"
+    );
+    assert!(err.contains("epoch 2/2"), "{err}");
+    let res: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("report/results/04.2-cnn.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(res["history"].as_array().unwrap().len(), 2);
+    assert_eq!(res["split_sizes"], serde_json::json!([376, 41, 83]));
+    let acc = res["test_accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&acc));
+    assert!(tmp
+        .path()
+        .join("data/models/04.2-cnn/best.safetensors")
+        .exists());
+    // A bad setting is a clear error, not a panic.
+    let out = charlab(tmp.path(), &[&args[..], &["--lr", "0"]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("learning_rate"));
+}

@@ -2,5 +2,6 @@
 //! [`crate::data::Dataset`], writes its figures to `figures/NN-*.{svg,png}` and its results to
 //! `report/results/<section>.json`, and smaller functions that notebooks call step by step.
 
+pub mod cnn;
 pub mod dataset;
 pub mod preprocessing;
