@@ -22,7 +22,8 @@ use crate::{paths, Result};
 pub const SECTION: &str = "04.2-cnn";
 
 /// Everything that defines a CNN run (saved as the run's `config.json` and in the results).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Defaults: [`CnnParams::default`], [`TrainParams::default`], split seed 0.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CnnConfig {
     /// Architecture.
     pub model: CnnParams,
@@ -30,16 +31,6 @@ pub struct CnnConfig {
     pub train: TrainParams,
     /// Seed of the train / validation / test split.
     pub split_seed: u64,
-}
-
-impl Default for CnnConfig {
-    fn default() -> Self {
-        CnnConfig {
-            model: CnnParams::default(),
-            train: TrainParams::default(),
-            split_seed: 0,
-        }
-    }
 }
 
 /// `report/results/04.2-cnn.json`.
