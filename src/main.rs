@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use charlab::data::{DataSpec, Dataset};
-use charlab::sections::{cnn, dataset, preprocessing};
+use charlab::sections::{cnn, dataset, learning_curves, preprocessing};
 use charlab::{paths, Result};
 use clap::{Args, Parser, Subcommand};
 
@@ -127,6 +127,8 @@ struct TrainArgs {
 
 #[derive(Subcommand)]
 enum FigureCommand {
+    /// Section 4: learning curves of the neural models, from their results files
+    LearningCurves,
     /// Section 2: class distribution and one sample per class (+ results/02-dataset.json)
     Dataset {
         #[command(flatten)]
@@ -297,6 +299,13 @@ fn main() -> ExitCode {
         Command::Figures {
             which: FigureCommand::Dataset { data, seed },
         } => figures_dataset(data, *seed),
+        Command::Figures {
+            which: FigureCommand::LearningCurves,
+        } => learning_curves::run().map(|png| {
+            if let Some(p) = png.path {
+                println!("wrote {} (and .svg)", paths::relative(&p));
+            }
+        }),
         Command::Preprocess { data, seed } => preprocess(data, *seed),
         Command::Train {
             model: TrainModel::Cnn(args),

@@ -4,4 +4,5 @@
 
 pub mod cnn;
 pub mod dataset;
+pub mod learning_curves;
 pub mod preprocessing;
