@@ -40,6 +40,12 @@ pub mod prelude {
     pub use polars::prelude::DataFrame;
 }
 
+/// `true` when `CHARLAB_QUICK` is set (to anything but `0`): notebooks and runners then use
+/// small data and few epochs, as the test command does.
+pub fn quick() -> bool {
+    std::env::var("CHARLAB_QUICK").is_ok_and(|v| v != "0")
+}
+
 /// Number of CPU threads to use for heavy work: `CHARLAB_THREADS`, else all cores.
 pub fn threads() -> usize {
     std::env::var("CHARLAB_THREADS")

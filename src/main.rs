@@ -244,8 +244,8 @@ fn train_cnn(args: &TrainArgs) -> Result<()> {
         res.parameters
     );
     println!(
-        "training {:.0} images/s, inference {:.0} images/s, {:.0} s",
-        res.train_images_per_second, res.inference_images_per_second, res.seconds
+        "training {:.0} images/s, inference {:.0} images/s, {:.0} s of training in all",
+        res.train_images_per_second, res.inference_images_per_second, res.train_seconds
     );
     println!("wrote report/results/{}.json", cnn::SECTION);
     Ok(())

@@ -18,6 +18,10 @@ fn cnn_maps_images_to_logits() {
         + (6272 * 256 + 256)
         + (256 * 36 + 36);
     assert_eq!(parameter_count(&vs), expect);
+    let layers = CnnParams::default().layers().unwrap();
+    assert_eq!(layers.iter().map(|l| l.parameters).sum::<i64>(), expect);
+    assert_eq!(layers.last().unwrap().output, vec![36]);
+    assert_eq!(layers[5].output, vec![128, 7, 7]);
 }
 
 #[test]

@@ -119,6 +119,64 @@ impl CnnParams {
     }
 }
 
+/// One layer of the network as [`CnnParams::layers`] lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerInfo {
+    /// Layer name (the variable-store path for layers with weights).
+    pub name: String,
+    /// What it does.
+    pub kind: String,
+    /// Output shape without the batch dimension.
+    pub output: Vec<i64>,
+    /// Trainable parameters.
+    pub parameters: i64,
+}
+
+impl CnnParams {
+    /// The layers in order with their output shapes and parameter counts (checked first).
+    pub fn layers(&self) -> Result<Vec<LayerInfo>> {
+        let side_out = self.check()?;
+        let mut out = Vec::new();
+        let (mut c, mut side) = (1i64, self.input_side);
+        for (i, b) in self.blocks.iter().enumerate() {
+            out.push(LayerInfo {
+                name: format!("conv{i}"),
+                kind: format!("conv {k}x{k}, same padding", k = b.kernel),
+                output: vec![b.filters, side, side],
+                parameters: b.kernel * b.kernel * c * b.filters + b.filters,
+            });
+            side /= 2;
+            out.push(LayerInfo {
+                name: format!("pool{i}"),
+                kind: "max-pool 2x2, ReLU".into(),
+                output: vec![b.filters, side, side],
+                parameters: 0,
+            });
+            c = b.filters;
+        }
+        let flat = c * side_out * side_out;
+        out.push(LayerInfo {
+            name: "flatten".into(),
+            kind: format!("dropout {}, flatten", self.conv_dropout),
+            output: vec![flat],
+            parameters: 0,
+        });
+        out.push(LayerInfo {
+            name: "fc".into(),
+            kind: format!("linear, ReLU, dropout {}", self.hidden_dropout),
+            output: vec![self.hidden],
+            parameters: flat * self.hidden + self.hidden,
+        });
+        out.push(LayerInfo {
+            name: "classifier".into(),
+            kind: "linear (logits)".into(),
+            output: vec![self.n_classes],
+            parameters: self.hidden * self.n_classes + self.n_classes,
+        });
+        Ok(out)
+    }
+}
+
 /// Builds the CNN under `p`: `[batch, 1, side, side]` -> logits `[batch, n_classes]`.
 pub fn cnn(p: &nn::Path, params: &CnnParams) -> Result<impl ModuleT> {
     let side = params.check()?;

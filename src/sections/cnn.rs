@@ -66,9 +66,9 @@ pub struct NeuralResults {
     pub train_images_per_second: f64,
     /// Test-set inference throughput (images per second).
     pub inference_images_per_second: f64,
-    /// Wall time of the whole section, seconds (this invocation; a resumed run counts only
-    /// its own part, the history holds every epoch's time).
-    pub seconds: f64,
+    /// Wall time of all epochs (training and validation), seconds; from the history, so a
+    /// resumed run counts every epoch once.
+    pub train_seconds: f64,
     /// `cpu` or `cuda:N`.
     pub device: String,
     /// CPU threads used by libtorch.
@@ -88,7 +88,6 @@ pub fn train_and_evaluate(
     run_dir: &Path,
     resume: bool,
 ) -> Result<NeuralResults> {
-    let start = Instant::now();
     let split = split::random_split(data.len(), config.split_seed)?;
     let device = Device::cuda_if_available();
     let train_data = TrainData::new(data, &split, device)?;
@@ -135,7 +134,7 @@ pub fn train_and_evaluate(
         train_images_per_second: n_train * outcome.history.len() as f64 / train_secs.max(1e-9),
         inference_images_per_second: split.test.len() as f64 / infer_secs.max(1e-9),
         history: outcome.history,
-        seconds: start.elapsed().as_secs_f64(),
+        train_seconds: train_secs,
         device: format!("{device:?}").to_lowercase(),
         threads: crate::threads(),
     })
@@ -151,4 +150,45 @@ pub fn run(data: &Dataset, config: &CnnConfig, resume: bool) -> Result<NeuralRes
     let res = train_and_evaluate(data, config, &run_dir(), resume)?;
     save_results(&res)?;
     Ok(res)
+}
+
+/// The CNN's layers as a table: name, what it does, output shape, parameters.
+pub fn layer_table(params: &CnnParams) -> Result<polars::prelude::DataFrame> {
+    use polars::prelude::*;
+    let layers = params.layers()?;
+    Ok(df!(
+        "layer" => layers.iter().map(|l| l.name.clone()).collect::<Vec<_>>(),
+        "does" => layers.iter().map(|l| l.kind.clone()).collect::<Vec<_>>(),
+        "output" => layers.iter().map(|l| format!("{:?}", l.output)).collect::<Vec<_>>(),
+        "parameters" => layers.iter().map(|l| l.parameters).collect::<Vec<_>>(),
+    )?)
+}
+
+/// A training history as a table: epoch, train loss, validation loss, validation accuracy
+/// (%), seconds.
+pub fn history_table(history: &[EpochRecord]) -> Result<polars::prelude::DataFrame> {
+    use polars::prelude::*;
+    Ok(df!(
+        "epoch" => history.iter().map(|r| r.epoch as u32).collect::<Vec<_>>(),
+        "train_loss" => history.iter().map(|r| r.train_loss).collect::<Vec<_>>(),
+        "val_loss" => history.iter().map(|r| r.val_loss).collect::<Vec<_>>(),
+        "val_accuracy_%" => history.iter().map(|r| 100.0 * r.val_accuracy).collect::<Vec<_>>(),
+        "seconds" => history.iter().map(|r| r.seconds).collect::<Vec<_>>(),
+    )?)
+}
+
+/// Per-class test metrics as a table (class, character, precision, recall, F1, support).
+pub fn per_class_table(
+    per_class: &[ClassMetrics],
+    chars: &[char],
+) -> Result<polars::prelude::DataFrame> {
+    use polars::prelude::*;
+    Ok(df!(
+        "class" => (0..per_class.len() as u32).collect::<Vec<_>>(),
+        "character" => chars.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        "precision" => per_class.iter().map(|m| m.precision).collect::<Vec<_>>(),
+        "recall" => per_class.iter().map(|m| m.recall).collect::<Vec<_>>(),
+        "f1" => per_class.iter().map(|m| m.f1).collect::<Vec<_>>(),
+        "support" => per_class.iter().map(|m| m.support).collect::<Vec<_>>(),
+    )?)
 }
