@@ -328,21 +328,18 @@ pub fn load_pickle(path: &Path) -> Result<Dataset> {
     };
 
     // y: labels.
-    let y_ok_shape = match y.shape.as_slice() {
-        [m] => *m == n,
-        [m, 1] => *m == n,
-        _ => false,
+    let y_rows = match y.shape.as_slice() {
+        [m] | [m, 1] => *m,
+        _ => {
+            return Err(bad(format!(
+                "y has shape {:?}; expected (N,) or (N, 1)",
+                y.shape
+            )))
+        }
     };
-    if !matches!(y.shape.as_slice(), [_] | [_, 1]) {
+    if y_rows != n {
         return Err(bad(format!(
-            "y has shape {:?}; expected (N,) or (N, 1)",
-            y.shape
-        )));
-    }
-    if !y_ok_shape {
-        return Err(bad(format!(
-            "X has {n} rows but y has {}; they must have one label per image",
-            y.shape[0]
+            "X has {n} rows but y has {y_rows}; they must have one label per image"
         )));
     }
     let raw = match (y.dtype.kind(), y.to_i64()) {
