@@ -14,6 +14,8 @@
 //! Notebooks (evcxr) can only name types of crates this crate re-exports, so the crates whose
 //! values they hold are re-exported: [`tch`], [`polars`], [`plotters`].
 
+#![warn(missing_docs)]
+
 pub mod data;
 pub mod display;
 pub mod error;
