@@ -101,6 +101,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> crate::Result<()> {
     })
 }
 
+/// Reads a JSON file into `T`; errors name the file.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> crate::Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| crate::Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|source| crate::Error::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// Serialises `value` as pretty JSON and writes it atomically to `path`.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> crate::Result<()> {
     let mut text = serde_json::to_string_pretty(value).map_err(|source| crate::Error::Json {

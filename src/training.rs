@@ -30,7 +30,7 @@ use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Kind, Tensor};
 
 use crate::data::Dataset;
-use crate::paths::{write_atomic, write_json};
+use crate::paths::{read_json, write_atomic, write_json};
 use crate::split::{Normalizer, Split};
 use crate::{Error, Result};
 
@@ -337,14 +337,6 @@ fn save_weights(vs: &VarStore, path: &Path) -> Result<()> {
     let tmp = tmp_path(path);
     vs.save(&tmp)?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-}
-
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_str(&text).map_err(|source| Error::Json {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 fn write_history(path: &Path, history: &[EpochRecord]) -> Result<()> {

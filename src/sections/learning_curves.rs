@@ -144,17 +144,12 @@ pub fn from_results() -> Result<LearningCurves> {
         if !path.exists() {
             continue;
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|source| Error::Json {
-                path: path.clone(),
-                source,
-            })?;
-        let history: Vec<EpochRecord> =
-            serde_json::from_value(value["history"].clone()).map_err(|source| Error::Json {
-                path: path.clone(),
-                source,
-            })?;
+        /// The part of a results file this figure needs.
+        #[derive(serde::Deserialize)]
+        struct WithHistory {
+            history: Vec<EpochRecord>,
+        }
+        let history = paths::read_json::<WithHistory>(&path)?.history;
         runs.push((label.to_string(), history));
     }
     if runs.is_empty() {
