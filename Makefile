@@ -21,7 +21,7 @@ DATA ?=
 ARGS ?=
 DATA_FLAG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab clean-setup
+.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab clean-setup bench-baselines
 
 venv:
 	@scripts/setup.sh venv
@@ -66,3 +66,18 @@ lab: kernel
 
 clean-setup:
 	rm -rf .venv .tools .jupyter target/evcxr
+
+# Benchmarks (not tests): charlab against the Python stack the report used, one after the other
+# on the same machine, same split, same threads. Tables are printed and saved in target/bench/.
+BENCH_DATA ?= ../shared/data/alphamoon-standin/train.pkl
+BENCH_THREADS ?= 2
+
+# Section 4.1: scikit-learn LogisticRegression and SVC against charlab; then linfa-svm against
+# the popcount solver on two class pairs (linfa-svm on all 630 pairs would take hours).
+bench-baselines: build
+	@mkdir -p target/bench
+	$(BIN) split --data $(BENCH_DATA) --seed 0 --out target/bench/split.json
+	.venv/bin/python scripts/bench_sklearn.py --data $(BENCH_DATA) --split target/bench/split.json --out target/bench/sklearn.json --threads $(BENCH_THREADS)
+	CHARLAB_ROOT=$(ROOT)/target/bench/root CHARLAB_THREADS=$(BENCH_THREADS) $(BIN) baselines --data $(BENCH_DATA)
+	CHARLAB_THREADS=1 $(BIN) bench-svm-solvers --data $(BENCH_DATA) --pairs O/0,E/N --out target/bench/svm-solvers.json
+	.venv/bin/python scripts/bench_compare.py baselines target/bench

@@ -7,18 +7,22 @@
 //!   files, or generated in-process (the embedded default, [`data::synth`]);
 //! - [`metrics`]: accuracy, per-class and macro F1, confusion matrix (scikit-learn semantics);
 //! - [`split`]: the report's seeded random split, stratified split and k-fold, normalisation;
+//! - [`models`]: logistic regression and the RBF SVM (`linfa`), the CNN and EfficientNet (`tch`);
+//! - [`training`]: one training loop for every network, resumable; [`inference`]: a trained
+//!   run loaded back to label new images;
 //! - [`sections`]: one module per report section, each writing its figures and results;
 //! - [`plot`]: figures as SVG and PNG with an embedded font, shown inline in notebooks;
 //! - [`paths`]: every path the project reads or writes.
 //!
 //! Notebooks (evcxr) can only name types of crates this crate re-exports, so the crates whose
-//! values they hold are re-exported: [`tch`], [`polars`], [`plotters`].
+//! values they hold are re-exported: [`tch`], [`polars`], [`plotters`], [`ndarray`].
 
 #![warn(missing_docs)]
 
 pub mod data;
 pub mod display;
 pub mod error;
+pub mod inference;
 pub mod metrics;
 pub mod models;
 pub mod paths;
@@ -28,6 +32,7 @@ pub mod split;
 pub mod training;
 
 pub use error::{Error, Result};
+pub use ndarray;
 pub use plotters;
 pub use polars;
 pub use tch;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use charlab::data::{DataSpec, Dataset};
-use charlab::sections::{cnn, dataset, learning_curves, preprocessing};
+use charlab::sections::{baselines, cnn, dataset, efficientnet, learning_curves, preprocessing};
 use charlab::{paths, Result};
 use clap::{Args, Parser, Subcommand};
 
@@ -77,10 +77,70 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Write the report's random split (train / validation / test indices) as JSON, for tools
+    /// outside charlab (the scikit-learn and PyTorch benchmarks)
+    Split {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Seed of the split
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output file
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+    },
+    /// Section 4.1: logistic regression and the RBF SVM on raw pixels
+    Baselines {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Which models: logreg, svm (as the report, and without the iteration cap) or all
+        #[arg(long, default_value = "all", value_parser = ["logreg", "svm", "all"])]
+        model: String,
+        /// Seed of the split
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Binary SVM solver: popcount (bit-packed kernel + libsvm's SMO) or linfa (linfa-svm,
+        /// hours on the full data; no iteration cap)
+        #[arg(long, default_value = "popcount", value_parser = ["popcount", "linfa"])]
+        svm_solver: String,
+        /// Floating point of the logistic regression: mixed (f32, then f64 when f32 stalls),
+        /// f32 or f64
+        #[arg(long, default_value = "mixed", value_parser = ["mixed", "f32", "f64"])]
+        precision: String,
+        /// Small and fast: the embedded set at 3,000 images (unless --data is given)
+        #[arg(long)]
+        quick: bool,
+    },
+    /// Time linfa-svm against the popcount SVM solver on a few class pairs (for
+    /// `make bench-baselines`)
+    BenchSvmSolvers {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Class pairs by character, e.g. `O/0,E/N` (the first class with that character)
+        #[arg(long, default_value = "O/0,E/N")]
+        pairs: String,
+        /// Seed of the split
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// JSON output file
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
     /// Sections 4.2 / 4.3: train a neural model, evaluate its best checkpoint on test
     Train {
         #[command(subcommand)]
         model: TrainModel,
+    },
+    /// Label images with a trained network: one line per image (index, class, character)
+    Predict {
+        /// Run folder of a trained model, e.g. data/models/04.2-cnn
+        #[arg(long, value_name = "DIR")]
+        model: std::path::PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+        /// Write the labels to this CSV file instead of the standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
     },
     /// Run every section in order (currently: dataset, preprocessing)
     Reproduce {
@@ -99,6 +159,19 @@ enum Command {
 enum TrainModel {
     /// The report's CNN (results/04.2-cnn.json, run in data/models/04.2-cnn/)
     Cnn(TrainArgs),
+    /// EfficientNet-b0, classifier replaced (results/04.3-efficientnet.json, run in
+    /// data/models/04.3-efficientnet/)
+    Efficientnet {
+        #[command(flatten)]
+        common: TrainArgs,
+        /// Variant: b0 (the report's), b1, b2 or b3
+        #[arg(long, default_value = "b0")]
+        variant: String,
+        /// Starting weights: a safetensors file with torchvision's names (the classifier is
+        /// skipped); from scratch when absent
+        #[arg(long, value_name = "FILE")]
+        weights: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -207,36 +280,32 @@ fn print_preprocessing(res: &preprocessing::PreprocessingResults) {
     }
 }
 
-fn train_cnn(args: &TrainArgs) -> Result<()> {
-    let mut data_args = args.data.clone();
-    let mut epochs = args.epochs;
-    if args.quick {
-        if data_args.data.is_none() {
-            data_args.default_size = 3_000;
+impl TrainArgs {
+    /// The data and training parameters, `--quick` applied.
+    fn setup(&self) -> Result<(Dataset, charlab::training::TrainParams)> {
+        let mut data_args = self.data.clone();
+        let mut epochs = self.epochs;
+        if self.quick {
+            if data_args.data.is_none() {
+                data_args.default_size = 3_000;
+            }
+            epochs = epochs.min(2);
         }
-        epochs = epochs.min(2);
-    }
-    let (data, _) = data_args.load()?;
-    let config = cnn::CnnConfig {
-        train: charlab::training::TrainParams {
+        let (data, _) = data_args.load()?;
+        let train = charlab::training::TrainParams {
             epochs,
-            batch_size: args.batch_size,
-            learning_rate: args.lr,
-            seed: args.seed,
+            batch_size: self.batch_size,
+            learning_rate: self.lr,
+            seed: self.seed,
             ..Default::default()
-        },
-        split_seed: args.seed,
-        ..Default::default()
-    };
-    eprintln!(
-        "training the CNN on {} ({} images) for {epochs} epochs; run folder {}",
-        data.source(),
-        data.len(),
-        paths::relative(&cnn::run_dir())
-    );
-    let res = cnn::run(&data, &config, args.resume)?;
+        };
+        Ok((data, train))
+    }
+}
+
+fn print_neural<C>(name: &str, section: &str, res: &charlab::sections::neural::NeuralResults<C>) {
     println!(
-        "CNN: test accuracy {:.2}%, macro F1 {:.2}% (best epoch {} of {}), {} parameters",
+        "{name}: test accuracy {:.2}%, macro F1 {:.2}% (best epoch {} of {}), {} parameters",
         100.0 * res.test_accuracy,
         100.0 * res.test_macro_f1,
         res.best_epoch,
@@ -247,7 +316,212 @@ fn train_cnn(args: &TrainArgs) -> Result<()> {
         "training {:.0} images/s, inference {:.0} images/s, {:.0} s of training in all",
         res.train_images_per_second, res.inference_images_per_second, res.train_seconds
     );
-    println!("wrote report/results/{}.json", cnn::SECTION);
+    println!("wrote report/results/{section}.json");
+}
+
+fn train_cnn(args: &TrainArgs) -> Result<()> {
+    let (data, train) = args.setup()?;
+    let config = cnn::CnnConfig {
+        train,
+        split_seed: args.seed,
+        ..Default::default()
+    };
+    eprintln!(
+        "training the CNN on {} ({} images) for {} epochs; run folder {}",
+        data.source(),
+        data.len(),
+        config.train.epochs,
+        paths::relative(&cnn::run_dir())
+    );
+    let res = cnn::run(&data, &config, args.resume)?;
+    print_neural("CNN", cnn::SECTION, &res);
+    Ok(())
+}
+
+fn train_efficientnet(
+    args: &TrainArgs,
+    variant: &str,
+    weights: Option<&std::path::Path>,
+) -> Result<()> {
+    let model = charlab::models::efficientnet::EfficientNetParams::variant(variant)?;
+    let (data, train) = args.setup()?;
+    let config = efficientnet::EfficientNetConfig {
+        model,
+        train,
+        split_seed: args.seed,
+        weights: weights.map(|w| w.to_path_buf()),
+    };
+    eprintln!(
+        "training EfficientNet-{variant} on {} ({} images) for {} epochs; run folder {}",
+        data.source(),
+        data.len(),
+        config.train.epochs,
+        paths::relative(&efficientnet::run_dir())
+    );
+    let res = efficientnet::run(&data, &config, args.resume)?;
+    print_neural(
+        &format!("EfficientNet-{variant}"),
+        efficientnet::SECTION,
+        &res,
+    );
+    Ok(())
+}
+
+fn write_split(args: &DataArgs, seed: u64, out: &std::path::Path) -> Result<()> {
+    let (data, _) = args.load()?;
+    let split = charlab::split::random_split(data.len(), seed)?;
+    let value = serde_json::json!({
+        "data": data.source().to_string(),
+        "data_hash": data.content_hash(),
+        "seed": seed,
+        "train": split.train,
+        "validation": split.validation,
+        "test": split.test,
+    });
+    paths::write_json(out, &value)?;
+    let (tr, va, te) = split.sizes();
+    println!(
+        "wrote {} (train {tr}, validation {va}, test {te})",
+        out.display()
+    );
+    Ok(())
+}
+
+fn run_baselines(
+    args: &DataArgs,
+    model: &str,
+    seed: u64,
+    solver: &str,
+    precision: &str,
+    quick: bool,
+) -> Result<()> {
+    use charlab::models::logreg::Precision;
+    use charlab::models::svm::SvmSolver;
+    let mut args = args.clone();
+    if quick && args.data.is_none() {
+        args.default_size = 3_000;
+    }
+    let (data, _) = args.load()?;
+    let mut config = baselines::BaselinesConfig {
+        split_seed: seed,
+        ..Default::default()
+    };
+    config.logreg.precision = match precision {
+        "f32" => Precision::F32,
+        "f64" => Precision::F64,
+        _ => Precision::Mixed,
+    };
+    if solver == "linfa" {
+        config.svm.solver = SvmSolver::Linfa;
+        config.svm.max_iter = None;
+    }
+    let which = match model {
+        "logreg" => baselines::Which::LogReg,
+        "svm" => baselines::Which::Svm,
+        _ => baselines::Which::All,
+    };
+    eprintln!(
+        "section 4.1 on {} ({} images), {} threads",
+        data.source(),
+        data.len(),
+        rayon::current_num_threads()
+    );
+    let res = baselines::run(&data, &config, which)?;
+    println!("model            accuracy  macro F1     fit s  predict s  fit report");
+    for m in &res.models {
+        println!(
+            "{:<16} {:>7.2}%  {:>7.2}%  {:>8.1}  {:>9.2}  {}",
+            m.name,
+            100.0 * m.accuracy,
+            100.0 * m.macro_f1,
+            m.fit_seconds,
+            m.predict_seconds,
+            m.fit_report
+        );
+    }
+    println!("wrote report/results/{}.json", baselines::SECTION);
+    Ok(())
+}
+
+fn bench_svm_solvers(
+    args: &DataArgs,
+    pairs: &str,
+    seed: u64,
+    out: Option<&std::path::Path>,
+) -> Result<()> {
+    let (data, _) = args.load()?;
+    let find = |c: &str| -> Result<usize> {
+        let ch = c.trim().chars().next().unwrap_or(' ');
+        data.class_chars()
+            .iter()
+            .position(|&x| x == ch && c.trim().chars().count() == 1)
+            .ok_or_else(|| {
+                charlab::Error::param("pairs", format!("`{c}` is not the character of a class"))
+            })
+    };
+    let mut list = Vec::new();
+    for p in pairs.split(',') {
+        let (a, b) = p.split_once('/').ok_or_else(|| {
+            charlab::Error::param("pairs", format!("`{p}`: write pairs as A/B, e.g. O/0"))
+        })?;
+        list.push((find(a)?, find(b)?));
+    }
+    let config = baselines::BaselinesConfig::default();
+    let t = baselines::time_svm_solvers(&data, seed, &list, &config.svm)?;
+    println!("pair      n   linfa-svm s  popcount s   speed-up  max |decision diff|");
+    for p in &t.pairs {
+        println!(
+            "{:<5} {:>6} {:>12.2} {:>11.3} {:>9.0}x  {:.2e}",
+            p.pair,
+            p.n,
+            p.linfa_seconds,
+            p.popcount_seconds,
+            p.linfa_seconds / p.popcount_seconds.max(1e-9),
+            p.max_decision_difference
+        );
+    }
+    println!(
+        "linfa-svm on all {} pairs, one thread (estimated from these): {:.0} s",
+        t.all_pairs, t.linfa_all_pairs_estimate_seconds
+    );
+    if let Some(out) = out {
+        paths::write_json(out, &t)?;
+        println!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
+fn predict(model: &std::path::Path, args: &DataArgs, out: Option<&std::path::Path>) -> Result<()> {
+    let predictor = charlab::inference::Predictor::load(model)?;
+    let (data, _) = args.load()?;
+    let t = Instant::now();
+    let labels = predictor.predict(&data)?;
+    let secs = t.elapsed().as_secs_f64();
+    let mut text = String::from("index,class,character\n");
+    for (i, &c) in labels.iter().enumerate() {
+        let ch = data.class_chars().get(c).copied().unwrap_or('?');
+        text.push_str(&format!("{i},{c},{ch}\n"));
+    }
+    match out {
+        Some(path) => {
+            charlab::paths::write_atomic(path, text.as_bytes())?;
+            eprintln!("wrote {} labels to {}", labels.len(), path.display());
+        }
+        None => print!("{text}"),
+    }
+    let correct = labels
+        .iter()
+        .zip(data.labels())
+        .filter(|(p, t)| p == t)
+        .count();
+    eprintln!(
+        "{}: {} images of {} in {secs:.2} s ({:.0} images/s); agreement with the file's labels {:.2}%",
+        predictor.kind,
+        labels.len(),
+        data.source(),
+        labels.len() as f64 / secs.max(1e-9),
+        100.0 * correct as f64 / labels.len().max(1) as f64
+    );
     Ok(())
 }
 
@@ -294,7 +568,31 @@ fn reproduce(args: &DataArgs, seed: u64, quick: bool) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let threads = charlab::threads();
+    if std::env::var_os("MATMUL_NUM_THREADS").is_none() {
+        // Read once by matrixmultiply (threaded sgemm of the logistic regression).
+        std::env::set_var("MATMUL_NUM_THREADS", threads.to_string());
+    }
+    // Only fails when a pool exists already, which is fine.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global();
     let outcome = match &cli.command {
+        Command::Split { data, seed, out } => write_split(data, *seed, out),
+        Command::BenchSvmSolvers {
+            data,
+            pairs,
+            seed,
+            out,
+        } => bench_svm_solvers(data, pairs, *seed, out.as_deref()),
+        Command::Baselines {
+            data,
+            model,
+            seed,
+            svm_solver,
+            precision,
+            quick,
+        } => run_baselines(data, model, *seed, svm_solver, precision, *quick),
         Command::Summary { data } => summary(data),
         Command::Figures {
             which: FigureCommand::Dataset { data, seed },
@@ -310,6 +608,15 @@ fn main() -> ExitCode {
         Command::Train {
             model: TrainModel::Cnn(args),
         } => train_cnn(args),
+        Command::Train {
+            model:
+                TrainModel::Efficientnet {
+                    common,
+                    variant,
+                    weights,
+                },
+        } => train_efficientnet(common, variant, weights.as_deref()),
+        Command::Predict { model, data, out } => predict(model, data, out.as_deref()),
         Command::Reproduce { data, seed, quick } => reproduce(data, *seed, *quick),
     };
     match outcome {

@@ -156,3 +156,91 @@ where
     }
     Ok(())
 }
+
+/// Grouped bars, one group per class and one bar per series (e.g. per-class F1 of several
+/// models), values in `[0, 1]` drawn as percentages.
+#[derive(Clone, Debug)]
+pub struct PerClassBars {
+    /// Title over the chart.
+    pub title: String,
+    /// Label of each class (its character), on the x axis.
+    pub classes: Vec<char>,
+    /// `(name, value per class)` for each series, in legend order.
+    pub series: Vec<(String, Vec<f64>)>,
+    /// y axis description.
+    pub y_desc: String,
+}
+
+/// Colours of successive series (colour-blind safe, Okabe-Ito).
+pub const SERIES_COLORS: [RGBColor; 6] = [
+    RGBColor(0, 114, 178),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(86, 180, 233),
+    RGBColor(213, 94, 0),
+];
+
+impl Figure for PerClassBars {
+    fn size(&self) -> (u32, u32) {
+        (1400, 560)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let k = self.classes.len();
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, ("sans-serif", 26))
+            .margin(12)
+            .x_label_area_size(50)
+            .y_label_area_size(70)
+            .build_cartesian_2d(-0.5f64..(k as f64 - 0.5), 0f64..105.0)?;
+        let chars = self.classes.clone();
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(RGBColor(235, 235, 235))
+            .x_labels(k)
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 {
+                    chars
+                        .get(i as usize)
+                        .map(|c| c.to_string())
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc("class")
+            .y_desc(self.y_desc.as_str())
+            .label_style(("sans-serif", 16))
+            .axis_desc_style(("sans-serif", 18))
+            .draw()?;
+        let m = self.series.len().max(1) as f64;
+        let width = 0.8 / m;
+        for (s, (name, values)) in self.series.iter().enumerate() {
+            let color = SERIES_COLORS[s % SERIES_COLORS.len()];
+            let left = -0.4 + s as f64 * width;
+            chart
+                .draw_series(values.iter().enumerate().map(|(c, &v)| {
+                    let x0 = c as f64 + left;
+                    Rectangle::new([(x0, 0.0), (x0 + width, 100.0 * v)], color.filled())
+                }))?
+                .label(name.as_str())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.3))
+            .label_font(("sans-serif", 17))
+            .draw()?;
+        Ok(())
+    }
+}

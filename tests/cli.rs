@@ -175,8 +175,109 @@ fn train_cnn_writes_results_and_resumes() {
         .path()
         .join("data/models/04.2-cnn/best.safetensors")
         .exists());
+    // `predict` labels images with the best checkpoint; on the test part of the split it
+    // reproduces the test accuracy of the results file.
+    let labels = tmp.path().join("labels.csv");
+    let split = tmp.path().join("split.json");
+    let run = tmp.path().join("data/models/04.2-cnn");
+    let run = run.to_str().unwrap();
+    let l = labels.to_str().unwrap();
+    let out = charlab(
+        tmp.path(),
+        &[
+            "predict",
+            "--model",
+            run,
+            "--default-size",
+            "500",
+            "--out",
+            l,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = charlab(
+        tmp.path(),
+        &[
+            "split",
+            "--default-size",
+            "500",
+            "--out",
+            split.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(&labels).unwrap();
+    let pred: Vec<usize> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(pred.len(), 500);
+    let split: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&split).unwrap()).unwrap();
+    let data =
+        charlab::data::synth::generate(&charlab::data::synth::SynthParams::new(500, 0).unwrap())
+            .unwrap();
+    let test: Vec<usize> = split["test"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect();
+    let correct = test
+        .iter()
+        .filter(|&&i| pred[i] == data.labels()[i])
+        .count();
+    assert!((correct as f64 / test.len() as f64 - acc).abs() < 1e-9);
+    let out = charlab(
+        tmp.path(),
+        &["predict", "--model", tmp.path().to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("config.json"));
     // A bad setting is a clear error, not a panic.
     let out = charlab(tmp.path(), &[&args[..], &["--lr", "0"]].concat());
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("learning_rate"));
+}
+
+#[test]
+fn baselines_write_results_and_figure() {
+    let tmp = common::TempDir::new("cli-baselines");
+    let out = charlab(tmp.path(), &["baselines", "--default-size", "600"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in ["logreg", "svm", "svm-converged"] {
+        assert!(text.contains(name), "{text}");
+    }
+    let res: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("report/results/04.1-baselines.json")).unwrap(),
+    )
+    .unwrap();
+    let models = res["models"].as_array().unwrap();
+    assert_eq!(models.len(), 3);
+    for m in models {
+        let acc = m["accuracy"].as_f64().unwrap();
+        assert!(acc > 0.3 && acc <= 1.0, "{m}");
+        assert_eq!(m["per_class"].as_array().unwrap().len(), 36);
+        assert_eq!(m["confusion"].as_array().unwrap().len(), 36 * 36);
+    }
+    assert_eq!(res["split_sizes"], serde_json::json!([450, 50, 100]));
+    let png = std::fs::read(tmp.path().join("figures/04-baselines-f1.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
+    // Bad values are refused with a message.
+    let out = charlab(tmp.path(), &["baselines", "--model", "tree"]);
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -1,5 +1,7 @@
 //! Model builders: output shapes and configuration checks.
 
+mod common;
+
 use charlab::models::cnn::{cnn, CnnParams, ConvBlock};
 use charlab::models::parameter_count;
 use charlab::tch::{nn, nn::ModuleT, Device, Kind, Tensor};
@@ -83,4 +85,136 @@ fn bad_configs_are_clear_errors() {
     let mut p = CnnParams::default();
     p.blocks[0].kernel = 4;
     assert!(cnn(&vs.root(), &p).is_err());
+}
+
+mod efficientnet {
+    use super::*;
+    use crate::common;
+    use charlab::models::efficientnet::{efficientnet, load_pretrained, EfficientNetParams};
+
+    #[test]
+    fn b0_maps_images_to_logits_with_torchvision_names() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let net = efficientnet(&vs.root(), &EfficientNetParams::b0()).unwrap();
+        let x = Tensor::randn([3, 1, 56, 56], (Kind::Float, Device::Cpu));
+        assert_eq!(net.forward_t(&x, false).size(), vec![3, 36]);
+        assert_eq!(net.forward_t(&x, true).size(), vec![3, 36]);
+        // torchvision's b0 has 5,288,548 parameters: minus its 1000-class classifier
+        // (1,281,000) and 2 of its 3 stem input channels (576), plus a 36-class classifier.
+        assert_eq!(
+            parameter_count(&vs),
+            5_288_548 - 1_281_000 - 576 + 1280 * 36 + 36
+        );
+        let vars = vs.variables();
+        for name in [
+            "features.0.0.weight",
+            "features.0.1.running_var",
+            "features.1.0.block.0.0.weight",
+            "features.1.0.block.1.fc1.weight",
+            "features.2.0.block.0.0.weight",
+            "features.2.0.block.3.1.bias",
+            "features.6.3.block.2.fc2.bias",
+            "features.8.0.weight",
+            "classifier.1.weight",
+        ] {
+            assert!(vars.contains_key(name), "{name} missing");
+        }
+        assert_eq!(vars["features.0.0.weight"].size(), vec![32, 1, 3, 3]);
+        let stages = EfficientNetParams::b0().stages().unwrap();
+        assert_eq!(stages[7].output, vec![320, 2, 2]);
+        assert_eq!(stages.last().unwrap().output, vec![36]);
+        // Scaled variants build too.
+        let vs1 = nn::VarStore::new(Device::Cpu);
+        let b1 = efficientnet(&vs1.root(), &EfficientNetParams::b1()).unwrap();
+        assert_eq!(b1.forward_t(&x, false).size(), vec![3, 36]);
+        assert!(parameter_count(&vs1) > parameter_count(&vs));
+    }
+
+    #[test]
+    fn pretrained_weights_load_except_the_classifier() {
+        let dir = common::TempDir::new("pretrained");
+        let src = nn::VarStore::new(Device::Cpu);
+        let src_params = EfficientNetParams {
+            in_channels: 3,
+            n_classes: 10,
+            ..EfficientNetParams::b0()
+        };
+        efficientnet(&src.root(), &src_params).unwrap();
+        // Make the stem recognisable, and add a tensor the model does not have.
+        let mut named: Vec<(String, Tensor)> = src
+            .variables()
+            .into_iter()
+            .map(|(n, t)| (n, t.detach()))
+            .collect();
+        for (n, t) in named.iter_mut() {
+            if n == "features.0.0.weight" {
+                *t = Tensor::ones([32, 3, 3, 3], (Kind::Float, Device::Cpu));
+            }
+        }
+        named.push((
+            "features.0.1.num_batches_tracked".into(),
+            Tensor::from_slice(&[7i64]),
+        ));
+        let file = dir.path().join("b0.safetensors");
+        Tensor::write_safetensors(&named, &file).unwrap();
+
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let net = efficientnet(&vs.root(), &EfficientNetParams::b0()).unwrap();
+        let before = vs.variables()["classifier.1.weight"].detach().copy();
+        let report = load_pretrained(&mut vs, &file).unwrap();
+        let vars = vs.variables();
+        // The 3-channel stem is summed over its channels.
+        let stem = &vars["features.0.0.weight"];
+        assert!(stem.allclose(
+            &Tensor::full([32, 1, 3, 3], 3.0, (Kind::Float, Device::Cpu)),
+            0.0,
+            0.0,
+            false
+        ));
+        let orig = &src.variables()["features.3.1.block.1.0.weight"];
+        assert!(vars["features.3.1.block.1.0.weight"].allclose(orig, 0.0, 0.0, false));
+        assert!(vars["classifier.1.weight"].allclose(&before, 0.0, 0.0, false));
+        let skipped: Vec<&str> = report.skipped.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(skipped, vec!["classifier.1.bias", "classifier.1.weight"]);
+        assert_eq!(report.unused, vec!["features.0.1.num_batches_tracked"]);
+        assert_eq!(report.loaded.len(), vars.len() - 2);
+        let x = Tensor::randn([2, 1, 56, 56], (Kind::Float, Device::Cpu));
+        assert_eq!(net.forward_t(&x, false).size(), vec![2, 36]);
+        // Not a safetensors file: a clear error naming it.
+        let bad = dir.path().join("bad.safetensors");
+        std::fs::write(&bad, b"not weights").unwrap();
+        let err = load_pretrained(&mut vs, &bad).unwrap_err().to_string();
+        assert!(err.contains("bad.safetensors"), "{err}");
+    }
+
+    #[test]
+    fn bad_efficientnet_configs_are_clear_errors() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let check = |p: EfficientNetParams, what: &str| {
+            let err = efficientnet(&vs.root(), &p).err().unwrap().to_string();
+            assert!(err.contains(what), "{err}");
+        };
+        check(
+            EfficientNetParams {
+                dropout: 1.0,
+                ..Default::default()
+            },
+            "dropout",
+        );
+        check(
+            EfficientNetParams {
+                width_mult: 0.0,
+                ..Default::default()
+            },
+            "multipliers",
+        );
+        check(
+            EfficientNetParams {
+                input_side: 16,
+                ..Default::default()
+            },
+            "too small",
+        );
+        assert!(EfficientNetParams::variant("b9").is_err());
+    }
 }

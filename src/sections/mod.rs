@@ -2,7 +2,10 @@
 //! [`crate::data::Dataset`], writes its figures to `figures/NN-*.{svg,png}` and its results to
 //! `report/results/<section>.json`, and smaller functions that notebooks call step by step.
 
+pub mod baselines;
 pub mod cnn;
 pub mod dataset;
+pub mod efficientnet;
 pub mod learning_curves;
+pub mod neural;
 pub mod preprocessing;

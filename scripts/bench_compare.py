@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Prints the benchmark tables of `make bench-baselines` (charlab against scikit-learn).
+
+  .venv/bin/python scripts/bench_compare.py baselines target/bench
+
+Reads, from the folder given: sklearn.json (scripts/bench_sklearn.py), root/report/results/
+04.1-baselines.json (`charlab baselines` run with CHARLAB_ROOT=<folder>/root) and
+svm-solvers.json (`charlab bench-svm-solvers`). Writes baselines.md beside them.
+"""
+import json
+import os
+import sys
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        sys.exit(f"bench_compare: cannot read {path}: {e}; run `make bench-baselines` first")
+
+
+def baselines(folder):
+    sk = load(os.path.join(folder, "sklearn.json"))
+    ours = load(os.path.join(folder, "root", "report", "results", "04.1-baselines.json"))
+    rows = []
+    lines = [
+        f"charlab ({ours['threads']} threads) against scikit-learn {sk['version']} "
+        f"({sk['threads']} threads), same split (seed {ours['config']['split_seed']}), "
+        f"data {ours['data_hash'][:16]}",
+        "",
+        "| model | tool | accuracy % | macro F1 % | fit s | predict s | fit+predict s | charlab / scikit-learn |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    pairs = [("logreg", "logreg"), ("svm", "svm")]
+    for sk_name, our_name in pairs:
+        s = sk["models"].get(sk_name)
+        o = next((m for m in ours["models"] if m["name"] == our_name), None)
+        if s is None or o is None:
+            continue
+        s_total = s["fit_seconds"] + s["predict_seconds"]
+        o_total = o["fit_seconds"] + o["predict_seconds"]
+        extra = ""
+        if sk_name == "logreg":
+            extra = f" ({s['n_iter']} iterations{'' if s['converged'] else ', not converged'})"
+            rep = o["fit_report"]
+            oextra = f" ({rep['iterations']} iterations, {rep['status']})"
+        else:
+            rep = o["fit_report"]
+            oextra = f" ({rep['converged_pairs']}/{rep['pairs']} pairs converged)"
+            extra = f" ({len(s['warnings'])} warnings)"
+        lines.append(
+            f"| {sk_name} | scikit-learn{extra} | {100 * s['accuracy']:.2f} | {100 * s['macro_f1']:.2f} | "
+            f"{s['fit_seconds']:.1f} | {s['predict_seconds']:.2f} | {s_total:.1f} | |"
+        )
+        lines.append(
+            f"| {sk_name} | charlab{oextra} | {100 * o['accuracy']:.2f} | {100 * o['macro_f1']:.2f} | "
+            f"{o['fit_seconds']:.1f} | {o['predict_seconds']:.2f} | {o_total:.1f} | "
+            f"fit {o['fit_seconds'] / s['fit_seconds']:.3f}x, fit+predict {o_total / s_total:.3f}x, "
+            f"accuracy {100 * (o['accuracy'] - s['accuracy']):+.2f} points |"
+        )
+    conv = next((m for m in ours["models"] if m["name"] == "svm-converged"), None)
+    if conv:
+        lines.append(
+            f"| svm, no iteration cap | charlab | {100 * conv['accuracy']:.2f} | {100 * conv['macro_f1']:.2f} | "
+            f"{conv['fit_seconds']:.1f} | {conv['predict_seconds']:.2f} | "
+            f"{conv['fit_seconds'] + conv['predict_seconds']:.1f} | |"
+        )
+    solvers = os.path.join(folder, "svm-solvers.json")
+    if os.path.exists(solvers):
+        t = load(solvers)
+        lines += [
+            "",
+            "SVM binary solvers, one pair at a time, one thread (no iteration cap, tol 1e-3):",
+            "",
+            "| pair | images | linfa-svm s | popcount + SMO s | speed-up | max decision difference |",
+            "|---|---|---|---|---|---|",
+        ]
+        for p in t["pairs"]:
+            lines.append(
+                f"| {p['pair']} | {p['n']} | {p['linfa_seconds']:.2f} | {p['popcount_seconds']:.3f} | "
+                f"{p['linfa_seconds'] / max(p['popcount_seconds'], 1e-9):.0f}x | {p['max_decision_difference']:.1e} |"
+            )
+        lines.append("")
+        lines.append(
+            f"linfa-svm on all {t['all_pairs']} pairs, one thread, estimated from these pairs "
+            f"(time grows with n^2): {t['linfa_all_pairs_estimate_seconds']:.0f} s"
+        )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = os.path.join(folder, "baselines.md")
+    with open(out + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(out + ".tmp", out)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in ("baselines",):
+        sys.exit(__doc__)
+    baselines(sys.argv[2])

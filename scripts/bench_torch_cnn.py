@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Trains the crate's CNN in plain PyTorch on a split written by the Rust tool (benchmark).
+
+Called by `make bench-neural`; by hand:
+  .venv/bin/python scripts/bench_torch_cnn.py --data train.pkl --split split.json --out result.json
+      [--epochs 2] [--threads T] [--seed 0] [--subset N]
+
+Same network and training as src/models/cnn.rs and src/training.rs: three blocks of conv 3x3
+(same padding) -> max-pool 2 -> ReLU with 32/64/128 filters, dropout 0.25, flatten (128*7*7),
+linear 256, ReLU, dropout 0.5, linear 36; Adam (lr 1e-3, betas 0.9/0.999, eps 1e-8), batch 128,
+cross-entropy, pixels normalised by the scalar mean/std of the training images. The data path is
+the idiomatic one (TensorDataset + DataLoader, shuffle=True, num_workers=0), since the benchmark
+compares against the typical Python pipeline. `--subset N` keeps the first N training indices.
+Writes the per-epoch history, test accuracy / macro F1, throughputs and peak RSS to --out.
+"""
+import argparse
+import json
+import os
+import pickle
+import resource
+import sys
+import time
+
+import numpy as np
+import torch
+from sklearn.metrics import f1_score
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+
+def fail(msg):
+    print(f"bench_torch_cnn: error: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def load(data_path, split_path):
+    """(X [n, 56, 56] uint8 0/1, y [n] int64, split indices) checked."""
+    try:
+        with open(data_path, "rb") as f:
+            X, y = pickle.load(f)
+        X, y = np.asarray(X), np.asarray(y).reshape(-1).astype(np.int64)
+        X = X.reshape(len(X), 56, 56)
+    except Exception as e:  # pickle can raise nearly anything on a bad file
+        fail(f"cannot read the data pickle {data_path} (needs X [n, 3136], y [n, 1]): {e}")
+    if len(X) != len(y) or len(X) == 0 or X.max() > 1 or y.min() < 0 or y.max() >= 36:
+        fail(f"{data_path}: expected 0/1 pixels, labels in 0..35 and as many labels as images")
+    try:
+        with open(split_path) as f:
+            split = json.load(f)
+        idx = {k: np.asarray(split[k], dtype=np.int64) for k in ("train", "validation", "test")}
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        fail(f"cannot read the split {split_path} (needs train/validation/test lists): {e}")
+    for k, v in idx.items():
+        if v.ndim != 1 or len(v) == 0 or v.min() < 0 or v.max() >= len(X):
+            fail(f"{split_path}: `{k}` must be a non-empty list of row indices < {len(X)}")
+    return X, y, idx
+
+
+def make_cnn():
+    layers, c = [], 1
+    for filters in (32, 64, 128):
+        layers += [nn.Conv2d(c, filters, 3, padding=1), nn.MaxPool2d(2), nn.ReLU()]
+        c = filters
+    return nn.Sequential(*layers, nn.Dropout(0.25), nn.Flatten(), nn.Linear(128 * 7 * 7, 256),
+                         nn.ReLU(), nn.Dropout(0.5), nn.Linear(256, 36))
+
+
+def evaluate(model, loader):
+    """Mean cross-entropy, accuracy and predictions (eval mode, no grad)."""
+    model.eval()
+    loss_sum, preds, labels = 0.0, [], []
+    with torch.no_grad():
+        for xb, yb in loader:
+            logits = model(xb)
+            loss_sum += nn.functional.cross_entropy(logits, yb, reduction="sum").item()
+            preds.append(logits.argmax(1))
+            labels.append(yb)
+    preds, labels = torch.cat(preds), torch.cat(labels)
+    return loss_sum / len(labels), (preds == labels).float().mean().item(), preds, labels
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True, help="pickle of (X uint8 [n, 3136], y int [n, 1])")
+    ap.add_argument("--split", required=True, help="split JSON written by the Rust tool")
+    ap.add_argument("--out", required=True, help="result JSON to write")
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--subset", type=int, default=None, help="first N training indices only")
+    args = ap.parse_args()
+    if args.epochs < 1 or (args.subset is not None and args.subset < 1):
+        fail("--epochs and --subset must be at least 1")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+
+    X, y, idx = load(args.data, args.split)
+    train_idx = idx["train"][: args.subset] if args.subset else idx["train"]
+    # Pixels are 0/1: population std = sqrt(m - m^2), as the crate's Normalizer computes it.
+    mean = float(X[train_idx].mean(dtype=np.float64))
+    std = float(np.sqrt(mean - mean * mean))
+
+    def dataset(ix):
+        x = (torch.from_numpy(X[ix]).float().unsqueeze(1) - mean) / std
+        return TensorDataset(x, torch.from_numpy(y[ix]))
+
+    train_ds, val_ds, test_ds = dataset(train_idx), dataset(idx["validation"]), dataset(idx["test"])
+    gen = torch.Generator().manual_seed(args.seed)
+    train_dl = DataLoader(train_ds, batch_size=128, shuffle=True, num_workers=0, generator=gen)
+    val_dl = DataLoader(val_ds, batch_size=1024, shuffle=False, num_workers=0)
+    test_dl = DataLoader(test_ds, batch_size=1024, shuffle=False, num_workers=0)
+
+    model = make_cnn()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+    history, train_s, total_s = [], 0.0, 0.0
+    for epoch in range(1, args.epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        loss_sum = 0.0
+        for xb, yb in train_dl:
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(xb), yb)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item() * len(yb)
+        t_train = time.perf_counter() - t0
+        val_loss, val_acc, _, _ = evaluate(model, val_dl)
+        seconds = time.perf_counter() - t0
+        train_s, total_s = train_s + t_train, total_s + seconds
+        history.append({"epoch": epoch, "train_loss": loss_sum / len(train_ds),
+                        "val_loss": val_loss, "val_accuracy": val_acc, "seconds": seconds,
+                        "train_seconds": t_train})
+        print(f"epoch {epoch}/{args.epochs}: train loss {history[-1]['train_loss']:.4f}, "
+              f"val loss {val_loss:.4f}, val accuracy {100 * val_acc:.2f}%, {seconds:.1f} s "
+              f"({t_train:.1f} s training)", file=sys.stderr, flush=True)
+
+    t0 = time.perf_counter()
+    _, test_acc, preds, labels = evaluate(model, test_dl)
+    infer_s = time.perf_counter() - t0
+    out = {
+        "tool": "pytorch", "torch_version": torch.__version__, "threads": torch.get_num_threads(),
+        "epochs": args.epochs, "seed": args.seed, "subset": args.subset,
+        "n_train": len(train_ds), "n_validation": len(val_ds), "n_test": len(test_ds),
+        "normalizer": {"mean": mean, "std": std}, "history": history,
+        "test_accuracy": test_acc,
+        "test_macro_f1": float(f1_score(labels.numpy(), preds.numpy(), average="macro")),
+        "train_images_per_second": len(train_ds) * args.epochs / train_s,
+        "train_images_per_second_incl_validation": len(train_ds) * args.epochs / total_s,
+        "inference_images_per_second": len(test_ds) / infer_s,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    tmp = f"{args.out}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "w") as f:
+            json.dump(out, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, args.out)
+    except OSError as e:
+        fail(f"cannot write {args.out}: {e}")
+    print(f"pytorch CNN: test accuracy {100 * test_acc:.2f}%, macro F1 "
+          f"{100 * out['test_macro_f1']:.2f}%, train {out['train_images_per_second']:.0f} img/s, "
+          f"inference {out['inference_images_per_second']:.0f} img/s, "
+          f"peak RSS {out['peak_rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,741 @@
+//! RBF support vector machine on raw pixels (the report's second baseline), one-vs-one over
+//! the class pairs as libsvm (and so scikit-learn's `SVC`) does, pairs fitted in parallel.
+//!
+//! # Two solvers for the binary problems ([`SvmSolver`])
+//! - [`SvmSolver::Linfa`]: `linfa-svm` (the user's choice of library). It is binary only, builds
+//!   the dense `n x n` kernel of each pair with a scalar loop over the 3,136 features, has no
+//!   iteration cap, and its `shrinking(true)` indexes out of bounds (`solver_smo.rs:601`: the
+//!   loop over the active set keeps its old bound while the set shrinks), so shrinking stays off.
+//!   It accepts no precomputed kernel (its `fit_c` is private).
+//! - [`SvmSolver::Popcount`] (default): the images are binary, so `||x - y||^2` is the number of
+//!   differing pixels: the popcount of the XOR of the two images packed 64 pixels to a word (49
+//!   words for 56x56). Distances are computed once per block of classes (each class against
+//!   itself once, each pair of classes once), the kernel `exp(-gamma d)` read from a table of
+//!   the 3,137 possible distances, and each pair solved by libsvm's SMO (second-order working
+//!   set selection, Fan, Chen and Lin 2005; no shrinking) on the pair's dense kernel. Same
+//!   problem, same stopping rule (`tol`) and the same iteration cap semantics as libsvm.
+//!
+//! Both give the pair's dual coefficients `alpha_i y_i` and `rho`; prediction is shared: the
+//! distances of each test image to the support vectors (popcount again), the decision values
+//! `sum alpha_i y_i K(x_i, x) - rho` of the 630 pairs, and libsvm's vote (a positive value votes
+//! for the pair's first class; ties go to the lower class index).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ndarray::{Array1, Array2};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// The RBF kernel's `gamma`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Gamma {
+    /// scikit-learn's `"scale"`: `1 / (n_features * variance of all training pixels)`.
+    Scale,
+    /// A given value (> 0).
+    Value(f64),
+}
+
+/// Solver of the binary sub-problems.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SvmSolver {
+    /// Bit-packed popcount kernel and libsvm's SMO (binary images only).
+    Popcount,
+    /// `linfa-svm` on `f64` pixels.
+    Linfa,
+}
+
+/// Hyper-parameters of [`Svm`], checked by [`SvmParams::check`].
+///
+/// Defaults (scikit-learn's `SVC`): `c` 1.0, `gamma` [`Gamma::Scale`], `tol` 1e-3, no
+/// iteration cap (`max_iter` `None`: libsvm's `max(10^7, 100 n)`), [`SvmSolver::Popcount`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SvmParams {
+    /// Penalty `C` (> 0).
+    pub c: f64,
+    /// Kernel width.
+    pub gamma: Gamma,
+    /// Stopping tolerance on the maximal KKT violation (> 0).
+    pub tol: f64,
+    /// Iteration cap of each binary problem (>= 1; scikit-learn's `max_iter`), or `None`.
+    pub max_iter: Option<usize>,
+    /// Binary solver.
+    pub solver: SvmSolver,
+}
+
+impl Default for SvmParams {
+    fn default() -> Self {
+        SvmParams {
+            c: 1.0,
+            gamma: Gamma::Scale,
+            tol: 1e-3,
+            max_iter: None,
+            solver: SvmSolver::Popcount,
+        }
+    }
+}
+
+/// One binary problem of the one-vs-one scheme.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PairModel {
+    /// First class (positive side).
+    pub a: usize,
+    /// Second class.
+    pub b: usize,
+    /// Support vectors: rows of [`Svm`]'s support-vector store.
+    pub sv: Vec<u32>,
+    /// `alpha_i y_i` of each support vector.
+    pub coef: Vec<f32>,
+    /// Offset: the decision value is `sum coef_i K(sv_i, x) - rho`.
+    pub rho: f64,
+    /// SMO iterations (0 when the solver does not say).
+    pub iterations: usize,
+    /// Whether the stopping rule was met within the cap.
+    pub converged: bool,
+    /// Fit time of this pair, seconds.
+    pub seconds: f64,
+}
+
+/// A fitted one-vs-one RBF SVM on binary images.
+#[derive(Clone, Debug)]
+pub struct Svm {
+    /// Pixels per image.
+    n_features: usize,
+    /// `exp(-gamma d)` for d = 0..=n_features.
+    table: Vec<f32>,
+    /// The gamma used.
+    pub gamma: f64,
+    /// Packed support vectors, `words` u64 per row.
+    sv_bits: Vec<u64>,
+    /// The binary problems, `(a, b)` with `a < b` in class order.
+    pub pairs: Vec<PairModel>,
+    /// Classes present in training, ascending.
+    pub classes: Vec<usize>,
+}
+
+/// Summary of a fit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SvmReport {
+    /// Binary problems solved.
+    pub pairs: usize,
+    /// Pairs that met the stopping rule.
+    pub converged_pairs: usize,
+    /// Distinct support vectors.
+    pub support_vectors: usize,
+    /// Largest iteration count of a pair.
+    pub max_iterations: usize,
+    /// Sum of SMO iterations over the pairs.
+    pub total_iterations: usize,
+    /// The gamma used.
+    pub gamma: f64,
+}
+
+impl SvmParams {
+    /// Checks every value.
+    pub fn check(&self) -> Result<()> {
+        if !(self.c > 0.0 && self.c.is_finite()) {
+            return Err(Error::param(
+                "C",
+                format!("{} must be a positive number", self.c),
+            ));
+        }
+        if let Gamma::Value(g) = self.gamma {
+            if !(g > 0.0 && g.is_finite()) {
+                return Err(Error::param(
+                    "gamma",
+                    format!("{g} must be a positive number"),
+                ));
+            }
+        }
+        if !(self.tol > 0.0 && self.tol.is_finite()) {
+            return Err(Error::param(
+                "tol",
+                format!("{} must be positive", self.tol),
+            ));
+        }
+        if self.max_iter == Some(0) {
+            return Err(Error::param(
+                "max_iter",
+                "at least one iteration (or none for no cap)",
+            ));
+        }
+        if self.solver == SvmSolver::Linfa && self.max_iter.is_some() {
+            return Err(Error::param(
+                "max_iter",
+                "linfa-svm has no iteration cap; use the popcount solver for max_iter",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Fits on `images` (`n` rows of `n_features` pixels, each 0 or 1) with labels `y`; the
+    /// pairs run in parallel on the current rayon pool, and `progress` is called once per
+    /// finished pair with the number finished so far and the total.
+    pub fn fit(
+        &self,
+        images: &[u8],
+        n_features: usize,
+        y: &[usize],
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Svm> {
+        self.fit_pairs(images, n_features, y, None, progress)
+    }
+
+    /// Like [`SvmParams::fit`], but fits only the binary problems of the class pairs `only`
+    /// (class labels, `(a, b)` with `a < b`) when given: for timing solvers pair by pair. The
+    /// model then votes among those pairs only.
+    pub fn fit_pairs(
+        &self,
+        images: &[u8],
+        n_features: usize,
+        y: &[usize],
+        only: Option<&[(usize, usize)]>,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Svm> {
+        self.check()?;
+        let n = y.len();
+        if n_features == 0 || images.len() != n * n_features || n == 0 {
+            return Err(Error::param(
+                "images",
+                format!(
+                    "{} pixels for {n} labels of {n_features} features",
+                    images.len()
+                ),
+            ));
+        }
+        if let Some(&v) = images.iter().find(|&&v| v > 1) {
+            return Err(Error::param(
+                "images",
+                format!("pixel value {v}: the SVM works on binary (0/1) images"),
+            ));
+        }
+        let ones = images.iter().filter(|&&v| v == 1).count() as f64;
+        let total = images.len() as f64;
+        let gamma = match self.gamma {
+            Gamma::Value(g) => g,
+            Gamma::Scale => {
+                let p = ones / total;
+                let var = p - p * p;
+                if var > 0.0 {
+                    1.0 / (n_features as f64 * var)
+                } else {
+                    1.0
+                }
+            }
+        };
+        let mut classes = y.to_vec();
+        classes.sort_unstable();
+        classes.dedup();
+        if classes.len() < 2 {
+            return Err(Error::param("y", "need at least two classes to fit"));
+        }
+        // Members of each class, in input order.
+        let members: Vec<Vec<usize>> = classes
+            .iter()
+            .map(|&c| (0..n).filter(|&i| y[i] == c).collect())
+            .collect();
+        let words = n_features.div_ceil(64);
+        let bits = pack(images, n_features);
+        let table = kernel_table(n_features, gamma);
+        let class_bits: Vec<Vec<u64>> = members.iter().map(|m| gather(&bits, words, m)).collect();
+        let mut pair_list: Vec<(usize, usize)> = (0..classes.len())
+            .flat_map(|a| (a + 1..classes.len()).map(move |b| (a, b)))
+            .filter(|&(a, b)| only.is_none_or(|o| o.contains(&(classes[a], classes[b]))))
+            .collect();
+        if pair_list.is_empty() {
+            return Err(Error::param(
+                "pairs",
+                "none of the requested class pairs has images of both classes",
+            ));
+        }
+        // Largest pairs first, for load balance.
+        pair_list.sort_by_key(|&(a, b)| std::cmp::Reverse(members[a].len() + members[b].len()));
+        let diag: Vec<Vec<u16>> = if self.solver == SvmSolver::Popcount {
+            class_bits
+                .par_iter()
+                .map(|cb| distance_block(cb, cb, words))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let done = AtomicUsize::new(0);
+        let total_pairs = pair_list.len();
+        let fitted: Vec<Result<(PairModel, Vec<usize>)>> = pair_list
+            .par_iter()
+            .map(|&(a, b)| {
+                let start = std::time::Instant::now();
+                let (na, nb) = (members[a].len(), members[b].len());
+                let (coef_all, rho, iterations, converged) = match self.solver {
+                    SvmSolver::Popcount => {
+                        let cross = distance_block(&class_bits[a], &class_bits[b], words);
+                        let k = pair_kernel(&diag[a], &diag[b], &cross, na, nb, &table);
+                        let y: Vec<f64> = (0..na + nb)
+                            .map(|i| if i < na { 1.0 } else { -1.0 })
+                            .collect();
+                        let cap = self
+                            .max_iter
+                            .unwrap_or_else(|| (100 * (na + nb)).max(10_000_000));
+                        smo(&k, &y, self.c, self.tol, cap)
+                    }
+                    SvmSolver::Linfa => linfa_pair(
+                        images,
+                        n_features,
+                        &members[a],
+                        &members[b],
+                        gamma,
+                        self.c,
+                        self.tol,
+                    )?,
+                };
+                let mut sv_global = Vec::new();
+                let mut coef = Vec::new();
+                for (i, &cf) in coef_all.iter().enumerate() {
+                    if cf != 0.0 {
+                        let g = if i < na {
+                            members[a][i]
+                        } else {
+                            members[b][i - na]
+                        };
+                        sv_global.push(g);
+                        coef.push(cf as f32);
+                    }
+                }
+                let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+                progress(finished, total_pairs);
+                Ok((
+                    PairModel {
+                        a: classes[a],
+                        b: classes[b],
+                        sv: Vec::new(),
+                        coef,
+                        rho,
+                        iterations,
+                        converged,
+                        seconds: start.elapsed().as_secs_f64(),
+                    },
+                    sv_global,
+                ))
+            })
+            .collect();
+        // Distinct support vectors in a shared store.
+        let mut slot = vec![u32::MAX; n];
+        let mut sv_bits = Vec::new();
+        let mut next = 0u32;
+        let mut pairs = Vec::with_capacity(total_pairs);
+        for f in fitted {
+            let (mut pm, globals) = f?;
+            pm.sv = globals
+                .iter()
+                .map(|&g| {
+                    if slot[g] == u32::MAX {
+                        slot[g] = next;
+                        next += 1;
+                        sv_bits.extend_from_slice(&bits[g * words..(g + 1) * words]);
+                    }
+                    slot[g]
+                })
+                .collect();
+            pairs.push(pm);
+        }
+        pairs.sort_by_key(|p| (p.a, p.b));
+        Ok(Svm {
+            n_features,
+            table,
+            gamma,
+            sv_bits,
+            pairs,
+            classes,
+        })
+    }
+}
+
+impl Svm {
+    /// What the fit did.
+    pub fn report(&self) -> SvmReport {
+        SvmReport {
+            pairs: self.pairs.len(),
+            converged_pairs: self.pairs.iter().filter(|p| p.converged).count(),
+            support_vectors: self.sv_bits.len() / self.n_features.div_ceil(64).max(1),
+            max_iterations: self.pairs.iter().map(|p| p.iterations).max().unwrap_or(0),
+            total_iterations: self.pairs.iter().map(|p| p.iterations).sum(),
+            gamma: self.gamma,
+        }
+    }
+
+    /// Decision values `[n, n_pairs]` of `images` (rows of 0/1 pixels), pairs in
+    /// [`Svm::pairs`] order.
+    pub fn decision_function(&self, images: &[u8]) -> Result<Array2<f32>> {
+        let d = self.n_features;
+        if !images.len().is_multiple_of(d) {
+            return Err(Error::param(
+                "images",
+                format!(
+                    "{} pixels is not a whole number of {d}-pixel images",
+                    images.len()
+                ),
+            ));
+        }
+        if let Some(&v) = images.iter().find(|&&v| v > 1) {
+            return Err(Error::param(
+                "images",
+                format!("pixel value {v}: the SVM works on binary (0/1) images"),
+            ));
+        }
+        let n = images.len() / d;
+        let words = d.div_ceil(64);
+        let bits = pack(images, d);
+        let n_sv = self.sv_bits.len() / words;
+        let rows: Vec<Vec<f32>> = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let x = &bits[i * words..(i + 1) * words];
+                let k: Vec<f32> = (0..n_sv)
+                    .map(|s| {
+                        let dist = hamming(x, &self.sv_bits[s * words..(s + 1) * words]);
+                        self.table[dist as usize]
+                    })
+                    .collect();
+                self.pairs
+                    .iter()
+                    .map(|p| {
+                        let sum: f64 =
+                            p.sv.iter()
+                                .zip(&p.coef)
+                                .map(|(&s, &c)| c as f64 * k[s as usize] as f64)
+                                .sum();
+                        (sum - p.rho) as f32
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut out = Array2::zeros((n, self.pairs.len()));
+        for (i, r) in rows.into_iter().enumerate() {
+            out.row_mut(i).assign(&Array1::from(r));
+        }
+        Ok(out)
+    }
+
+    /// The class of every image by libsvm's one-vs-one vote.
+    pub fn predict(&self, images: &[u8]) -> Result<Vec<usize>> {
+        let dec = self.decision_function(images)?;
+        let max_class = self.classes.iter().copied().max().unwrap_or(0);
+        Ok(dec
+            .outer_iter()
+            .map(|row| {
+                let mut votes = vec![0u32; max_class + 1];
+                for (p, &v) in self.pairs.iter().zip(row.iter()) {
+                    votes[if v > 0.0 { p.a } else { p.b }] += 1;
+                }
+                let mut best = self.classes[0];
+                for &c in &self.classes {
+                    if votes[c] > votes[best] {
+                        best = c;
+                    }
+                }
+                best
+            })
+            .collect())
+    }
+}
+
+/// Packs rows of 0/1 bytes into u64 words, 64 pixels a word, rows padded with zeros.
+fn pack(images: &[u8], d: usize) -> Vec<u64> {
+    let words = d.div_ceil(64);
+    let n = images.len() / d;
+    let mut out = vec![0u64; n * words];
+    for (row, dst) in images.chunks_exact(d).zip(out.chunks_exact_mut(words)) {
+        for (j, &v) in row.iter().enumerate() {
+            if v != 0 {
+                dst[j / 64] |= 1 << (j % 64);
+            }
+        }
+    }
+    out
+}
+
+fn gather(bits: &[u64], words: usize, rows: &[usize]) -> Vec<u64> {
+    rows.iter()
+        .flat_map(|&r| bits[r * words..(r + 1) * words].iter().copied())
+        .collect()
+}
+
+fn kernel_table(d: usize, gamma: f64) -> Vec<f32> {
+    (0..=d).map(|k| (-gamma * k as f64).exp() as f32).collect()
+}
+
+#[inline]
+fn hamming(a: &[u64], b: &[u64]) -> u32 {
+    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
+}
+
+/// Hamming distances between every row of `a` and every row of `b`, row-major `[na, nb]`.
+fn distance_block(a: &[u64], b: &[u64], words: usize) -> Vec<u16> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU has POPCNT (checked just above).
+            return unsafe { distance_block_popcnt(a, b, words) };
+        }
+    }
+    distance_block_generic(a, b, words)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+unsafe fn distance_block_popcnt(a: &[u64], b: &[u64], words: usize) -> Vec<u16> {
+    distance_block_generic(a, b, words)
+}
+
+#[inline(always)]
+fn distance_block_generic(a: &[u64], b: &[u64], words: usize) -> Vec<u16> {
+    let nb = b.len() / words;
+    let mut out = Vec::with_capacity(a.len() / words * nb);
+    for ra in a.chunks_exact(words) {
+        for rb in b.chunks_exact(words) {
+            let mut s = 0u32;
+            for (x, y) in ra.iter().zip(rb) {
+                s += (x ^ y).count_ones();
+            }
+            out.push(s as u16);
+        }
+    }
+    out
+}
+
+/// The dense kernel `[n, n]` (n = na + nb, class a first) of a pair from its distance blocks.
+fn pair_kernel(
+    da: &[u16],
+    db: &[u16],
+    cross: &[u16],
+    na: usize,
+    nb: usize,
+    table: &[f32],
+) -> Vec<f32> {
+    let n = na + nb;
+    let mut k = vec![0f32; n * n];
+    for i in 0..n {
+        let row = &mut k[i * n..(i + 1) * n];
+        if i < na {
+            for (j, v) in row[..na].iter_mut().enumerate() {
+                *v = table[da[i * na + j] as usize];
+            }
+            for (j, v) in row[na..].iter_mut().enumerate() {
+                *v = table[cross[i * nb + j] as usize];
+            }
+        } else {
+            let r = i - na;
+            for (j, v) in row[..na].iter_mut().enumerate() {
+                *v = table[cross[j * nb + r] as usize];
+            }
+            for (j, v) in row[na..].iter_mut().enumerate() {
+                *v = table[db[r * nb + j] as usize];
+            }
+        }
+    }
+    k
+}
+
+/// libsvm's SMO for C-SVC without shrinking on a dense kernel `k` (`[n, n]`, row-major) with
+/// labels `y` (+1 / -1): returns `alpha_i y_i`, `rho`, iterations and whether the maximal
+/// violation fell below `tol` within `max_iter` iterations.
+#[allow(clippy::needless_range_loop)]
+fn smo(k: &[f32], y: &[f64], c: f64, tol: f64, max_iter: usize) -> (Vec<f64>, f64, usize, bool) {
+    const TAU: f64 = 1e-12;
+    let n = y.len();
+    let mut alpha = vec![0.0f64; n];
+    let mut g = vec![-1.0f64; n];
+    let qd: Vec<f64> = (0..n).map(|i| k[i * n + i] as f64).collect();
+    let mut iter = 0;
+    let mut converged = false;
+    while iter < max_iter {
+        // Working set: i maximises -y G over I_up ...
+        let mut gmax = f64::NEG_INFINITY;
+        let mut i_sel = usize::MAX;
+        for t in 0..n {
+            if y[t] > 0.0 {
+                if alpha[t] < c && -g[t] >= gmax {
+                    gmax = -g[t];
+                    i_sel = t;
+                }
+            } else if alpha[t] > 0.0 && g[t] >= gmax {
+                gmax = g[t];
+                i_sel = t;
+            }
+        }
+        // ... and j the second-order best partner over I_low.
+        let mut gmax2 = f64::NEG_INFINITY;
+        let mut j_sel = usize::MAX;
+        let mut obj_min = f64::INFINITY;
+        if i_sel != usize::MAX {
+            let ki = &k[i_sel * n..(i_sel + 1) * n];
+            for t in 0..n {
+                let quad = qd[i_sel] + qd[t] - 2.0 * ki[t] as f64;
+                if y[t] > 0.0 {
+                    if alpha[t] > 0.0 {
+                        let diff = gmax + g[t];
+                        if g[t] >= gmax2 {
+                            gmax2 = g[t];
+                        }
+                        if diff > 0.0 {
+                            let obj = -(diff * diff) / if quad > 0.0 { quad } else { TAU };
+                            if obj <= obj_min {
+                                j_sel = t;
+                                obj_min = obj;
+                            }
+                        }
+                    }
+                } else if alpha[t] < c {
+                    let diff = gmax - g[t];
+                    if -g[t] >= gmax2 {
+                        gmax2 = -g[t];
+                    }
+                    if diff > 0.0 {
+                        let obj = -(diff * diff) / if quad > 0.0 { quad } else { TAU };
+                        if obj <= obj_min {
+                            j_sel = t;
+                            obj_min = obj;
+                        }
+                    }
+                }
+            }
+        }
+        if i_sel == usize::MAX || j_sel == usize::MAX || gmax + gmax2 < tol {
+            converged = true;
+            break;
+        }
+        iter += 1;
+        let (i, j) = (i_sel, j_sel);
+        let ki = &k[i * n..(i + 1) * n];
+        let kj = &k[j * n..(j + 1) * n];
+        let (old_i, old_j) = (alpha[i], alpha[j]);
+        let kij = ki[j] as f64;
+        if y[i] != y[j] {
+            // Q_ij = -K_ij
+            let mut quad = qd[i] + qd[j] + 2.0 * (-kij);
+            if quad <= 0.0 {
+                quad = TAU;
+            }
+            let delta = (-g[i] - g[j]) / quad;
+            let diff = alpha[i] - alpha[j];
+            alpha[i] += delta;
+            alpha[j] += delta;
+            if diff > 0.0 {
+                if alpha[j] < 0.0 {
+                    alpha[j] = 0.0;
+                    alpha[i] = diff;
+                }
+            } else if alpha[i] < 0.0 {
+                alpha[i] = 0.0;
+                alpha[j] = -diff;
+            }
+            if diff > 0.0 {
+                if alpha[i] > c {
+                    alpha[i] = c;
+                    alpha[j] = c - diff;
+                }
+            } else if alpha[j] > c {
+                alpha[j] = c;
+                alpha[i] = c + diff;
+            }
+        } else {
+            let mut quad = qd[i] + qd[j] - 2.0 * kij;
+            if quad <= 0.0 {
+                quad = TAU;
+            }
+            let delta = (g[i] - g[j]) / quad;
+            let sum = alpha[i] + alpha[j];
+            alpha[i] -= delta;
+            alpha[j] += delta;
+            if sum > c {
+                if alpha[i] > c {
+                    alpha[i] = c;
+                    alpha[j] = sum - c;
+                }
+            } else if alpha[j] < 0.0 {
+                alpha[j] = 0.0;
+                alpha[i] = sum;
+            }
+            if sum > c {
+                if alpha[j] > c {
+                    alpha[j] = c;
+                    alpha[i] = sum - c;
+                }
+            } else if alpha[i] < 0.0 {
+                alpha[i] = 0.0;
+                alpha[j] = sum;
+            }
+        }
+        // G_t += Q_ti dA_i + Q_tj dA_j with Q_ts = y_t y_s K_ts.
+        let dai = (alpha[i] - old_i) * y[i];
+        let daj = (alpha[j] - old_j) * y[j];
+        for t in 0..n {
+            g[t] += y[t] * (ki[t] as f64 * dai + kj[t] as f64 * daj);
+        }
+    }
+    // rho as libsvm: mean of y G over free vectors, else the middle of the feasible interval.
+    let (mut ub, mut lb) = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut free, mut sum_free) = (0usize, 0.0f64);
+    for t in 0..n {
+        let yg = y[t] * g[t];
+        if alpha[t] >= c {
+            if y[t] < 0.0 {
+                ub = ub.min(yg);
+            } else {
+                lb = lb.max(yg);
+            }
+        } else if alpha[t] <= 0.0 {
+            if y[t] > 0.0 {
+                ub = ub.min(yg);
+            } else {
+                lb = lb.max(yg);
+            }
+        } else {
+            free += 1;
+            sum_free += yg;
+        }
+    }
+    let rho = if free > 0 {
+        sum_free / free as f64
+    } else {
+        (ub + lb) / 2.0
+    };
+    let coef = alpha.iter().zip(y).map(|(a, yy)| a * yy).collect();
+    (coef, rho, iter, converged)
+}
+
+/// One pair with linfa-svm: records in `f64`, class `a` positive.
+fn linfa_pair(
+    images: &[u8],
+    d: usize,
+    a: &[usize],
+    b: &[usize],
+    gamma: f64,
+    c: f64,
+    tol: f64,
+) -> Result<(Vec<f64>, f64, usize, bool)> {
+    use linfa::prelude::*;
+    let rows: Vec<usize> = a.iter().chain(b).copied().collect();
+    let mut x = Array2::<f64>::zeros((rows.len(), d));
+    for (r, &i) in rows.iter().enumerate() {
+        for (j, &v) in images[i * d..(i + 1) * d].iter().enumerate() {
+            x[[r, j]] = v as f64;
+        }
+    }
+    let targets: Array1<bool> = (0..rows.len()).map(|r| r < a.len()).collect();
+    let model = linfa_svm::Svm::<f64, bool>::params()
+        .pos_neg_weights(c, c)
+        .gaussian_kernel(1.0 / gamma)
+        .eps(tol)
+        .shrinking(false)
+        .fit(&Dataset::new(x, targets))
+        .map_err(|e| crate::Error::param("svm", format!("linfa-svm failed: {e}")))?;
+    let eps = 100.0 * f64::EPSILON;
+    let coef = model
+        .alpha
+        .iter()
+        .map(|&v| if v.abs() > eps { v } else { 0.0 })
+        .collect();
+    let converged = model.to_string().starts_with("Exited after");
+    Ok((coef, model.rho, 0, converged))
+}

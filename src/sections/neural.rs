@@ -1,0 +1,173 @@
+//! What the neural sections (4.2 CNN, 4.3 EfficientNet) share: training a tch model with
+//! [`crate::training::train`] on the report's random split, evaluating the
+//! best-validation-loss checkpoint on the test part, the results file, and tables.
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tch::nn::{ModuleT, VarStore};
+use tch::Device;
+
+use crate::data::{Dataset, Source};
+use crate::metrics::{ClassMetrics, ConfusionMatrix};
+use crate::models::parameter_count;
+use crate::split::{self, Normalizer};
+use crate::training::{self, EpochRecord, TrainData, TrainParams};
+use crate::{paths, Error, Result};
+
+/// A neural section's configuration: its model's parameters, the training parameters and
+/// the split seed (saved as the run's `config.json` and in the results).
+pub trait NeuralConfig: Clone + Serialize {
+    /// Optimisation parameters.
+    fn train(&self) -> &TrainParams;
+    /// Seed of the train / validation / test split.
+    fn split_seed(&self) -> u64;
+}
+
+/// `report/results/04.2-cnn.json` and `04.3-efficientnet.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NeuralResults<C> {
+    /// Section name.
+    pub section: String,
+    /// Where the data came from.
+    pub source: Source,
+    /// [`Dataset::content_hash`].
+    pub data_hash: String,
+    /// The run's configuration.
+    pub config: C,
+    /// Train, validation, test sizes.
+    pub split_sizes: (usize, usize, usize),
+    /// Normalisation fitted on the training part.
+    pub normalizer: Normalizer,
+    /// Trainable parameters.
+    pub parameters: i64,
+    /// Per-epoch history.
+    pub history: Vec<EpochRecord>,
+    /// Epoch (from 1) of the checkpoint evaluated on test.
+    pub best_epoch: usize,
+    /// Test accuracy of the best checkpoint.
+    pub test_accuracy: f64,
+    /// Test macro F1 of the best checkpoint.
+    pub test_macro_f1: f64,
+    /// Per-class test metrics.
+    pub per_class: Vec<ClassMetrics>,
+    /// Test confusion matrix, row-major `[truth, predicted]`.
+    pub confusion: Vec<u64>,
+    /// Training images per second of epoch wall time (each epoch's validation included).
+    pub train_images_per_second: f64,
+    /// Test-set inference throughput (images per second).
+    pub inference_images_per_second: f64,
+    /// Wall time of all epochs (training and validation), seconds; from the history, so a
+    /// resumed run counts every epoch once.
+    pub train_seconds: f64,
+    /// `cpu` or `cuda:N`.
+    pub device: String,
+    /// CPU threads used by libtorch.
+    pub threads: usize,
+}
+
+/// Trains the model that `build` makes (in a fresh variable store, after seeding libtorch with
+/// the training seed) on `data` (the report's random split) into `run_dir`, evaluates the best
+/// checkpoint on the test part and returns the results of `section` (nothing is written to
+/// `report/`).
+pub fn train_and_evaluate<C, M, B>(
+    section: &str,
+    data: &Dataset,
+    config: &C,
+    run_dir: &Path,
+    resume: bool,
+    build: B,
+) -> Result<NeuralResults<C>>
+where
+    C: NeuralConfig,
+    M: ModuleT,
+    B: FnOnce(&mut VarStore) -> Result<M>,
+{
+    let split = split::random_split(data.len(), config.split_seed())?;
+    let device = Device::cuda_if_available();
+    let train_data = TrainData::new(data, &split, device)?;
+    std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
+    paths::write_json(&run_dir.join("normalizer.json"), &train_data.normalizer)?;
+    tch::manual_seed(config.train().seed as i64);
+    let mut vs = VarStore::new(device);
+    let net = build(&mut vs)?;
+    let mut config_json = serde_json::to_value(config).map_err(|source| Error::Json {
+        path: run_dir.join("config.json"),
+        source,
+    })?;
+    config_json["data_hash"] = serde_json::Value::String(data.content_hash());
+    let outcome = training::train(
+        &net,
+        &mut vs,
+        &train_data,
+        config.train(),
+        &config_json,
+        run_dir,
+        resume,
+    )?;
+    vs.load(run_dir.join("best.safetensors"))?;
+    let (x_test, y_test) = train_data.normalizer.tensors(data, &split.test, device)?;
+    let t = Instant::now();
+    let (_, _, preds) = training::evaluate(&net, &x_test, &y_test, config.train().eval_batch_size)?;
+    let infer_secs = t.elapsed().as_secs_f64();
+    let truth: Vec<usize> = split.test.iter().map(|&i| data.labels()[i]).collect();
+    let preds: Vec<usize> = preds.iter().map(|&p| p.max(0) as usize).collect();
+    let cm = ConfusionMatrix::new(&truth, &preds, data.n_classes())?;
+    let n_train = split.train.len() as f64;
+    let train_secs: f64 = outcome.history.iter().map(|r| r.seconds).sum();
+    Ok(NeuralResults {
+        section: section.into(),
+        source: data.source().clone(),
+        data_hash: data.content_hash(),
+        config: config.clone(),
+        split_sizes: split.sizes(),
+        normalizer: train_data.normalizer,
+        parameters: parameter_count(&vs),
+        best_epoch: outcome.best_epoch,
+        test_accuracy: cm.accuracy(),
+        test_macro_f1: cm.macro_f1(),
+        per_class: cm.per_class(),
+        confusion: cm.counts().to_vec(),
+        train_images_per_second: n_train * outcome.history.len() as f64 / train_secs.max(1e-9),
+        inference_images_per_second: split.test.len() as f64 / infer_secs.max(1e-9),
+        history: outcome.history,
+        train_seconds: train_secs,
+        device: format!("{device:?}").to_lowercase(),
+        threads: crate::threads(),
+    })
+}
+
+/// Writes `report/results/<section>.json`.
+pub fn save_results<C: Serialize>(res: &NeuralResults<C>) -> Result<()> {
+    paths::write_json(&paths::result(&res.section), res)
+}
+
+/// A training history as a table: epoch, train loss, validation loss, validation accuracy
+/// (%), seconds.
+pub fn history_table(history: &[EpochRecord]) -> Result<polars::prelude::DataFrame> {
+    use polars::prelude::*;
+    Ok(df!(
+        "epoch" => history.iter().map(|r| r.epoch as u32).collect::<Vec<_>>(),
+        "train_loss" => history.iter().map(|r| r.train_loss).collect::<Vec<_>>(),
+        "val_loss" => history.iter().map(|r| r.val_loss).collect::<Vec<_>>(),
+        "val_accuracy_%" => history.iter().map(|r| 100.0 * r.val_accuracy).collect::<Vec<_>>(),
+        "seconds" => history.iter().map(|r| r.seconds).collect::<Vec<_>>(),
+    )?)
+}
+
+/// Per-class test metrics as a table (class, character, precision, recall, F1, support).
+pub fn per_class_table(
+    per_class: &[ClassMetrics],
+    chars: &[char],
+) -> Result<polars::prelude::DataFrame> {
+    use polars::prelude::*;
+    Ok(df!(
+        "class" => (0..per_class.len() as u32).collect::<Vec<_>>(),
+        "character" => chars.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        "precision" => per_class.iter().map(|m| m.precision).collect::<Vec<_>>(),
+        "recall" => per_class.iter().map(|m| m.recall).collect::<Vec<_>>(),
+        "f1" => per_class.iter().map(|m| m.f1).collect::<Vec<_>>(),
+        "support" => per_class.iter().map(|m| m.support).collect::<Vec<_>>(),
+    )?)
+}
