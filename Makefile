@@ -21,7 +21,7 @@ DATA ?=
 ARGS ?=
 DATA_FLAG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab clean-setup bench-baselines
+.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab clean-setup bench-baselines bench-neural
 
 venv:
 	@scripts/setup.sh venv
@@ -81,3 +81,13 @@ bench-baselines: build
 	CHARLAB_ROOT=$(ROOT)/target/bench/root CHARLAB_THREADS=$(BENCH_THREADS) $(BIN) baselines --data $(BENCH_DATA)
 	CHARLAB_THREADS=1 $(BIN) bench-svm-solvers --data $(BENCH_DATA) --pairs O/0,E/N --out target/bench/svm-solvers.json
 	.venv/bin/python scripts/bench_compare.py baselines target/bench
+
+# Section 4.2: the report's CNN trained BENCH_EPOCHS epochs in PyTorch (DataLoader, the usual
+# Python data path) and in charlab, same batch size, threads and split.
+BENCH_EPOCHS ?= 2
+bench-neural: build
+	@mkdir -p target/bench
+	$(BIN) split --data $(BENCH_DATA) --seed 0 --out target/bench/split.json
+	.venv/bin/python scripts/bench_torch_cnn.py --data $(BENCH_DATA) --split target/bench/split.json --out target/bench/torch-cnn.json --epochs $(BENCH_EPOCHS) --threads $(BENCH_THREADS)
+	CHARLAB_ROOT=$(ROOT)/target/bench/root CHARLAB_THREADS=$(BENCH_THREADS) $(BIN) train cnn --data $(BENCH_DATA) --epochs $(BENCH_EPOCHS)
+	.venv/bin/python scripts/bench_compare.py neural target/bench

@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
-"""Prints the benchmark tables of `make bench-baselines` (charlab against scikit-learn).
+"""Prints the benchmark tables of `make bench-baselines` (charlab against scikit-learn) and
+`make bench-neural` (charlab's CNN against the same CNN in PyTorch).
 
   .venv/bin/python scripts/bench_compare.py baselines target/bench
+  .venv/bin/python scripts/bench_compare.py neural target/bench
+
+neural reads torch-cnn.json (scripts/bench_torch_cnn.py) and root/report/results/04.2-cnn.json
+(`charlab train cnn` with CHARLAB_ROOT=<folder>/root) and writes neural.md.
 
 Reads, from the folder given: sklearn.json (scripts/bench_sklearn.py), root/report/results/
 04.1-baselines.json (`charlab baselines` run with CHARLAB_ROOT=<folder>/root) and
@@ -95,7 +100,41 @@ def baselines(folder):
     print(f"wrote {out}")
 
 
+def neural(folder):
+    pt = load(os.path.join(folder, "torch-cnn.json"))
+    ours = load(os.path.join(folder, "root", "report", "results", "04.2-cnn.json"))
+    o_train = ours["train_images_per_second"]
+    p_train = pt["train_images_per_second_incl_validation"]
+    rows = [
+        ("train images/s (epochs incl. validation)", f"{p_train:.0f}", f"{o_train:.0f}", f"{o_train / p_train:.2f}x"),
+        ("inference images/s (test)", f"{pt['inference_images_per_second']:.0f}",
+         f"{ours['inference_images_per_second']:.0f}",
+         f"{ours['inference_images_per_second'] / pt['inference_images_per_second']:.2f}x"),
+        ("peak memory MB", f"{pt['peak_rss_mb']:.0f}", f"{ours['peak_memory_mb']:.0f}",
+         f"{ours['peak_memory_mb'] / pt['peak_rss_mb']:.2f}x"),
+        ("test accuracy %", f"{100 * pt['test_accuracy']:.2f}", f"{100 * ours['test_accuracy']:.2f}",
+         f"{100 * (ours['test_accuracy'] - pt['test_accuracy']):+.2f} points"),
+        ("test macro F1 %", f"{100 * pt['test_macro_f1']:.2f}", f"{100 * ours['test_macro_f1']:.2f}",
+         f"{100 * (ours['test_macro_f1'] - pt['test_macro_f1']):+.2f} points"),
+    ]
+    lines = [
+        f"The report's CNN, {pt['epochs']} epochs, batch 128, Adam 1e-3: PyTorch {pt['torch_version']} "
+        f"({pt['threads']} threads, DataLoader) against charlab ({ours['threads']} threads), same split. "
+        "PyTorch is scored with its last epoch, charlab with its best-validation-loss epoch.",
+        "",
+        "| measure | PyTorch | charlab | charlab / PyTorch |",
+        "|---|---|---|---|",
+    ] + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = os.path.join(folder, "neural.md")
+    with open(out + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(out + ".tmp", out)
+    print(f"wrote {out}")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("baselines",):
+    if len(sys.argv) != 3 or sys.argv[1] not in ("baselines", "neural"):
         sys.exit(__doc__)
-    baselines(sys.argv[2])
+    {"baselines": baselines, "neural": neural}[sys.argv[1]](sys.argv[2])

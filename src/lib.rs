@@ -8,8 +8,8 @@
 //! - [`metrics`]: accuracy, per-class and macro F1, confusion matrix (scikit-learn semantics);
 //! - [`split`]: the report's seeded random split, stratified split and k-fold, normalisation;
 //! - [`models`]: logistic regression and the RBF SVM (`linfa`), the CNN and EfficientNet (`tch`);
-//! - [`training`]: one training loop for every network, resumable; [`inference`]: a trained
-//!   run loaded back to label new images;
+//! - [`training`]: one training loop for every network, resumable; [`tuning`]: the learning-rate
+//!   sweep; [`inference`]: a trained run loaded back to label new images;
 //! - [`sections`]: one module per report section, each writing its figures and results;
 //! - [`plot`]: figures as SVG and PNG with an embedded font, shown inline in notebooks;
 //! - [`paths`]: every path the project reads or writes.
@@ -30,6 +30,7 @@ pub mod plot;
 pub mod sections;
 pub mod split;
 pub mod training;
+pub mod tuning;
 
 pub use error::{Error, Result};
 pub use ndarray;
@@ -60,4 +61,13 @@ pub fn threads() -> usize {
         .and_then(|s| s.parse().ok())
         .filter(|&n| n > 0)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Peak resident memory of this process so far, in MB (`VmHWM` of `/proc/self/status`; `None`
+/// where that file does not exist).
+pub fn peak_memory_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }

@@ -208,7 +208,7 @@ pub fn evaluate<M: ModuleT>(
 }
 
 /// Adam with its state kept in plain tensors so that it can be saved and restored.
-struct Adam {
+pub(crate) struct Adam {
     params: Vec<(String, Tensor)>,
     m: Vec<Tensor>,
     v: Vec<Tensor>,
@@ -216,7 +216,7 @@ struct Adam {
 }
 
 impl Adam {
-    fn new(vs: &VarStore) -> Adam {
+    pub(crate) fn new(vs: &VarStore) -> Adam {
         let mut params: Vec<(String, Tensor)> = vs
             .variables()
             .into_iter()
@@ -233,13 +233,13 @@ impl Adam {
         }
     }
 
-    fn zero_grad(&mut self) {
+    pub(crate) fn zero_grad(&mut self) {
         for (_, p) in self.params.iter_mut() {
             p.zero_grad();
         }
     }
 
-    fn step(&mut self, t: &TrainParams) {
+    pub(crate) fn step(&mut self, t: &TrainParams) {
         self.step += 1;
         let (b1, b2) = t.betas;
         let bc1 = 1.0 - b1.powi(self.step as i32);

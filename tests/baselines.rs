@@ -36,6 +36,15 @@ fn logistic_regression_learns_the_generated_glyphs() {
     assert!(acc > 0.8, "accuracy {acc}");
     assert!(model.report.converged, "{:?}", model.report);
     assert!(model.report.gradient_max <= 1e-4);
+    // Deterministic: the same data gives the same model.
+    let again = LogRegParams::default()
+        .fit(x.view(), &labels(&data, &fit), |_, _| {})
+        .unwrap();
+    assert_eq!(
+        again.predict(features(&data, &split.test).view()).unwrap(),
+        pred
+    );
+    assert_eq!(again.report, model.report);
 }
 
 #[test]

@@ -190,3 +190,58 @@ fn bad_settings_are_clear_errors() {
     let err = train(&net, &mut vs, &d, &other, &config(&other), dir.path(), true).unwrap_err();
     assert!(err.to_string().contains("another configuration"), "{err}");
 }
+
+#[test]
+fn lr_sweep_picks_the_largest_stable_rate() {
+    use charlab::tuning::{lr_sweep, pick_rate, SweepParams};
+    let _g = lock();
+    let d = data();
+    let sweep = SweepParams {
+        rates: vec![1e-3, 3e-3, 10.0],
+        batches: 40,
+        batch_size: 32,
+        ..Default::default()
+    };
+    let points = lr_sweep(&d, &sweep, |vs| cnn(&vs.root(), &small_cnn())).unwrap();
+    assert_eq!(points.len(), 3);
+    for p in &points[..2] {
+        assert!(p.stable, "{} unstable: {}", p.learning_rate, p.reason);
+    }
+    // A learning rate of 10 wrecks Adam on this network.
+    assert!(!points[2].stable);
+    assert_eq!(pick_rate(&points), Some(3e-3));
+    // Repeatable: same seed, same curve.
+    let again = lr_sweep(
+        &d,
+        &SweepParams {
+            rates: vec![1e-3],
+            ..sweep.clone()
+        },
+        |vs| cnn(&vs.root(), &small_cnn()),
+    )
+    .unwrap();
+    assert_eq!(again[0].losses, points[0].losses);
+    let bad = SweepParams {
+        rates: vec![-1.0],
+        ..sweep
+    };
+    assert!(lr_sweep(&d, &bad, |vs| cnn(&vs.root(), &small_cnn())).is_err());
+}
+
+#[test]
+fn cnn_search_ranks_candidates_by_validation_loss() {
+    use charlab::tuning::{cnn_candidates, cnn_search};
+    let _g = lock();
+    let d = data();
+    let all = cnn_candidates();
+    assert_eq!(all.len(), 12);
+    for c in &all {
+        assert!(c.check().is_ok(), "{c:?}");
+    }
+    let tmp = common::TempDir::new("search");
+    let picked = [all[0].clone(), all[1].clone()];
+    let res = cnn_search(&d, &picked, &params(1), tmp.path(), false).unwrap();
+    assert_eq!(res.len(), 2);
+    assert!(res[0].best_val_loss <= res[1].best_val_loss);
+    assert!(res.iter().all(|r| r.parameters > 0 && r.best_epoch == 1));
+}

@@ -62,8 +62,10 @@ pub enum Precision {
     F32,
     /// `f64` throughout (scikit-learn's precision).
     F64,
-    /// `f64` for the first chunk, `f32` while it makes progress, then `f64` from the last good
-    /// parameters.
+    /// `f64` for the first chunk, then `f32` as long as a chunk lowers the objective by at
+    /// least 1% (late on, `f32` line searches need ever more evaluations for ever less
+    /// progress), then `f64` to the end. The switch depends on the objective only, so a fit is
+    /// repeatable.
     Mixed,
 }
 
@@ -248,6 +250,14 @@ impl LogRegParams {
             if bootstrap {
                 bootstrap = false;
                 in_f64 = false;
+            } else if self.precision == Precision::Mixed
+                && !use_f64
+                && next.0 > (1.0 - SLOW_F32) * eval.0
+            {
+                // Late on, f32 line searches need more and more evaluations per iteration
+                // for less and less progress: go on in f64.
+                in_f64 = true;
+                report.switched_to_f64_at = Some(report.iterations);
             }
             eval = next;
             report.objective = eval.0;
@@ -284,6 +294,10 @@ impl LogRegParams {
         })
     }
 }
+
+/// With [`Precision::Mixed`], an `f32` chunk that lowers the objective by less than this
+/// fraction hands over to `f64`.
+const SLOW_F32: f64 = 0.01;
 
 /// One warm-started chunk of linfa-logistic in `f32` or `f64` (`$name`, `$f`): `steps` L-BFGS
 /// iterations from `params` (`[d + 1, k]`, intercept last); returns the new parameters in the

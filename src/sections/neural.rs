@@ -65,6 +65,9 @@ pub struct NeuralResults<C> {
     pub device: String,
     /// CPU threads used by libtorch.
     pub threads: usize,
+    /// Peak resident memory of the process when the results were made, MB (0 when unknown).
+    #[serde(default)]
+    pub peak_memory_mb: f64,
 }
 
 /// Trains the model that `build` makes (in a fresh variable store, after seeding libtorch with
@@ -135,6 +138,7 @@ where
         train_seconds: train_secs,
         device: format!("{device:?}").to_lowercase(),
         threads: crate::threads(),
+        peak_memory_mb: crate::peak_memory_mb().unwrap_or(0.0),
     })
 }
 

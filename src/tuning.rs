@@ -1,0 +1,285 @@
+//! The report's hyper-parameter choices, made repeatable: the learning rate ("the largest that
+//! keeps the curve stable") by a short sweep, and the CNN's conv layers, kernel sizes and
+//! filters by a small search.
+//!
+//! # The learning-rate rule
+//! Each rate trains a fresh model (same seed, same batches) for `batches` mini-batches. The
+//! training loss is smoothed (exponential moving average, factor 0.9, bias-corrected). A rate
+//! is **stable** when every loss is finite, the smoothed loss never rises more than
+//! `rise_tolerance` (10%) above its lowest value so far once the first tenth of the batches is
+//! past (no divergence, no growing oscillation), and it ends below 90% of where it started
+//! (it learns). The sweep picks the largest stable rate.
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::nn::{ModuleT, VarStore};
+use tch::Tensor;
+
+use crate::training::{evaluate, Adam, TrainData, TrainParams};
+use crate::{Error, Result};
+
+/// Settings of a learning-rate sweep.
+///
+/// Defaults: rates 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2; 150 batches of 128; rise tolerance 0.1;
+/// seed 0.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepParams {
+    /// Rates to try (each > 0).
+    pub rates: Vec<f64>,
+    /// Mini-batches per rate (>= 10).
+    pub batches: usize,
+    /// Batch size (>= 1).
+    pub batch_size: usize,
+    /// Allowed rise of the smoothed loss above its running minimum (> 0).
+    pub rise_tolerance: f64,
+    /// Seed of the initialisation and the batches.
+    pub seed: u64,
+}
+
+impl Default for SweepParams {
+    fn default() -> Self {
+        SweepParams {
+            rates: vec![1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
+            batches: 150,
+            batch_size: 128,
+            rise_tolerance: 0.1,
+            seed: 0,
+        }
+    }
+}
+
+/// One rate of a sweep.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    /// The learning rate.
+    pub learning_rate: f64,
+    /// Training loss of every batch.
+    pub losses: Vec<f64>,
+    /// Smoothed loss after the last batch.
+    pub final_smoothed: f64,
+    /// Validation cross-entropy after the last batch.
+    pub val_loss: f64,
+    /// Whether the rule calls it stable.
+    pub stable: bool,
+    /// Why not, when it is not.
+    pub reason: String,
+}
+
+/// Applies the stability rule to a loss curve: `Ok(final smoothed loss)` or `Err(reason)`.
+pub fn stability(losses: &[f64], rise_tolerance: f64) -> std::result::Result<f64, String> {
+    if let Some(i) = losses.iter().position(|l| !l.is_finite()) {
+        return Err(format!("loss not finite at batch {}", i + 1));
+    }
+    let mut ema = 0.0;
+    let mut smoothed = Vec::with_capacity(losses.len());
+    for (i, &l) in losses.iter().enumerate() {
+        ema = 0.9 * ema + 0.1 * l;
+        smoothed.push(ema / (1.0 - 0.9f64.powi(i as i32 + 1)));
+    }
+    let warmup = losses.len() / 10;
+    let mut low = f64::INFINITY;
+    for (i, &s) in smoothed.iter().enumerate() {
+        low = low.min(s);
+        if i >= warmup && s > low * (1.0 + rise_tolerance) {
+            return Err(format!(
+                "smoothed loss rose to {s:.3} at batch {} from a low of {low:.3}",
+                i + 1
+            ));
+        }
+    }
+    let (first, last) = (smoothed[0], *smoothed.last().unwrap_or(&f64::NAN));
+    if last.is_nan() || last >= 0.9 * first {
+        return Err(format!(
+            "smoothed loss went from {first:.3} to {last:.3}: not learning"
+        ));
+    }
+    Ok(last)
+}
+
+/// Runs the sweep: for every rate, a model from `build` (in a fresh variable store, libtorch
+/// seeded with `params.seed`) trained on the same `params.batches` batches of `data`.
+pub fn lr_sweep<M, B>(data: &TrainData, params: &SweepParams, build: B) -> Result<Vec<SweepPoint>>
+where
+    M: ModuleT,
+    B: Fn(&VarStore) -> Result<M>,
+{
+    if params.rates.is_empty() || params.rates.iter().any(|r| !(*r > 0.0 && r.is_finite())) {
+        return Err(Error::param(
+            "rates",
+            "give at least one positive learning rate",
+        ));
+    }
+    if params.batches < 10 || params.batch_size == 0 {
+        return Err(Error::param(
+            "batches",
+            "at least 10 batches of at least 1 image",
+        ));
+    }
+    if params.rise_tolerance.is_nan() || params.rise_tolerance <= 0.0 {
+        return Err(Error::param("rise_tolerance", "must be positive"));
+    }
+    tch::set_num_threads(crate::threads() as i32);
+    let n = data.y_train.size()[0] as usize;
+    let device = data.x_train.device();
+    let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
+    let mut order: Vec<i64> = Vec::new();
+    while order.len() < params.batches * params.batch_size {
+        let mut epoch: Vec<i64> = (0..n as i64).collect();
+        epoch.shuffle(&mut rng);
+        order.extend(epoch);
+    }
+    let bar = indicatif::ProgressBar::new((params.rates.len() * params.batches) as u64);
+    let mut out = Vec::new();
+    for &rate in &params.rates {
+        tch::manual_seed(params.seed as i64);
+        let vs = VarStore::new(device);
+        let model = build(&vs)?;
+        let mut adam = Adam::new(&vs);
+        let train = TrainParams {
+            learning_rate: rate,
+            ..TrainParams::default()
+        };
+        let mut losses = Vec::with_capacity(params.batches);
+        for chunk in order.chunks(params.batch_size).take(params.batches) {
+            let idx = Tensor::from_slice(chunk).to_device(device);
+            let xb = data.x_train.index_select(0, &idx);
+            let yb = data.y_train.index_select(0, &idx);
+            adam.zero_grad();
+            let loss = model.forward_t(&xb, true).cross_entropy_for_logits(&yb);
+            loss.backward();
+            adam.step(&train);
+            let l = loss.double_value(&[]);
+            losses.push(l);
+            bar.inc(1);
+            if !l.is_finite() {
+                break;
+            }
+        }
+        let (val_loss, _, _) = evaluate(&model, &data.x_val, &data.y_val, 1024)?;
+        let verdict = stability(&losses, params.rise_tolerance);
+        out.push(SweepPoint {
+            learning_rate: rate,
+            final_smoothed: verdict.as_ref().copied().unwrap_or(f64::NAN),
+            val_loss,
+            stable: verdict.is_ok(),
+            reason: verdict.err().unwrap_or_default(),
+            losses,
+        });
+    }
+    bar.finish_and_clear();
+    Ok(out)
+}
+
+/// The largest stable rate of a sweep.
+pub fn pick_rate(points: &[SweepPoint]) -> Option<f64> {
+    points
+        .iter()
+        .filter(|p| p.stable)
+        .map(|p| p.learning_rate)
+        .fold(None, |best, r| Some(best.map_or(r, |b: f64| b.max(r))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stability;
+
+    #[test]
+    fn stability_rule() {
+        let falling: Vec<f64> = (0..100).map(|i| 3.0 * (-(i as f64) / 30.0).exp()).collect();
+        assert!(stability(&falling, 0.1).is_ok());
+        let mut diverging = falling.clone();
+        diverging.extend((0..50).map(|i| 0.2 + i as f64 * 0.1));
+        assert!(stability(&diverging, 0.1).unwrap_err().contains("rose"));
+        let flat = vec![3.58; 100];
+        assert!(stability(&flat, 0.1).unwrap_err().contains("not learning"));
+        let mut nan = falling;
+        nan[50] = f64::NAN;
+        assert!(stability(&nan, 0.1).unwrap_err().contains("batch 51"));
+    }
+}
+
+/// One candidate of an architecture search, trained a few epochs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchResult {
+    /// The architecture.
+    pub model: crate::models::cnn::CnnParams,
+    /// Trainable parameters.
+    pub parameters: i64,
+    /// Lowest validation cross-entropy over the epochs.
+    pub best_val_loss: f64,
+    /// Validation accuracy at that epoch.
+    pub best_val_accuracy: f64,
+    /// That epoch (from 1).
+    pub best_epoch: usize,
+    /// Training wall time, seconds.
+    pub seconds: f64,
+}
+
+/// The report's manual search made systematic: 2, 3 or 4 conv blocks, 3x3 or 5x5 kernels, and
+/// 16 or 32 filters in the first block, doubling block by block (12 candidates; the other
+/// settings are [`crate::models::cnn::CnnParams::default`]'s).
+pub fn cnn_candidates() -> Vec<crate::models::cnn::CnnParams> {
+    use crate::models::cnn::{CnnParams, ConvBlock};
+    let mut out = Vec::new();
+    for layers in 2..=4 {
+        for kernel in [3, 5] {
+            for base in [16, 32] {
+                out.push(CnnParams {
+                    blocks: (0..layers)
+                        .map(|i| ConvBlock {
+                            filters: base << i,
+                            kernel,
+                        })
+                        .collect(),
+                    ..CnnParams::default()
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Trains every candidate with `train` (a few epochs) on `data`, each in its own resumable
+/// run folder `run_root/NN`, and returns them ranked by best validation loss.
+pub fn cnn_search(
+    data: &TrainData,
+    candidates: &[crate::models::cnn::CnnParams],
+    train: &TrainParams,
+    run_root: &std::path::Path,
+    resume: bool,
+) -> Result<Vec<SearchResult>> {
+    let mut out = Vec::new();
+    for (i, model) in candidates.iter().enumerate() {
+        tch::manual_seed(train.seed as i64);
+        let mut vs = VarStore::new(data.x_train.device());
+        let net = crate::models::cnn::cnn(&vs.root(), model)?;
+        let config = serde_json::json!({ "model": model, "train": train });
+        let outcome = crate::training::train(
+            &net,
+            &mut vs,
+            data,
+            train,
+            &config,
+            &run_root.join(format!("{i:02}")),
+            resume,
+        )?;
+        let best = outcome
+            .history
+            .iter()
+            .find(|r| r.epoch == outcome.best_epoch)
+            .cloned()
+            .ok_or_else(|| Error::param("epochs", "the search trained no epoch"))?;
+        out.push(SearchResult {
+            model: model.clone(),
+            parameters: crate::models::parameter_count(&vs),
+            best_val_loss: best.val_loss,
+            best_val_accuracy: best.val_accuracy,
+            best_epoch: best.epoch,
+            seconds: outcome.history.iter().map(|r| r.seconds).sum(),
+        });
+    }
+    out.sort_by(|a, b| a.best_val_loss.total_cmp(&b.best_val_loss));
+    Ok(out)
+}
