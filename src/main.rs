@@ -107,6 +107,9 @@ enum Command {
         /// f32 or f64
         #[arg(long, default_value = "mixed", value_parser = ["mixed", "f32", "f64"])]
         precision: String,
+        /// Iteration cap of the logistic regression (the report's: 1,000)
+        #[arg(long, default_value_t = 1000)]
+        logreg_max_iter: usize,
         /// Small and fast: the embedded set at 3,000 images (unless --data is given)
         #[arg(long)]
         quick: bool,
@@ -203,6 +206,8 @@ struct TrainArgs {
 enum FigureCommand {
     /// Section 4: learning curves of the neural models, from their results files
     LearningCurves,
+    /// Section 4.1: per-class F1 of the baselines, from report/results/04.1-baselines.json
+    Baselines,
     /// Section 2: class distribution and one sample per class (+ results/02-dataset.json)
     Dataset {
         #[command(flatten)]
@@ -399,6 +404,7 @@ fn run_baselines(
     seed: u64,
     solver: &str,
     precision: &str,
+    logreg_max_iter: usize,
     quick: bool,
 ) -> Result<()> {
     use charlab::models::logreg::Precision;
@@ -412,6 +418,7 @@ fn run_baselines(
         split_seed: seed,
         ..Default::default()
     };
+    config.logreg.max_iter = logreg_max_iter;
     config.logreg.precision = match precision {
         "f32" => Precision::F32,
         "f64" => Precision::F64,
@@ -597,12 +604,30 @@ fn main() -> ExitCode {
             seed,
             svm_solver,
             precision,
+            logreg_max_iter,
             quick,
-        } => run_baselines(data, model, *seed, svm_solver, precision, *quick),
+        } => run_baselines(
+            data,
+            model,
+            *seed,
+            svm_solver,
+            precision,
+            *logreg_max_iter,
+            *quick,
+        ),
         Command::Summary { data } => summary(data),
         Command::Figures {
             which: FigureCommand::Dataset { data, seed },
         } => figures_dataset(data, *seed),
+        Command::Figures {
+            which: FigureCommand::Baselines,
+        } => paths::read_json::<baselines::BaselinesResults>(&paths::result(baselines::SECTION))
+            .and_then(|res| baselines::f1_figure(&res, &charlab::data::REPORT_CLASSES))
+            .map(|png| {
+                if let Some(p) = png.path {
+                    println!("wrote {} (and .svg)", paths::relative(&p));
+                }
+            }),
         Command::Figures {
             which: FigureCommand::LearningCurves,
         } => learning_curves::run().map(|png| {

@@ -191,12 +191,14 @@ impl Figure for PerClassBars {
         DB::ErrorType: 'static,
     {
         let k = self.classes.len();
+        let m_len = self.series.len().max(1) as f64;
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, ("sans-serif", 26))
             .margin(12)
             .x_label_area_size(50)
             .y_label_area_size(70)
-            .build_cartesian_2d(-0.5f64..(k as f64 - 0.5), 0f64..105.0)?;
+            // Headroom above 100% for the legend.
+            .build_cartesian_2d(-0.5f64..(k as f64 - 0.5), 0f64..(100.0 + 9.0 * m_len))?;
         let chars = self.classes.clone();
         chart
             .configure_mesh()
@@ -216,6 +218,13 @@ impl Figure for PerClassBars {
             })
             .x_desc("class")
             .y_desc(self.y_desc.as_str())
+            .y_label_formatter(&|y| {
+                if *y <= 100.0 {
+                    format!("{y:.0}")
+                } else {
+                    String::new()
+                }
+            })
             .label_style(("sans-serif", 16))
             .axis_desc_style(("sans-serif", 18))
             .draw()?;
@@ -236,7 +245,7 @@ impl Figure for PerClassBars {
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
+            .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK.mix(0.3))
             .label_font(("sans-serif", 17))

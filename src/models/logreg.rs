@@ -99,6 +99,10 @@ pub struct LogRegReport {
     pub discarded_chunks: usize,
     /// With [`Precision::Mixed`]: the iteration after which the fit went on in f64.
     pub switched_to_f64_at: Option<usize>,
+    /// Training rows whose loss linfa-logistic computes wrongly at the returned parameters (its
+    /// log-sum-exp clamps rows whose largest logit is 34.5 below the largest of all rows); when
+    /// not 0, linfa's line searches work on an inconsistent loss and gradient and slow down.
+    pub rows_misjudged_by_linfa: usize,
 }
 
 /// A fitted multinomial logistic regression.
@@ -194,6 +198,7 @@ impl LogRegParams {
             status: String::new(),
             discarded_chunks: 0,
             switched_to_f64_at: None,
+            rows_misjudged_by_linfa: eval.2,
         };
         while !report.converged && report.iterations < self.max_iter {
             let steps = self.chunk.min(self.max_iter - report.iterations);
@@ -262,6 +267,7 @@ impl LogRegParams {
             eval = next;
             report.objective = eval.0;
             report.gradient_max = eval.1;
+            report.rows_misjudged_by_linfa = eval.2;
             report.converged = eval.1 <= self.tol;
             progress(report.iterations, &report);
             if stalled && !report.converged {
@@ -331,23 +337,32 @@ macro_rules! linfa_chunk {
 linfa_chunk!(linfa_chunk_f32, f32);
 linfa_chunk!(linfa_chunk_f64, f64);
 
-/// scikit-learn's mean objective and the largest absolute component of its gradient at
-/// `params` (`[d + 1, k]`, intercept last), with labels given as column indices.
+/// scikit-learn's mean objective, the largest absolute component of its gradient at `params`
+/// (`[d + 1, k]`, intercept last), with labels given as column indices, and the number of rows
+/// that linfa-logistic's log-sum-exp gets wrong there.
 fn objective_and_gradient(
     x: ArrayView2<f32>,
     col: &[usize],
     params: &Array2<f32>,
     c: f64,
-) -> (f64, f64) {
+) -> (f64, f64, usize) {
     let (n, d) = x.dim();
     let w = params.slice(s![..d, ..]);
     let b = params.row(d);
     let mut p = x.dot(&w) + b;
+    let global_max = p.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut clamped = 0usize;
     let mut loss = 0.0f64;
     for (i, mut row) in p.axis_iter_mut(Axis(0)).enumerate() {
         let max = row.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
         let sum: f32 = row.iter().map(|&v| (v - max).exp()).sum();
         let lse = max + sum.ln();
+        // linfa-logistic's log-sum-exp subtracts one global maximum and clamps each row's sum
+        // at 1e-15, so its loss and gradient are wrong for rows whose largest logit lies more
+        // than ln(1e15) = 34.5 below the largest logit of all rows.
+        if max < global_max - 34.5 {
+            clamped += 1;
+        }
         loss += (lse - row[col[i]]) as f64;
         row.mapv_inplace(|v| (v - lse).exp());
         row[col[i]] -= 1.0;
@@ -363,7 +378,7 @@ fn objective_and_gradient(
     for g in p.sum_axis(Axis(0)).iter() {
         gmax = gmax.max((*g as f64 / n_f).abs());
     }
-    (loss / n_f + penalty, gmax)
+    (loss / n_f + penalty, gmax, clamped)
 }
 
 impl LogReg {

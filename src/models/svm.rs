@@ -251,10 +251,21 @@ impl SvmParams {
         }
         // Largest pairs first, for load balance.
         pair_list.sort_by_key(|&(a, b)| std::cmp::Reverse(members[a].len() + members[b].len()));
+        // Distances within each class that some pair needs (every class for a full fit).
+        let needed: Vec<bool> = (0..classes.len())
+            .map(|c| pair_list.iter().any(|&(a, b)| a == c || b == c))
+            .collect();
         let diag: Vec<Vec<u16>> = if self.solver == SvmSolver::Popcount {
             class_bits
                 .par_iter()
-                .map(|cb| distance_block(cb, cb, words))
+                .zip(&needed)
+                .map(|(cb, &need)| {
+                    if need {
+                        distance_block(cb, cb, words)
+                    } else {
+                        Vec::new()
+                    }
+                })
                 .collect()
         } else {
             Vec::new()

@@ -209,10 +209,12 @@ pub fn fit_logreg(
         bar.set_message(format!("max |gradient| {:.2e}", r.gradient_max));
         if logged {
             eprintln!(
-                "logreg: {it} iterations, {:.1} s, objective {:.6}, max |gradient| {:.2e}{}",
+                "logreg: {it} iterations, {:.1} s, objective {:.6}, max |gradient| {:.2e}, \
+                 rows misjudged by linfa {}{}",
                 t.elapsed().as_secs_f64(),
                 r.objective,
                 r.gradient_max,
+                r.rows_misjudged_by_linfa,
                 if r.switched_to_f64_at.is_some() {
                     " (f64)"
                 } else {
