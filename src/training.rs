@@ -207,6 +207,25 @@ pub fn evaluate<M: ModuleT>(
     Ok((loss_sum / n as f64, correct as f64 / n as f64, preds))
 }
 
+/// One optimisation step on the training images at `batch` (indices into `data`'s training
+/// part); returns the batch's mean cross-entropy.
+pub(crate) fn train_step<M: ModuleT>(
+    model: &M,
+    adam: &mut Adam,
+    data: &TrainData,
+    batch: &[i64],
+    params: &TrainParams,
+) -> f64 {
+    let idx = Tensor::from_slice(batch).to_device(data.x_train.device());
+    let xb = data.x_train.index_select(0, &idx);
+    let yb = data.y_train.index_select(0, &idx);
+    adam.zero_grad();
+    let loss = model.forward_t(&xb, true).cross_entropy_for_logits(&yb);
+    loss.backward();
+    adam.step(params);
+    loss.double_value(&[])
+}
+
 /// Adam with its state kept in plain tensors so that it can be saved and restored.
 pub(crate) struct Adam {
     params: Vec<(String, Tensor)>,
@@ -431,7 +450,6 @@ pub fn train<M: ModuleT>(
     write_json(&f("config.json"), config)?;
 
     let n = data.y_train.size()[0] as usize;
-    let device = data.x_train.device();
     let batches = n.div_ceil(params.batch_size);
     for epoch in state.epochs_done + 1..=params.epochs {
         let start = Instant::now();
@@ -451,14 +469,7 @@ pub fn train<M: ModuleT>(
         bar.set_prefix(format!("{epoch}/{}", params.epochs));
         let mut loss_sum = 0.0;
         for chunk in order.chunks(params.batch_size) {
-            let idx = Tensor::from_slice(chunk).to_device(device);
-            let xb = data.x_train.index_select(0, &idx);
-            let yb = data.y_train.index_select(0, &idx);
-            adam.zero_grad();
-            let loss = model.forward_t(&xb, true).cross_entropy_for_logits(&yb);
-            loss.backward();
-            adam.step(params);
-            let l = loss.double_value(&[]);
+            let l = train_step(model, &mut adam, data, chunk, params);
             if !l.is_finite() {
                 return Err(Error::param(
                     "learning_rate",

@@ -15,9 +15,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tch::nn::{ModuleT, VarStore};
-use tch::Tensor;
 
-use crate::training::{evaluate, Adam, TrainData, TrainParams};
+use crate::training::{evaluate, train_step, Adam, TrainData, TrainParams};
 use crate::{Error, Result};
 
 /// Settings of a learning-rate sweep.
@@ -143,14 +142,7 @@ where
         };
         let mut losses = Vec::with_capacity(params.batches);
         for chunk in order.chunks(params.batch_size).take(params.batches) {
-            let idx = Tensor::from_slice(chunk).to_device(device);
-            let xb = data.x_train.index_select(0, &idx);
-            let yb = data.y_train.index_select(0, &idx);
-            adam.zero_grad();
-            let loss = model.forward_t(&xb, true).cross_entropy_for_logits(&yb);
-            loss.backward();
-            adam.step(&train);
-            let l = loss.double_value(&[]);
+            let l = train_step(&model, &mut adam, data, chunk, &train);
             losses.push(l);
             bar.inc(1);
             if !l.is_finite() {
