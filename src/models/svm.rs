@@ -204,12 +204,7 @@ impl SvmParams {
                 ),
             ));
         }
-        if let Some(&v) = images.iter().find(|&&v| v > 1) {
-            return Err(Error::param(
-                "images",
-                format!("pixel value {v}: the SVM works on binary (0/1) images"),
-            ));
-        }
+        check_binary(images)?;
         let ones = images.iter().filter(|&&v| v == 1).count() as f64;
         let total = images.len() as f64;
         let gamma = match self.gamma {
@@ -387,12 +382,7 @@ impl Svm {
                 ),
             ));
         }
-        if let Some(&v) = images.iter().find(|&&v| v > 1) {
-            return Err(Error::param(
-                "images",
-                format!("pixel value {v}: the SVM works on binary (0/1) images"),
-            ));
-        }
+        check_binary(images)?;
         let n = images.len() / d;
         let words = d.div_ceil(64);
         let bits = pack(images, d);
@@ -447,6 +437,17 @@ impl Svm {
                 best
             })
             .collect())
+    }
+}
+
+/// The popcount kernel needs 0/1 pixels.
+fn check_binary(images: &[u8]) -> Result<()> {
+    match images.iter().find(|&&v| v > 1) {
+        Some(&v) => Err(Error::param(
+            "images",
+            format!("pixel value {v}: the SVM works on binary (0/1) images"),
+        )),
+        None => Ok(()),
     }
 }
 
