@@ -71,14 +71,17 @@ clean-setup:
 # on the same machine, same split, same threads. Tables are printed and saved in target/bench/.
 BENCH_DATA ?= ../shared/data/alphamoon-standin/train.pkl
 BENCH_THREADS ?= 2
+BENCH_LINFA_LR_ITER ?= 100
 
-# Section 4.1: scikit-learn LogisticRegression and SVC against charlab; then linfa-svm against
-# the popcount solver on two class pairs (linfa-svm on all 630 pairs would take hours).
+# Section 4.1: scikit-learn LogisticRegression and SVC against charlab; charlab's logistic
+# regression with linfa-logistic, capped at BENCH_LINFA_LR_ITER iterations; then linfa-svm
+# against the popcount solver on two class pairs (linfa-svm on all 630 pairs would take hours).
 bench-baselines: build
 	@mkdir -p target/bench
 	$(BIN) split --data $(BENCH_DATA) --seed 0 --out target/bench/split.json
 	.venv/bin/python scripts/bench_sklearn.py --data $(BENCH_DATA) --split target/bench/split.json --out target/bench/sklearn.json --threads $(BENCH_THREADS)
 	CHARLAB_ROOT=$(ROOT)/target/bench/root CHARLAB_THREADS=$(BENCH_THREADS) $(BIN) baselines --data $(BENCH_DATA)
+	CHARLAB_ROOT=$(ROOT)/target/bench/root-linfa CHARLAB_THREADS=$(BENCH_THREADS) $(BIN) baselines --data $(BENCH_DATA) --model logreg --logreg-solver linfa --logreg-max-iter $(BENCH_LINFA_LR_ITER)
 	CHARLAB_THREADS=1 $(BIN) bench-svm-solvers --data $(BENCH_DATA) --pairs O/0,E/N --out target/bench/svm-solvers.json
 	.venv/bin/python scripts/bench_compare.py baselines target/bench
 

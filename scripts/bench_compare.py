@@ -9,7 +9,8 @@ neural reads torch-cnn.json (scripts/bench_torch_cnn.py) and root/report/results
 (`charlab train cnn` with CHARLAB_ROOT=<folder>/root) and writes neural.md.
 
 Reads, from the folder given: sklearn.json (scripts/bench_sklearn.py), root/report/results/
-04.1-baselines.json (`charlab baselines` run with CHARLAB_ROOT=<folder>/root) and
+04.1-baselines.json (`charlab baselines` run with CHARLAB_ROOT=<folder>/root), optionally
+root-linfa/report/results/04.1-baselines.json (the linfa-logistic solver, capped) and
 svm-solvers.json (`charlab bench-svm-solvers`). Writes baselines.md beside them.
 """
 import json
@@ -71,6 +72,26 @@ def baselines(folder):
             f"{conv['fit_seconds']:.1f} | {conv['predict_seconds']:.2f} | "
             f"{conv['fit_seconds'] + conv['predict_seconds']:.1f} | |"
         )
+    linfa_lr = os.path.join(folder, "root-linfa", "report", "results", "04.1-baselines.json")
+    ours_lr = next((m for m in ours["models"] if m["name"] == "logreg"), None)
+    if os.path.exists(linfa_lr) and ours_lr:
+        lf = next((m for m in load(linfa_lr)["models"] if m["name"] == "logreg"), None)
+        if lf:
+            lines += [
+                "",
+                "Logistic-regression solvers, same problem and threads (linfa-logistic capped, "
+                "it is too slow to run to convergence in a benchmark):",
+                "",
+                "| solver | iterations | status | objective | accuracy % | fit s | s per iteration |",
+                "|---|---|---|---|---|---|---|",
+            ]
+            for name, m in [("charlab sparse L-BFGS", ours_lr), ("linfa-logistic (chunks of 50)", lf)]:
+                r = m["fit_report"]
+                lines.append(
+                    f"| {name} | {r['iterations']} | {r['status']} | {r['objective']:.6f} | "
+                    f"{100 * m['accuracy']:.2f} | {m['fit_seconds']:.1f} | "
+                    f"{m['fit_seconds'] / max(r['iterations'], 1):.3f} |"
+                )
     solvers = os.path.join(folder, "svm-solvers.json")
     if os.path.exists(solvers):
         t = load(solvers)

@@ -103,8 +103,12 @@ enum Command {
         /// hours on the full data; no iteration cap)
         #[arg(long, default_value = "popcount", value_parser = ["popcount", "linfa"])]
         svm_solver: String,
-        /// Floating point of the logistic regression: mixed (f32, then f64 when f32 stalls),
-        /// f32 or f64
+        /// Logistic-regression solver: sparse (charlab's L-BFGS on the sparse pixels) or linfa
+        /// (linfa-logistic in warm-started chunks)
+        #[arg(long, default_value = "sparse", value_parser = ["sparse", "linfa"])]
+        logreg_solver: String,
+        /// Floating point of the linfa logistic regression: mixed (f32, then f64 when f32
+        /// stalls), f32 or f64
         #[arg(long, default_value = "mixed", value_parser = ["mixed", "f32", "f64"])]
         precision: String,
         /// Iteration cap of the logistic regression (the report's: 1,000)
@@ -403,11 +407,11 @@ fn run_baselines(
     model: &str,
     seed: u64,
     solver: &str,
-    precision: &str,
-    logreg_max_iter: usize,
+    logreg: (&str, &str, usize),
     quick: bool,
 ) -> Result<()> {
-    use charlab::models::logreg::Precision;
+    use charlab::models::logreg::{LogRegSolver, Precision};
+    let (logreg_solver, precision, logreg_max_iter) = logreg;
     use charlab::models::svm::SvmSolver;
     let mut args = args.clone();
     if quick && args.data.is_none() {
@@ -419,6 +423,9 @@ fn run_baselines(
         ..Default::default()
     };
     config.logreg.max_iter = logreg_max_iter;
+    if logreg_solver == "linfa" {
+        config.logreg.solver = LogRegSolver::Linfa;
+    }
     config.logreg.precision = match precision {
         "f32" => Precision::F32,
         "f64" => Precision::F64,
@@ -603,6 +610,7 @@ fn main() -> ExitCode {
             model,
             seed,
             svm_solver,
+            logreg_solver,
             precision,
             logreg_max_iter,
             quick,
@@ -611,8 +619,7 @@ fn main() -> ExitCode {
             model,
             *seed,
             svm_solver,
-            precision,
-            *logreg_max_iter,
+            (logreg_solver, precision, *logreg_max_iter),
             *quick,
         ),
         Command::Summary { data } => summary(data),

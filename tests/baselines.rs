@@ -6,7 +6,7 @@ mod common;
 use charlab::data::synth::{generate, SynthParams};
 use charlab::data::Dataset;
 use charlab::metrics::accuracy;
-use charlab::models::logreg::{LogRegParams, Precision};
+use charlab::models::logreg::{LogRegParams, LogRegSolver, Precision};
 use charlab::models::svm::{Gamma, SvmParams, SvmSolver};
 use charlab::sections::baselines::{features, pixels};
 use charlab::split::{random_split, Split};
@@ -48,6 +48,41 @@ fn logistic_regression_learns_the_generated_glyphs() {
 }
 
 #[test]
+fn sparse_and_linfa_solvers_agree() {
+    let (data, split) = small();
+    let fit = split.train_and_validation();
+    let x = features(&data, &fit);
+    let y = labels(&data, &fit);
+    let xt = features(&data, &split.test);
+    let fit_with = |solver| {
+        let p = LogRegParams {
+            solver,
+            precision: Precision::F64,
+            ..Default::default()
+        };
+        p.fit(x.view(), &y, |_, _| {}).unwrap()
+    };
+    let a = fit_with(LogRegSolver::Sparse);
+    let b = fit_with(LogRegSolver::Linfa);
+    assert!(a.report.converged && b.report.converged, "{a:?} {b:?}");
+    assert!(a.report.evaluations >= a.report.iterations);
+    let (pa, pb) = (a.predict(xt.view()).unwrap(), b.predict(xt.view()).unwrap());
+    let same = pa.iter().zip(&pb).filter(|(p, q)| p == q).count();
+    assert!(
+        same as f64 >= 0.97 * pa.len() as f64,
+        "{same} of {}",
+        pa.len()
+    );
+    // Same objective (evaluated the same way for both), up to where the gradient rule stops.
+    assert!(
+        (a.report.objective - b.report.objective).abs() < 0.05 * b.report.objective,
+        "{:?} {:?}",
+        a.report,
+        b.report
+    );
+}
+
+#[test]
 fn f32_and_f64_fits_agree() {
     let (data, split) = small();
     let fit = split.train_and_validation();
@@ -57,6 +92,7 @@ fn f32_and_f64_fits_agree() {
     let fit_with = |precision| {
         let p = LogRegParams {
             precision,
+            solver: LogRegSolver::Linfa,
             ..Default::default()
         };
         p.fit(x.view(), &y, |_, _| {}).unwrap()

@@ -5,6 +5,7 @@
 
 pub mod cnn;
 pub mod efficientnet;
+pub mod lbfgs;
 pub mod logreg;
 pub mod svm;
 

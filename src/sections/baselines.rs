@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Source};
 use crate::metrics::{ClassMetrics, ConfusionMatrix};
-use crate::models::logreg::{LogReg, LogRegParams, LogRegReport};
+use crate::models::logreg::{LogReg, LogRegParams, LogRegReport, LogRegSolver};
 use crate::models::svm::{Svm, SvmParams, SvmReport};
 use crate::split::{self, Split};
 use crate::{paths, Error, Result};
@@ -207,19 +207,24 @@ pub fn fit_logreg(
     let model = params.fit(x.view(), &y, |it, r: &LogRegReport| {
         bar.set_position(it as u64);
         bar.set_message(format!("max |gradient| {:.2e}", r.gradient_max));
-        if logged {
+        if logged && (it % 50 == 0 || r.switched_to_f64_at.is_some()) {
+            let linfa = match params.solver {
+                LogRegSolver::Linfa => format!(
+                    ", rows misjudged by linfa {}{}",
+                    r.rows_misjudged_by_linfa,
+                    if r.switched_to_f64_at.is_some() {
+                        " (f64)"
+                    } else {
+                        ""
+                    }
+                ),
+                LogRegSolver::Sparse => String::new(),
+            };
             eprintln!(
-                "logreg: {it} iterations, {:.1} s, objective {:.6}, max |gradient| {:.2e}, \
-                 rows misjudged by linfa {}{}",
+                "logreg: {it} iterations, {:.1} s, objective {:.6}, max |gradient| {:.2e}{linfa}",
                 t.elapsed().as_secs_f64(),
                 r.objective,
                 r.gradient_max,
-                r.rows_misjudged_by_linfa,
-                if r.switched_to_f64_at.is_some() {
-                    " (f64)"
-                } else {
-                    ""
-                }
             );
         }
     })?;
