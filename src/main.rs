@@ -138,6 +138,13 @@ enum Command {
         #[command(subcommand)]
         model: TrainModel,
     },
+    /// Section 4.2's choices, repeatable: the learning-rate sweep (largest stable rate) and the
+    /// CNN architecture search at that rate (results/04.2-cnn-tuning.json, runs in
+    /// data/models/04.2-cnn-tuning/)
+    Tune {
+        #[command(subcommand)]
+        model: TuneModel,
+    },
     /// Label images with a trained network: one line per image (index, class, character)
     Predict {
         /// Run folder of a trained model, e.g. data/models/04.2-cnn
@@ -157,6 +164,28 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Small and fast: the embedded set at 6,000 images unless --data is given
+        #[arg(long)]
+        quick: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TuneModel {
+    /// The report's CNN
+    Cnn {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Epochs per search candidate
+        #[arg(long, default_value_t = 3)]
+        search_epochs: usize,
+        /// Seed of the split, the sweep and the candidates' training
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Continue the search from the candidates' run folders
+        #[arg(long)]
+        resume: bool,
+        /// Small and fast: 2 rates x 50 batches of 32, 2 candidates x 1 epoch, on 3,000
+        /// embedded images (unless --data is given)
         #[arg(long)]
         quick: bool,
     },
@@ -378,6 +407,54 @@ fn train_efficientnet(
         &format!("EfficientNet-{variant}"),
         efficientnet::SECTION,
         &res,
+    );
+    Ok(())
+}
+
+fn tune_cnn(
+    args: &DataArgs,
+    search_epochs: usize,
+    seed: u64,
+    resume: bool,
+    quick: bool,
+) -> Result<()> {
+    use charlab::sections::cnn_tuning::{self, TuningConfig};
+    let mut args = args.clone();
+    let mut config = if quick {
+        if args.data.is_none() {
+            args.default_size = 3_000;
+        }
+        TuningConfig::quick()
+    } else {
+        TuningConfig::default()
+    };
+    if !quick {
+        config.search.epochs = search_epochs;
+    }
+    config.split_seed = seed;
+    config.sweep.seed = seed;
+    config.search.seed = seed;
+    let (data, _) = args.load()?;
+    eprintln!(
+        "tuning the CNN on {} ({} images): {} learning rates x {} batches, then {} architectures \
+         x {} epochs; runs in {}",
+        data.source(),
+        data.len(),
+        config.sweep.rates.len(),
+        config.sweep.batches,
+        config.candidates.len(),
+        config.search.epochs,
+        paths::relative(&cnn_tuning::run_dir())
+    );
+    let res = cnn_tuning::run(&data, &config, resume)?;
+    println!("{}", cnn_tuning::sweep_table(&res.sweep)?);
+    println!("picked learning rate: {}", res.picked_rate);
+    println!("{}", cnn_tuning::search_table(&res.search)?);
+    println!(
+        "sweep {:.0} s, search {:.0} s; wrote report/results/{}.json",
+        res.seconds.0,
+        res.seconds.1,
+        cnn_tuning::SECTION
     );
     Ok(())
 }
@@ -654,6 +731,16 @@ fn main() -> ExitCode {
                     weights,
                 },
         } => train_efficientnet(common, variant, weights.as_deref()),
+        Command::Tune {
+            model:
+                TuneModel::Cnn {
+                    data,
+                    search_epochs,
+                    seed,
+                    resume,
+                    quick,
+                },
+        } => tune_cnn(data, *search_epochs, *seed, *resume, *quick),
         Command::Predict { model, data, out } => predict(model, data, out.as_deref()),
         Command::Reproduce { data, seed, quick } => reproduce(data, *seed, *quick),
     };
