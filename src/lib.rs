@@ -7,10 +7,13 @@
 //!   files, or generated in-process (the embedded default, [`data::synth`]);
 //! - [`metrics`]: accuracy, per-class and macro F1, confusion matrix (scikit-learn semantics);
 //! - [`split`]: the report's seeded random split, stratified split and k-fold, normalisation;
-//! - [`models`]: logistic regression and the RBF SVM (`linfa`), the CNN and EfficientNet (`tch`);
+//! - [`models`]: logistic regression (own L-BFGS, or `linfa-logistic`) and the RBF SVM
+//!   (popcount kernel + SMO, or `linfa-svm`), the CNN and EfficientNet (`tch`);
 //! - [`training`]: one training loop for every network, resumable; [`tuning`]: the learning-rate
-//!   sweep; [`inference`]: a trained run loaded back to label new images;
+//!   sweep and the architecture search; [`inference`]: a trained run loaded back to label new images;
 //! - [`sections`]: one module per report section, each writing its figures and results;
+//! - [`reproduce`]: every section in order, reusing what has not changed; [`report`]: the
+//!   report's Markdown and HTML written from the results files;
 //! - [`plot`]: figures as SVG and PNG with an embedded font, shown inline in notebooks;
 //! - [`paths`]: every path the project reads or writes.
 //!
@@ -27,6 +30,8 @@ pub mod metrics;
 pub mod models;
 pub mod paths;
 pub mod plot;
+pub mod report;
+pub mod reproduce;
 pub mod sections;
 pub mod split;
 pub mod training;

@@ -156,14 +156,25 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<std::path::PathBuf>,
     },
-    /// Run every section in order (currently: dataset, preprocessing)
+    /// Section 5: Table 1, the confusion matrix and confused pairs of the best model, per-class
+    /// F1 of every model, from the results of section 4 (results/05-results.json, figures/05-*)
+    Results {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Regenerate the report from the results files (report/report.md and report.html)
+    Report,
+    /// Run every section in order (dataset, preprocessing, baselines, CNN, EfficientNet,
+    /// learning curves, results, report), reusing the steps whose data, configuration and
+    /// inputs have not changed (manifest: report/results/reproduce.json)
     Reproduce {
         #[command(flatten)]
         data: DataArgs,
-        /// Seed of the splits and samples
+        /// Seed of the sample figure and of the split summaries
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Small and fast: the embedded set at 6,000 images unless --data is given
+        /// Small and fast: the embedded set at 6,000 images unless --data is given, the CNN 2
+        /// epochs, EfficientNet 1, run folders under data/models/quick/
         #[arg(long)]
         quick: bool,
     },
@@ -623,43 +634,99 @@ fn predict(model: &std::path::Path, args: &DataArgs, out: Option<&std::path::Pat
 }
 
 fn reproduce(args: &DataArgs, seed: u64, quick: bool) -> Result<()> {
+    use charlab::reproduce::{self, ReproduceConfig};
     let mut args = args.clone();
     if quick && args.data.is_none() {
         args.default_size = 6_000;
     }
     let start = Instant::now();
-    let bar = indicatif::ProgressBar::new(3);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar.set_prefix("reproduce");
-    bar.set_message("loading data");
     let (data, load_secs) = args.load()?;
-    bar.inc(1);
-    bar.set_message("section 2: dataset");
-    let t = Instant::now();
-    dataset::run(&data, seed)?;
-    let ds_secs = t.elapsed().as_secs_f64();
-    bar.inc(1);
-    bar.set_message("section 3: preprocessing");
-    let t = Instant::now();
-    let pre = preprocessing::run(&data, seed)?;
-    let pre_secs = t.elapsed().as_secs_f64();
-    bar.inc(1);
-    bar.finish_and_clear();
-    println!(
-        "data: {} ({} images, hash {})",
+    eprintln!(
+        "reproducing the report on {} ({} images, hash {}){}",
         data.source(),
         data.len(),
-        &data.content_hash()[..16]
+        &data.content_hash()[..16],
+        if quick { ", quick" } else { "" }
     );
-    println!("  load data            {load_secs:>7.2} s");
-    println!("  02 dataset           {ds_secs:>7.2} s  -> figures/02-*.{{svg,png}}, report/results/02-dataset.json");
-    println!("  03 preprocessing     {pre_secs:>7.2} s  -> report/results/03-preprocessing.json");
-    print_preprocessing(&pre);
-    println!("done in {:.1} s", start.elapsed().as_secs_f64());
+    let mut config = if quick {
+        ReproduceConfig::quick()
+    } else {
+        ReproduceConfig::full()
+    };
+    config.seed = seed;
+    let steps = reproduce::run(&data, &config, |i, n, name, reused| {
+        eprintln!(
+            "[{}/{n}] {name}{}",
+            i + 1,
+            if reused {
+                ": unchanged, reused"
+            } else {
+                " ..."
+            }
+        );
+    })?;
+    println!("load data: {load_secs:.1} s");
+    println!(
+        "{:<22} {:>10} {:>12}  outputs",
+        "step", "this run", "when made"
+    );
+    for s in &steps {
+        println!(
+            "{:<22} {:>10} {:>10.1} s  {}",
+            s.name,
+            if s.reused {
+                "reused".to_string()
+            } else {
+                format!("{:.1} s", s.seconds)
+            },
+            s.recorded_seconds,
+            s.outputs.join(", ")
+        );
+    }
+    let made: f64 = steps.iter().map(|s| s.recorded_seconds).sum();
+    println!(
+        "done in {:.1} s ({} of {} steps reused; all outputs took {:.0} s to make); report: {}",
+        start.elapsed().as_secs_f64(),
+        steps.iter().filter(|s| s.reused).count(),
+        steps.len(),
+        made,
+        paths::relative(&charlab::report::markdown_path())
+    );
+    Ok(())
+}
+
+fn results_section(args: &DataArgs) -> Result<()> {
+    use charlab::sections::results;
+    let (data, _) = args.load()?;
+    let res = results::run(&data)?;
+    println!("{}", results::table1_markdown(&res.table1));
+    if !res.missing.is_empty() {
+        println!("no results yet for: {}", res.missing.join(", "));
+    }
+    println!("best model: {}; most confused pairs:", res.best_model);
+    for p in &res.most_confused {
+        println!(
+            "  true {} -> predicted {}: {} images ({:.1}%)",
+            p.truth.1,
+            p.predicted.1,
+            p.count,
+            100.0 * p.rate
+        );
+    }
+    println!(
+        "wrote report/results/{}.json, figures/{}, {}, {}",
+        results::SECTION,
+        results::CONFUSION_FIGURE,
+        results::PAIRS_FIGURE,
+        results::F1_FIGURE
+    );
+    Ok(())
+}
+
+fn write_report() -> Result<()> {
+    for p in charlab::report::write()? {
+        println!("wrote {}", paths::relative(&p));
+    }
     Ok(())
 }
 
@@ -742,6 +809,8 @@ fn main() -> ExitCode {
                 },
         } => tune_cnn(data, *search_epochs, *seed, *resume, *quick),
         Command::Predict { model, data, out } => predict(model, data, out.as_deref()),
+        Command::Results { data } => results_section(data),
+        Command::Report => write_report(),
         Command::Reproduce { data, seed, quick } => reproduce(data, *seed, *quick),
     };
     match outcome {

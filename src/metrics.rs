@@ -78,6 +78,22 @@ impl ConfusionMatrix {
         Ok(ConfusionMatrix { n_classes, counts })
     }
 
+    /// A matrix from its raw counts (row-major `[truth, predicted]`, `n_classes`^2 of them),
+    /// e.g. as saved in a results file.
+    pub fn from_counts(n_classes: usize, counts: Vec<u64>) -> Result<Self> {
+        if counts.len() != n_classes * n_classes {
+            return Err(Error::param(
+                "confusion",
+                format!(
+                    "{} counts for {n_classes} classes (need {})",
+                    counts.len(),
+                    n_classes * n_classes
+                ),
+            ));
+        }
+        Ok(ConfusionMatrix { n_classes, counts })
+    }
+
     /// Number of classes (rows and columns).
     pub fn n_classes(&self) -> usize {
         self.n_classes

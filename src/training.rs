@@ -384,6 +384,25 @@ fn read_history(path: &Path) -> Result<Vec<EpochRecord>> {
         .collect()
 }
 
+/// A run configuration without its epoch count: two runs that differ only in epochs can
+/// resume one another.
+fn comparable(c: &serde_json::Value) -> serde_json::Value {
+    let mut c = c.clone();
+    if let Some(t) = c.pointer_mut("/train/epochs") {
+        *t = serde_json::Value::Null;
+    }
+    c
+}
+
+/// Whether `run_dir` holds a started run (its `state.json`) whose `config.json` matches
+/// `config` except for the epoch count, so that [`train`] can resume it.
+pub fn can_resume(run_dir: &Path, config: &serde_json::Value) -> bool {
+    run_dir.join("state.json").exists()
+        && read_json::<serde_json::Value>(&run_dir.join("config.json"))
+            .map(|saved| comparable(&saved) == comparable(config))
+            .unwrap_or(false)
+}
+
 /// Trains `model` (whose variables live in `vs`) on `data` and writes the run's files to
 /// `run_dir` (see the module documentation). `config` is saved as `config.json`; with
 /// `resume`, a run already in `run_dir` continues from its last finished epoch, provided it
@@ -409,14 +428,6 @@ pub fn train<M: ModuleT>(
         step: 0,
         best_epoch: 0,
         best_val_loss: f64::INFINITY,
-    };
-    // The config without the epoch count must match to resume.
-    let comparable = |c: &serde_json::Value| {
-        let mut c = c.clone();
-        if let Some(t) = c.pointer_mut("/train/epochs") {
-            *t = serde_json::Value::Null;
-        }
-        c
     };
     if resume && f("state.json").exists() {
         let saved: serde_json::Value = read_json(&f("config.json"))?;

@@ -104,24 +104,6 @@ fn figures_dataset_writes_valid_svg_png_and_json() {
 }
 
 #[test]
-fn reproduce_quick_runs_sections_2_and_3() {
-    let tmp = common::TempDir::new("cli");
-    let out = charlab(tmp.path(), &["reproduce", "--quick"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pre: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(tmp.path().join("report/results/03-preprocessing.json")).unwrap(),
-    )
-    .unwrap();
-    // 6,000 images split in the report's proportions.
-    assert_eq!(pre["random"]["sizes"], serde_json::json!([4506, 498, 996]));
-    assert!(tmp.path().join("figures/02-samples.png").exists());
-}
-
-#[test]
 fn bad_arguments_are_rejected() {
     let tmp = common::TempDir::new("cli");
     let out = charlab(tmp.path(), &["summary", "--default-size", "10"]);

@@ -93,6 +93,10 @@ pub struct ModelResult {
     pub per_class: Vec<ClassMetrics>,
     /// Test confusion matrix, row-major `[truth, predicted]`.
     pub confusion: Vec<u64>,
+    /// Predicted class of every test image, in the split's test order (empty in files
+    /// written before it was recorded).
+    #[serde(default)]
+    pub test_predictions: Vec<usize>,
     /// The fit's parameters.
     pub params: serde_json::Value,
     /// What the solver reported (iterations, convergence, support vectors...).
@@ -179,6 +183,7 @@ fn evaluate(
         macro_f1: cm.macro_f1(),
         per_class: cm.per_class(),
         confusion: cm.counts().to_vec(),
+        test_predictions: preds.to_vec(),
         params,
         fit_report,
     })

@@ -10,3 +10,4 @@ pub mod efficientnet;
 pub mod learning_curves;
 pub mod neural;
 pub mod preprocessing;
+pub mod results;

@@ -54,6 +54,10 @@ pub struct NeuralResults<C> {
     pub per_class: Vec<ClassMetrics>,
     /// Test confusion matrix, row-major `[truth, predicted]`.
     pub confusion: Vec<u64>,
+    /// Predicted class of every test image, in the split's test order (empty in files
+    /// written before it was recorded).
+    #[serde(default)]
+    pub test_predictions: Vec<usize>,
     /// Training images per second of epoch wall time (each epoch's validation included).
     pub train_images_per_second: f64,
     /// Test-set inference throughput (images per second).
@@ -95,11 +99,7 @@ where
     tch::manual_seed(config.train().seed as i64);
     let mut vs = VarStore::new(device);
     let net = build(&mut vs)?;
-    let mut config_json = serde_json::to_value(config).map_err(|source| Error::Json {
-        path: run_dir.join("config.json"),
-        source,
-    })?;
-    config_json["data_hash"] = serde_json::Value::String(data.content_hash());
+    let config_json = run_config(data, config, run_dir)?;
     let outcome = training::train(
         &net,
         &mut vs,
@@ -132,6 +132,7 @@ where
         test_macro_f1: cm.macro_f1(),
         per_class: cm.per_class(),
         confusion: cm.counts().to_vec(),
+        test_predictions: preds,
         train_images_per_second: n_train * outcome.history.len() as f64 / train_secs.max(1e-9),
         inference_images_per_second: split.test.len() as f64 / infer_secs.max(1e-9),
         history: outcome.history,
@@ -140,6 +141,28 @@ where
         threads: crate::threads(),
         peak_memory_mb: crate::peak_memory_mb().unwrap_or(0.0),
     })
+}
+
+/// The run configuration saved in a run folder: `config` and the data's hash.
+fn run_config<C: Serialize>(
+    data: &Dataset,
+    config: &C,
+    run_dir: &Path,
+) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(config).map_err(|source| Error::Json {
+        path: run_dir.join("config.json"),
+        source,
+    })?;
+    v["data_hash"] = serde_json::Value::String(data.content_hash());
+    Ok(v)
+}
+
+/// Whether `run_dir` holds a run of `config` on `data` (possibly with fewer epochs) that
+/// [`train_and_evaluate`] can resume.
+pub fn resumable<C: Serialize>(data: &Dataset, config: &C, run_dir: &Path) -> bool {
+    run_config(data, config, run_dir)
+        .map(|c| training::can_resume(run_dir, &c))
+        .unwrap_or(false)
 }
 
 /// Writes `report/results/<section>.json`.

@@ -1,0 +1,309 @@
+//! `charlab reproduce`: every section of the report in order, reusing what has not changed.
+//!
+//! Each step (a section, a figure, the report) has a **key**: the SHA-256 of its name, the
+//! data's content hash, its configuration and the contents of the results files it reads.
+//! After a step runs, the manifest `report/results/reproduce.json` records its key, the
+//! SHA-256 of every file it wrote and how long it took. A step is reused when its key is the
+//! recorded one and every recorded output still exists with the recorded hash; otherwise it
+//! runs again. So a changed configuration or data set, a deleted figure, or an edited or
+//! corrupted results file all make the step (and the steps that read its outputs) run again,
+//! and a second `reproduce` in a row does no work.
+//!
+//! The neural sections resume their run folders when the folder was started with the same
+//! configuration and data (all epochs done: only the test evaluation runs again), else they
+//! train afresh. Quick runs use their own run folders (`data/models/quick/`), so they never
+//! touch a full run's checkpoints.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::data::Dataset;
+use crate::sections::{
+    baselines, cnn, dataset, efficientnet, learning_curves, neural, preprocessing, results,
+};
+use crate::{paths, report, Error, Result};
+
+/// What a reproduction computes. [`ReproduceConfig::full`] is the report's;
+/// [`ReproduceConfig::quick`] finishes in minutes on the embedded default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReproduceConfig {
+    /// Seed of the sample figure and of the splits' summaries.
+    pub seed: u64,
+    /// Section 4.1.
+    pub baselines: baselines::BaselinesConfig,
+    /// Section 4.2.
+    pub cnn: cnn::CnnConfig,
+    /// Section 4.3.
+    pub efficientnet: efficientnet::EfficientNetConfig,
+    /// Run folders under `data/models/quick/` instead of `data/models/`.
+    pub quick: bool,
+}
+
+impl ReproduceConfig {
+    /// The report's settings (25 epochs for both networks).
+    pub fn full() -> Self {
+        ReproduceConfig {
+            seed: 0,
+            baselines: baselines::BaselinesConfig::default(),
+            cnn: cnn::CnnConfig::default(),
+            efficientnet: efficientnet::EfficientNetConfig::default(),
+            quick: false,
+        }
+    }
+
+    /// A few minutes on the embedded default: the CNN 2 epochs, EfficientNet 1 epoch, the
+    /// logistic regression at most 200 iterations.
+    pub fn quick() -> Self {
+        let mut c = ReproduceConfig::full();
+        c.quick = true;
+        c.cnn.train.epochs = 2;
+        c.efficientnet.train.epochs = 1;
+        c.baselines.logreg.max_iter = 200;
+        c
+    }
+
+    fn run_dir(&self, section: &str) -> PathBuf {
+        let models = paths::data_dir().join("models");
+        if self.quick {
+            models.join("quick").join(section)
+        } else {
+            models.join(section)
+        }
+    }
+}
+
+/// What happened to one step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// The step's key (see the module documentation).
+    pub key: String,
+    /// Files written, relative to the project root, with their SHA-256.
+    pub outputs: BTreeMap<String, String>,
+    /// Wall time of the run that produced the outputs, seconds.
+    pub seconds: f64,
+}
+
+/// `report/results/reproduce.json`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Hash of the data of the last run.
+    pub data_hash: String,
+    /// One record per step name.
+    pub steps: BTreeMap<String, StepRecord>,
+}
+
+/// How a step went in this run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepOutcome {
+    /// Step name (the section's file name).
+    pub name: String,
+    /// Whether the recorded outputs were reused (no work done).
+    pub reused: bool,
+    /// Seconds spent now (0 when reused).
+    pub seconds: f64,
+    /// Seconds the outputs took when they were made.
+    pub recorded_seconds: f64,
+    /// Files the step wrote (or would have).
+    pub outputs: Vec<String>,
+}
+
+/// The manifest's path.
+pub fn manifest_path() -> PathBuf {
+    paths::result("reproduce")
+}
+
+fn sha256_file(path: &Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    Some(hex(&Sha256::digest(&bytes)))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn step_key(name: &str, data_hash: &str, config: &serde_json::Value, inputs: &[PathBuf]) -> String {
+    let mut h = Sha256::new();
+    h.update(name.as_bytes());
+    h.update(data_hash.as_bytes());
+    h.update(config.to_string().as_bytes());
+    for p in inputs {
+        h.update(paths::relative(p).as_bytes());
+        h.update(sha256_file(p).unwrap_or_default().as_bytes());
+    }
+    hex(&h.finalize())
+}
+
+fn json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
+    serde_json::to_value(v).map_err(|source| Error::Json {
+        path: manifest_path(),
+        source,
+    })
+}
+
+/// The steps in order: name, the results files they read, their configuration.
+fn plan(config: &ReproduceConfig) -> Result<Vec<(&'static str, Vec<PathBuf>, serde_json::Value)>> {
+    let r = paths::result;
+    Ok(vec![
+        (dataset::SECTION, vec![], json(&config.seed)?),
+        (preprocessing::SECTION, vec![], json(&config.seed)?),
+        (baselines::SECTION, vec![], json(&config.baselines)?),
+        (cnn::SECTION, vec![], json(&config.cnn)?),
+        (efficientnet::SECTION, vec![], json(&config.efficientnet)?),
+        (
+            learning_curves::FIGURE,
+            vec![r(cnn::SECTION), r(efficientnet::SECTION)],
+            serde_json::Value::Null,
+        ),
+        (
+            results::SECTION,
+            vec![
+                r(baselines::SECTION),
+                r(cnn::SECTION),
+                r(efficientnet::SECTION),
+            ],
+            serde_json::Value::Null,
+        ),
+        (
+            report::STEP,
+            vec![
+                r(dataset::SECTION),
+                r(preprocessing::SECTION),
+                r(baselines::SECTION),
+                r(cnn::SECTION),
+                r(efficientnet::SECTION),
+                r(results::SECTION),
+            ],
+            serde_json::Value::Null,
+        ),
+    ])
+}
+
+/// Runs one step; returns the files it wrote.
+fn run_step(name: &str, data: &Dataset, config: &ReproduceConfig) -> Result<Vec<PathBuf>> {
+    let fig = |stem: &str| {
+        vec![
+            paths::figure(stem).with_extension("svg"),
+            paths::figure(stem).with_extension("png"),
+        ]
+    };
+    let mut out = vec![];
+    match name {
+        dataset::SECTION => {
+            dataset::run(data, config.seed)?;
+            out.extend(fig("02-class-distribution"));
+            out.extend(fig("02-samples"));
+        }
+        preprocessing::SECTION => {
+            preprocessing::run(data, config.seed)?;
+        }
+        baselines::SECTION => {
+            let res = baselines::run(data, &config.baselines, baselines::Which::All)?;
+            baselines::f1_figure(&res, data.class_chars())?;
+            out.extend(fig("04-baselines-f1"));
+        }
+        cnn::SECTION => {
+            let dir = config.run_dir(cnn::SECTION);
+            let resume = neural::resumable(data, &config.cnn, &dir);
+            let res = cnn::train_and_evaluate(data, &config.cnn, &dir, resume)?;
+            cnn::save_results(&res)?;
+        }
+        efficientnet::SECTION => {
+            let dir = config.run_dir(efficientnet::SECTION);
+            let resume = neural::resumable(data, &config.efficientnet, &dir);
+            let res = efficientnet::train_and_evaluate(data, &config.efficientnet, &dir, resume)?;
+            efficientnet::save_results(&res)?;
+        }
+        learning_curves::FIGURE => {
+            learning_curves::run()?;
+            return Ok(fig(learning_curves::FIGURE));
+        }
+        results::SECTION => {
+            results::run(data)?;
+            out.extend(fig(results::CONFUSION_FIGURE));
+            out.extend(fig(results::PAIRS_FIGURE));
+            out.extend(fig(results::F1_FIGURE));
+        }
+        report::STEP => {
+            return report::write();
+        }
+        _ => return Err(Error::param("step", format!("unknown step {name}"))),
+    }
+    out.push(paths::result(name));
+    Ok(out)
+}
+
+/// Runs every step on `data` with `config`, reusing unchanged ones; `progress` is told each
+/// step's name before it starts (and whether it is reused). Writes the manifest after every
+/// step, so an interrupted run keeps what it finished.
+pub fn run(
+    data: &Dataset,
+    config: &ReproduceConfig,
+    mut progress: impl FnMut(usize, usize, &str, bool),
+) -> Result<Vec<StepOutcome>> {
+    let mpath = manifest_path();
+    // An unreadable manifest is a reason to recompute, not to fail.
+    let mut manifest: Manifest = paths::read_json(&mpath).unwrap_or_default();
+    let hash = data.content_hash();
+    manifest.data_hash = hash.clone();
+    let steps = plan(config)?;
+    let total = steps.len();
+    let mut outcomes = Vec::new();
+    for (i, (name, inputs, step_config)) in steps.into_iter().enumerate() {
+        let key = step_key(name, &hash, &step_config, &inputs);
+        let reusable = manifest.steps.get(name).filter(|rec| {
+            rec.key == key
+                && !rec.outputs.is_empty()
+                && rec
+                    .outputs
+                    .iter()
+                    .all(|(p, h)| sha256_file(&paths::root().join(p)).as_deref() == Some(h))
+        });
+        if let Some(rec) = reusable {
+            progress(i, total, name, true);
+            outcomes.push(StepOutcome {
+                name: name.into(),
+                reused: true,
+                seconds: 0.0,
+                recorded_seconds: rec.seconds,
+                outputs: rec.outputs.keys().cloned().collect(),
+            });
+            continue;
+        }
+        progress(i, total, name, false);
+        let t = Instant::now();
+        let files = run_step(name, data, config)?;
+        let seconds = t.elapsed().as_secs_f64();
+        let mut outputs = BTreeMap::new();
+        for f in &files {
+            let h = sha256_file(f).ok_or_else(|| {
+                Error::param(
+                    "outputs",
+                    format!("step {name} did not write {}", paths::relative(f)),
+                )
+            })?;
+            outputs.insert(paths::relative(f), h);
+        }
+        manifest.steps.insert(
+            name.into(),
+            StepRecord {
+                key,
+                outputs: outputs.clone(),
+                seconds,
+            },
+        );
+        paths::write_json(&mpath, &manifest)?;
+        outcomes.push(StepOutcome {
+            name: name.into(),
+            reused: false,
+            seconds,
+            recorded_seconds: seconds,
+            outputs: outputs.into_keys().collect(),
+        });
+    }
+    paths::write_json(&mpath, &manifest)?;
+    Ok(outcomes)
+}

@@ -1,0 +1,596 @@
+//! Section 5 of the report, Results: Table 1 (test accuracy and macro F1 of every model, beside
+//! the report's), the row-normalised confusion matrix of the best model, its most confused
+//! pairs with test images, and the per-class F1 of every model. Everything is read from the
+//! results files of section 4 (whichever exist), which must all come from the same data.
+//!
+//! Outputs: `report/results/05-results.json`, `figures/05-confusion-matrix.{svg,png}`,
+//! `figures/05-confused-pairs.{svg,png}`, `figures/05-per-class-f1.{svg,png}`.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Dataset, Source};
+use crate::metrics::{ClassMetrics, ConfusionMatrix};
+use crate::plot::{self, DrawResult, Figure, PerClassBars};
+use crate::sections::{baselines, cnn, efficientnet};
+use crate::split::random_split;
+use crate::{paths, Error, Result};
+
+/// Name of this section in file names.
+pub const SECTION: &str = "05-results";
+/// Figure stem of the confusion matrix.
+pub const CONFUSION_FIGURE: &str = "05-confusion-matrix";
+/// Figure stem of the confused pairs.
+pub const PAIRS_FIGURE: &str = "05-confused-pairs";
+/// Figure stem of the per-class F1 of every model.
+pub const F1_FIGURE: &str = "05-per-class-f1";
+
+/// The models of Table 1: key, name in the table, the report's accuracy and macro F1 (%).
+pub const MODELS: [(&str, &str, f64, f64); 4] = [
+    ("logreg", "Logistic regression", 78.4, 67.9),
+    ("svm", "RBF SVM", 87.8, 74.4),
+    ("cnn", "CNN", 92.0, 79.0),
+    ("efficientnet", "EfficientNet-b0", 95.0, 88.0),
+];
+
+/// Epochs the original report trained both networks for.
+pub const ORIGINAL_EPOCHS: usize = 25;
+
+/// What section 5 needs of one model's test results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelOutcome {
+    /// Key in [`MODELS`].
+    pub key: String,
+    /// Name in Table 1.
+    pub name: String,
+    /// The results file it comes from, relative to the project root.
+    pub results_file: String,
+    /// Hash of the data it was computed on.
+    pub data_hash: String,
+    /// Seed of the split whose test part it was evaluated on.
+    pub split_seed: u64,
+    /// Test accuracy.
+    pub accuracy: f64,
+    /// Test macro F1.
+    pub macro_f1: f64,
+    /// Per-class test metrics.
+    pub per_class: Vec<ClassMetrics>,
+    /// Confusion matrix, row-major `[truth, predicted]`.
+    pub confusion: Vec<u64>,
+    /// Predicted class of every test image (may be empty in old files).
+    pub test_predictions: Vec<usize>,
+}
+
+/// Reads the outcome of every model of [`MODELS`] whose results file exists; also returns the
+/// names of the missing ones.
+pub fn collect() -> Result<(Vec<ModelOutcome>, Vec<String>)> {
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    let rel = |s: &str| paths::relative(&paths::result(s));
+    let base = paths::result(baselines::SECTION);
+    let base: Option<baselines::BaselinesResults> = if base.exists() {
+        Some(paths::read_json(&base)?)
+    } else {
+        None
+    };
+    for (key, name, _, _) in MODELS {
+        let outcome = match key {
+            "logreg" | "svm" => base.as_ref().and_then(|b| {
+                b.model(key).map(|m| ModelOutcome {
+                    key: key.into(),
+                    name: name.into(),
+                    results_file: rel(baselines::SECTION),
+                    data_hash: b.data_hash.clone(),
+                    split_seed: b.config.split_seed,
+                    accuracy: m.accuracy,
+                    macro_f1: m.macro_f1,
+                    per_class: m.per_class.clone(),
+                    confusion: m.confusion.clone(),
+                    test_predictions: m.test_predictions.clone(),
+                })
+            }),
+            "cnn" => neural_outcome::<cnn::CnnConfig>(key, name, cnn::SECTION, |c| c.split_seed)?,
+            _ => neural_outcome::<efficientnet::EfficientNetConfig>(
+                key,
+                name,
+                efficientnet::SECTION,
+                |c| c.split_seed,
+            )?,
+        };
+        match outcome {
+            Some(o) => found.push(o),
+            None => missing.push(name.to_string()),
+        }
+    }
+    Ok((found, missing))
+}
+
+fn neural_outcome<C: serde::de::DeserializeOwned>(
+    key: &str,
+    name: &str,
+    section: &str,
+    seed: impl Fn(&C) -> u64,
+) -> Result<Option<ModelOutcome>> {
+    let path = paths::result(section);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let r: crate::sections::neural::NeuralResults<C> = paths::read_json(&path)?;
+    Ok(Some(ModelOutcome {
+        key: key.into(),
+        name: name.into(),
+        results_file: paths::relative(&path),
+        data_hash: r.data_hash,
+        split_seed: seed(&r.config),
+        accuracy: r.test_accuracy,
+        macro_f1: r.test_macro_f1,
+        per_class: r.per_class,
+        confusion: r.confusion,
+        test_predictions: r.test_predictions,
+    }))
+}
+
+/// One row of Table 1.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Table1Row {
+    /// Model name.
+    pub model: String,
+    /// Test accuracy, %.
+    pub accuracy: f64,
+    /// Test macro F1, %.
+    pub macro_f1: f64,
+    /// The report's accuracy, %.
+    pub report_accuracy: f64,
+    /// The report's macro F1, %.
+    pub report_macro_f1: f64,
+}
+
+/// A confused pair, with the class characters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConfusedPair {
+    /// True class and its character.
+    pub truth: (usize, char),
+    /// Predicted class and its character.
+    pub predicted: (usize, char),
+    /// Test images of `truth` predicted as `predicted`.
+    pub count: u64,
+    /// `count` / test images of `truth`.
+    pub rate: f64,
+}
+
+/// `report/results/05-results.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResultsSummary {
+    /// Section name.
+    pub section: String,
+    /// Where the data came from.
+    pub source: Source,
+    /// Hash of the data (every model's results come from it).
+    pub data_hash: String,
+    /// Table 1, in [`MODELS`] order (models without results left out).
+    pub table1: Vec<Table1Row>,
+    /// Models without a results file.
+    pub missing: Vec<String>,
+    /// The model with the highest test accuracy (ties: macro F1).
+    pub best_model: String,
+    /// The best model's most confused pairs, most frequent first.
+    pub most_confused: Vec<ConfusedPair>,
+    /// Per-class test F1 of every model: (model, F1 per class).
+    pub per_class_f1: Vec<(String, Vec<f64>)>,
+    /// Results files read.
+    pub inputs: Vec<String>,
+}
+
+/// Table 1 as a DataFrame: model, accuracy %, macro F1 %, and the report's two numbers.
+pub fn table1(rows: &[Table1Row]) -> Result<polars::prelude::DataFrame> {
+    use polars::prelude::*;
+    Ok(df!(
+        "model" => rows.iter().map(|r| r.model.clone()).collect::<Vec<_>>(),
+        "accuracy_%" => rows.iter().map(|r| r.accuracy).collect::<Vec<_>>(),
+        "macro_f1_%" => rows.iter().map(|r| r.macro_f1).collect::<Vec<_>>(),
+        "report_accuracy_%" => rows.iter().map(|r| r.report_accuracy).collect::<Vec<_>>(),
+        "report_macro_f1_%" => rows.iter().map(|r| r.report_macro_f1).collect::<Vec<_>>(),
+    )?)
+}
+
+/// Table 1 as Markdown (numbers to one decimal, as in the report).
+pub fn table1_markdown(rows: &[Table1Row]) -> String {
+    let mut s = String::from(
+        "| Model | Accuracy % | Macro F1 % | Report: accuracy % | Report: macro F1 % |\n\
+         |---|---|---|---|---|\n",
+    );
+    for r in rows {
+        s.push_str(&format!(
+            "| {} | {:.1} | {:.1} | {:.1} | {:.1} |\n",
+            r.model, r.accuracy, r.macro_f1, r.report_accuracy, r.report_macro_f1
+        ));
+    }
+    s
+}
+
+/// Builds the summary of `outcomes` (all computed on `data`).
+pub fn summarize(
+    data: &Dataset,
+    outcomes: &[ModelOutcome],
+    missing: Vec<String>,
+    n_pairs: usize,
+) -> Result<ResultsSummary> {
+    let hash = data.content_hash();
+    if let Some(o) = outcomes.iter().find(|o| o.data_hash != hash) {
+        return Err(Error::param(
+            "results",
+            format!(
+                "{} comes from other data (hash {}) than {} (hash {}); rerun its section on \
+                 this data first (`charlab reproduce` does it)",
+                o.results_file,
+                &o.data_hash[..o.data_hash.len().min(16)],
+                data.source(),
+                &hash[..16]
+            ),
+        ));
+    }
+    let best = outcomes
+        .iter()
+        .max_by(|a, b| {
+            a.accuracy
+                .total_cmp(&b.accuracy)
+                .then(a.macro_f1.total_cmp(&b.macro_f1))
+        })
+        .ok_or_else(|| {
+            Error::param(
+                "results",
+                "no model results yet; run `charlab baselines` or `charlab train cnn` first",
+            )
+        })?;
+    let chars = data.class_chars();
+    let cm = ConfusionMatrix::from_counts(chars.len(), best.confusion.clone())?;
+    let most_confused = cm
+        .most_confused(n_pairs)
+        .into_iter()
+        .map(|c| ConfusedPair {
+            truth: (c.truth, chars[c.truth]),
+            predicted: (c.predicted, chars[c.predicted]),
+            count: c.count,
+            rate: c.rate,
+        })
+        .collect();
+    let table1 = outcomes
+        .iter()
+        .filter_map(|o| {
+            MODELS.iter().find(|m| m.0 == o.key).map(|m| Table1Row {
+                model: o.name.clone(),
+                accuracy: 100.0 * o.accuracy,
+                macro_f1: 100.0 * o.macro_f1,
+                report_accuracy: m.2,
+                report_macro_f1: m.3,
+            })
+        })
+        .collect();
+    let mut inputs: Vec<String> = outcomes.iter().map(|o| o.results_file.clone()).collect();
+    inputs.dedup();
+    Ok(ResultsSummary {
+        section: SECTION.into(),
+        source: data.source().clone(),
+        data_hash: hash,
+        table1,
+        missing,
+        best_model: best.name.clone(),
+        most_confused,
+        per_class_f1: outcomes
+            .iter()
+            .map(|o| (o.name.clone(), o.per_class.iter().map(|m| m.f1).collect()))
+            .collect(),
+        inputs,
+    })
+}
+
+/// The outcome of `summary`'s best model.
+pub fn best<'a>(
+    outcomes: &'a [ModelOutcome],
+    summary: &ResultsSummary,
+) -> Result<&'a ModelOutcome> {
+    outcomes
+        .iter()
+        .find(|o| o.name == summary.best_model)
+        .ok_or_else(|| {
+            Error::param(
+                "results",
+                format!("no outcome of {} among the results", summary.best_model),
+            )
+        })
+}
+
+/// The row-normalised confusion matrix as a heatmap (rows: true class, columns: predicted
+/// class), with a colour bar.
+#[derive(Clone, Debug)]
+pub struct ConfusionHeatmap {
+    /// Title over the chart.
+    pub title: String,
+    /// Character of each row and column, in drawing order.
+    pub classes: Vec<char>,
+    /// Row-normalised cells in that order, row-major `[truth, predicted]`, in `[0, 1]`.
+    pub rates: Vec<f64>,
+}
+
+impl ConfusionHeatmap {
+    /// The heatmap of `outcome`'s confusion matrix, classes in character order (digits, then
+    /// letters), so that look-alikes such as 0/O and 1/I/L are easy to find.
+    pub fn of(outcome: &ModelOutcome, classes: &[char]) -> Result<Self> {
+        let n = classes.len();
+        let cm = ConfusionMatrix::from_counts(n, outcome.confusion.clone())?;
+        let rates = cm.normalized();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&c| (classes[c], c));
+        Ok(ConfusionHeatmap {
+            title: format!(
+                "{}: confusion matrix on the test set (row-normalised)",
+                outcome.name
+            ),
+            classes: order.iter().map(|&c| classes[c]).collect(),
+            rates: order
+                .iter()
+                .flat_map(|&t| order.iter().map(move |&p| (t, p)))
+                .map(|(t, p)| rates[t * n + p])
+                .collect(),
+        })
+    }
+}
+
+/// A sequential colour map (viridis, 5 stops, linear in between), `v` in `[0, 1]`.
+pub fn viridis(v: f64) -> RGBColor {
+    const STOPS: [(f64, f64, f64); 5] = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
+    ];
+    let v = if v.is_finite() {
+        v.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let x = v * (STOPS.len() - 1) as f64;
+    let i = (x.floor() as usize).min(STOPS.len() - 2);
+    let t = x - i as f64;
+    let (a, b) = (STOPS[i], STOPS[i + 1]);
+    let mix = |p: f64, q: f64| (p + (q - p) * t).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+impl Figure for ConfusionHeatmap {
+    fn size(&self) -> (u32, u32) {
+        (1150, 1050)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let n = self.classes.len();
+        let root = root.titled(&self.title, ("sans-serif", 26))?;
+        let (w, _) = root.dim_in_pixel();
+        let (main, bar) = root.split_horizontally(w - 130);
+        let chars = self.classes.clone();
+        let label = move |v: &f64| {
+            let i = v.round();
+            if (v - i).abs() < 1e-6 && i >= 0.0 {
+                chars
+                    .get(i as usize)
+                    .map(|c| c.to_string())
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        let chars_y = self.classes.clone();
+        let label_y = move |v: &f64| {
+            // Row 0 at the top.
+            let i = (n as f64 - 1.0 - v).round();
+            if (n as f64 - 1.0 - v - i).abs() < 1e-6 && i >= 0.0 {
+                chars_y
+                    .get(i as usize)
+                    .map(|c| c.to_string())
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        let mut chart = ChartBuilder::on(&main)
+            .margin(10)
+            .x_label_area_size(55)
+            .y_label_area_size(55)
+            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), -0.5f64..(n as f64 - 0.5))?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(n)
+            .y_labels(n)
+            .x_label_formatter(&label)
+            .y_label_formatter(&label_y)
+            .x_desc("predicted class")
+            .y_desc("true class")
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 19))
+            .draw()?;
+        chart.draw_series((0..n * n).map(|cell| {
+            let (t, p) = (cell / n, cell % n);
+            let (x, y) = (p as f64, (n - 1 - t) as f64);
+            Rectangle::new(
+                [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)],
+                viridis(self.rates[cell]).filled(),
+            )
+        }))?;
+        // Off-diagonal cells of at least 5%: their percentage, so small confusions are read,
+        // not guessed from a colour.
+        chart.draw_series(
+            (0..n * n)
+                .filter(|&cell| cell / n != cell % n && self.rates[cell] >= 0.05)
+                .map(|cell| {
+                    let (t, p) = (cell / n, cell % n);
+                    Text::new(
+                        format!("{:.0}", 100.0 * self.rates[cell]),
+                        (p as f64 - 0.35, (n - 1 - t) as f64 + 0.25),
+                        ("sans-serif", 12).into_font().color(&WHITE),
+                    )
+                }),
+        )?;
+        let mut cb = ChartBuilder::on(&bar)
+            .margin_top(10)
+            .margin_bottom(65)
+            .margin_right(10)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..1f64, 0f64..100f64)?;
+        cb.configure_mesh()
+            .disable_mesh()
+            .disable_x_axis()
+            .y_desc("share of the true class, %")
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()?;
+        cb.draw_series((0..100).map(|i| {
+            Rectangle::new(
+                [(0.0, i as f64), (1.0, i as f64 + 1.0)],
+                viridis((i as f64 + 0.5) / 100.0).filled(),
+            )
+        }))?;
+        Ok(())
+    }
+}
+
+/// The most confused pairs, one row each: the pair, then test images of the true class that
+/// the model took for the other.
+#[derive(Clone, Debug)]
+pub struct ConfusedPairs {
+    /// Title over the figure.
+    pub title: String,
+    /// (pair, its images `[height * width]` 0/1).
+    pub rows: Vec<(ConfusedPair, Vec<Vec<u8>>)>,
+    /// Image height and width.
+    pub shape: (usize, usize),
+    /// Images per row at most.
+    pub per_row: usize,
+}
+
+impl ConfusedPairs {
+    /// The pairs of `summary` with up to `per_row` test images each, from `data` and the best
+    /// model's test predictions.
+    pub fn of(
+        data: &Dataset,
+        summary: &ResultsSummary,
+        best: &ModelOutcome,
+        per_row: usize,
+    ) -> Result<Self> {
+        let split = random_split(data.len(), best.split_seed)?;
+        if best.test_predictions.len() != split.test.len() {
+            return Err(Error::param(
+                "results",
+                format!(
+                    "{} holds {} test predictions for {} test images; rerun its section to \
+                     record them",
+                    best.results_file,
+                    best.test_predictions.len(),
+                    split.test.len()
+                ),
+            ));
+        }
+        let rows = summary
+            .most_confused
+            .iter()
+            .map(|pair| {
+                let images = split
+                    .test
+                    .iter()
+                    .zip(&best.test_predictions)
+                    .filter(|(&i, &p)| data.labels()[i] == pair.truth.0 && p == pair.predicted.0)
+                    .take(per_row)
+                    .map(|(&i, _)| data.image(i).to_vec())
+                    .collect();
+                (pair.clone(), images)
+            })
+            .collect();
+        Ok(ConfusedPairs {
+            title: format!("{}: most confused pairs, test images", best.name),
+            rows,
+            shape: (data.height(), data.width()),
+            per_row,
+        })
+    }
+}
+
+impl Figure for ConfusedPairs {
+    fn size(&self) -> (u32, u32) {
+        (
+            320 + 120 * self.per_row as u32,
+            70 + 130 * self.rows.len().max(1) as u32,
+        )
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let root = root.titled(&self.title, ("sans-serif", 24))?;
+        let areas = root.split_evenly((self.rows.len().max(1), 1));
+        for (area, (pair, images)) in areas.iter().zip(&self.rows) {
+            let row_h = area.dim_in_pixel().1 as i32;
+            let (label, glyphs) = area.split_horizontally(310);
+            label.draw(&Text::new(
+                format!("true {} -> predicted {}", pair.truth.1, pair.predicted.1),
+                (12, row_h / 2 - 22),
+                ("sans-serif", 22),
+            ))?;
+            label.draw(&Text::new(
+                format!(
+                    "{} images, {:.1}% of {}",
+                    pair.count,
+                    100.0 * pair.rate,
+                    pair.truth.1
+                ),
+                (12, row_h / 2 + 6),
+                ("sans-serif", 17).into_font().color(&RGBColor(90, 90, 90)),
+            ))?;
+            let cells = glyphs.split_evenly((1, self.per_row));
+            for (cell, img) in cells.iter().zip(images) {
+                let inner = cell.margin(6, 6, 6, 6);
+                plot::draw_glyph(&inner, img, self.shape.0, self.shape.1)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Per-class F1 of every model in `summary`, as grouped bars.
+pub fn per_class_f1_bars(summary: &ResultsSummary, classes: &[char]) -> PerClassBars {
+    PerClassBars {
+        title: "Per-class F1 on the test set".into(),
+        classes: classes.to_vec(),
+        series: summary.per_class_f1.clone(),
+        y_desc: "F1, %".into(),
+    }
+}
+
+/// Runs section 5 on `data`: reads the section 4 results, draws the three figures and writes
+/// `report/results/05-results.json`.
+pub fn run(data: &Dataset) -> Result<ResultsSummary> {
+    let (outcomes, missing) = collect()?;
+    let summary = summarize(data, &outcomes, missing, 4)?;
+    let best = best(&outcomes, &summary)?;
+    let chars = data.class_chars();
+    plot::save(
+        &ConfusionHeatmap::of(best, chars)?,
+        &paths::figure(CONFUSION_FIGURE),
+    )?;
+    plot::save(
+        &ConfusedPairs::of(data, &summary, best, 6)?,
+        &paths::figure(PAIRS_FIGURE),
+    )?;
+    plot::save(
+        &per_class_f1_bars(&summary, chars),
+        &paths::figure(F1_FIGURE),
+    )?;
+    paths::write_json(&paths::result(SECTION), &summary)?;
+    Ok(summary)
+}
