@@ -528,3 +528,40 @@ pub fn unrecorded_numbers(text: &str, recorded: &[String]) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stray_numbers_are_found_and_recorded_ones_are_not() {
+        let recorded = vec!["12.5".to_string(), "3,136".to_string()];
+        let text = "# 4.1 A heading with 7\n\
+                    Accuracy 12.5% over 3,136 pixels, and 42 more.\n\
+                    ![caption](../figures/05-confusion-matrix.svg)\n\
+                    |---|---|\n";
+        assert_eq!(unrecorded_numbers(text, &recorded), vec!["42".to_string()]);
+    }
+
+    #[test]
+    fn writer_records_what_it_formats() {
+        let mut w = Writer::default();
+        assert_eq!(w.int(30134), "30,134");
+        assert_eq!(w.int(999), "999");
+        assert_eq!(w.num(0.23634, 4), "0.2363");
+        assert_eq!(w.numbers, vec!["30,134", "999", "0.2363"]);
+    }
+
+    #[test]
+    fn html_renders_the_markdown_subset() {
+        let html = to_html(
+            "# Title\n\nSome `code` and *emphasis* <b>.\n\n- one\n- two\n\n\
+             | a | b |\n|---|---|\n| 1 | 2 |\n\n![alt](../figures/x.svg)\n",
+        );
+        assert!(html.contains("<h1>Title</h1>"));
+        assert!(html.contains("<code>code</code> and <em>emphasis</em> &lt;b&gt;."));
+        assert!(html.contains("<ul>\n<li>one</li>\n<li>two</li>\n</ul>"));
+        assert!(html.contains("<tr><th>a</th><th>b</th></tr>\n<tr><td>1</td><td>2</td></tr>"));
+        assert!(html.contains("<img src=\"../figures/x.svg\" alt=\"alt\">"));
+    }
+}
