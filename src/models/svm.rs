@@ -62,6 +62,12 @@ pub struct SvmParams {
     pub max_iter: Option<usize>,
     /// Binary solver.
     pub solver: SvmSolver,
+    /// With [`SvmSolver::Linfa`]: a folder where each finished class pair is saved, so that an
+    /// interrupted fit (hours on the full data) resumes with the pairs it has not done. The
+    /// caller picks a folder per data set, split and parameters. Not part of the
+    /// configuration (not serialised).
+    #[serde(skip)]
+    pub pair_cache: Option<std::path::PathBuf>,
 }
 
 impl Default for SvmParams {
@@ -72,6 +78,7 @@ impl Default for SvmParams {
             tol: 1e-3,
             max_iter: None,
             solver: SvmSolver::Popcount,
+            pair_cache: None,
         }
     }
 }
@@ -129,6 +136,10 @@ pub struct SvmReport {
     pub total_iterations: usize,
     /// The gamma used.
     pub gamma: f64,
+    /// Sum of the pairs' solve times, seconds (one thread's work; with
+    /// [`SvmParams::pair_cache`], pairs solved in an earlier run count their original time).
+    #[serde(default)]
+    pub pair_seconds: f64,
 }
 
 impl SvmParams {
@@ -272,6 +283,7 @@ impl SvmParams {
             .map(|&(a, b)| {
                 let start = std::time::Instant::now();
                 let (na, nb) = (members[a].len(), members[b].len());
+                let mut earlier: Option<f64> = None;
                 let (coef_all, rho, iterations, converged) = match self.solver {
                     SvmSolver::Popcount => {
                         let cross = distance_block(&class_bits[a], &class_bits[b], words);
@@ -284,15 +296,46 @@ impl SvmParams {
                             .unwrap_or_else(|| (100 * (na + nb)).max(10_000_000));
                         smo(&k, &y, self.c, self.tol, cap)
                     }
-                    SvmSolver::Linfa => linfa_pair(
-                        images,
-                        n_features,
-                        &members[a],
-                        &members[b],
-                        gamma,
-                        self.c,
-                        self.tol,
-                    )?,
+                    SvmSolver::Linfa => {
+                        let cached = self
+                            .pair_cache
+                            .as_ref()
+                            .map(|dir| dir.join(format!("{}-{}.json", classes[a], classes[b])));
+                        match cached
+                            .as_ref()
+                            .and_then(|p| crate::paths::read_json::<LinfaPair>(p).ok())
+                            .filter(|c| c.coef.len() == na + nb)
+                        {
+                            Some(c) => {
+                                earlier = Some(c.seconds);
+                                (c.coef, c.rho, c.iterations, c.converged)
+                            }
+                            None => {
+                                let fit = linfa_pair(
+                                    images,
+                                    n_features,
+                                    &members[a],
+                                    &members[b],
+                                    gamma,
+                                    self.c,
+                                    self.tol,
+                                )?;
+                                if let Some(p) = &cached {
+                                    crate::paths::write_json(
+                                        p,
+                                        &LinfaPair {
+                                            coef: fit.0.clone(),
+                                            rho: fit.1,
+                                            iterations: fit.2,
+                                            converged: fit.3,
+                                            seconds: start.elapsed().as_secs_f64(),
+                                        },
+                                    )?;
+                                }
+                                fit
+                            }
+                        }
+                    }
                 };
                 let mut sv_global = Vec::new();
                 let mut coef = Vec::new();
@@ -318,7 +361,7 @@ impl SvmParams {
                         rho,
                         iterations,
                         converged,
-                        seconds: start.elapsed().as_secs_f64(),
+                        seconds: earlier.unwrap_or_else(|| start.elapsed().as_secs_f64()),
                     },
                     sv_global,
                 ))
@@ -366,6 +409,7 @@ impl Svm {
             max_iterations: self.pairs.iter().map(|p| p.iterations).max().unwrap_or(0),
             total_iterations: self.pairs.iter().map(|p| p.iterations).sum(),
             gamma: self.gamma,
+            pair_seconds: self.pairs.iter().map(|p| p.seconds).sum(),
         }
     }
 
@@ -717,6 +761,16 @@ fn smo(k: &[f32], y: &[f64], c: f64, tol: f64, max_iter: usize) -> (Vec<f64>, f6
 }
 
 /// One pair with linfa-svm: records in `f64`, class `a` positive.
+/// One class pair solved by linfa-svm, as saved in [`SvmParams::pair_cache`].
+#[derive(Serialize, Deserialize)]
+struct LinfaPair {
+    coef: Vec<f64>,
+    rho: f64,
+    iterations: usize,
+    converged: bool,
+    seconds: f64,
+}
+
 fn linfa_pair(
     images: &[u8],
     d: usize,

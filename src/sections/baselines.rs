@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Dataset, Source};
 use crate::metrics::{ClassMetrics, ConfusionMatrix};
 use crate::models::logreg::{LogReg, LogRegParams, LogRegReport, LogRegSolver};
-use crate::models::svm::{Svm, SvmParams, SvmReport};
+use crate::models::svm::{Svm, SvmParams, SvmReport, SvmSolver};
 use crate::split::{self, Split};
 use crate::{paths, Error, Result};
 
@@ -245,7 +245,7 @@ pub fn fit_logreg(
         split,
         &preds,
         (fit_s, pred_s),
-        json(params)?,
+        json(&params)?,
         json(&model.report)?,
     )?;
     Ok((model, res))
@@ -269,6 +269,27 @@ pub fn fit_svm(
         c.len()
     };
     let bar = bar((n_classes * (n_classes - 1) / 2) as u64, name);
+    let mut params = params.clone();
+    if params.solver == SvmSolver::Linfa && params.pair_cache.is_none() {
+        // Hours on the full data: keep every finished pair, so a rerun resumes.
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for &i in &fit_idx {
+            h.update((i as u64).to_le_bytes());
+        }
+        let fit_hash: String = h.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let key = format!(
+            "{}-fit{fit_hash}-c{}-tol{}-{:?}",
+            &data.content_hash()[..16],
+            params.c,
+            params.tol,
+            params.gamma
+        );
+        params.pair_cache = Some(paths::data_dir().join("cache").join("linfa-svm").join(key));
+    }
     let t = Instant::now();
     let model = params.fit(&x, data.pixels(), &y, &|done, _| {
         bar.set_position(done as u64);
@@ -286,7 +307,7 @@ pub fn fit_svm(
         split,
         &preds,
         (fit_s, pred_s),
-        json(params)?,
+        json(&params)?,
         json(&report)?,
     )?;
     Ok((model, res))
@@ -302,7 +323,10 @@ pub fn run(data: &Dataset, config: &BaselinesConfig, which: Which) -> Result<Bas
     }
     if which != Which::LogReg {
         models.push(fit_svm(data, &split, &config.svm, "svm")?.1);
-        models.push(fit_svm(data, &split, &config.svm_uncapped(), "svm-converged")?.1);
+        // linfa-svm has no iteration cap: its fit is already the converged one.
+        if config.svm.solver == SvmSolver::Popcount {
+            models.push(fit_svm(data, &split, &config.svm_uncapped(), "svm-converged")?.1);
+        }
     }
     let mut res = collect(data, config, models)?;
     let path = paths::result(SECTION);
