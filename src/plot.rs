@@ -157,6 +157,20 @@ where
     Ok(())
 }
 
+/// The character of class `v` for an axis tick at `v` when `v` is a whole number, else an
+/// empty label (for the in-between ticks plotters may ask for).
+pub fn class_tick(chars: &[char], v: f64) -> String {
+    let i = v.round();
+    if (v - i).abs() < 1e-6 && i >= 0.0 {
+        chars
+            .get(i as usize)
+            .map(|c| c.to_string())
+            .unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
 /// Grouped bars, one group per class and one bar per series (e.g. per-class F1 of several
 /// models), values in `[0, 1]` drawn as percentages.
 #[derive(Clone, Debug)]
@@ -205,17 +219,7 @@ impl Figure for PerClassBars {
             .disable_x_mesh()
             .light_line_style(RGBColor(235, 235, 235))
             .x_labels(k)
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 {
-                    chars
-                        .get(i as usize)
-                        .map(|c| c.to_string())
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&|x| class_tick(&chars, *x))
             .x_desc("class")
             .y_desc(self.y_desc.as_str())
             .y_label_formatter(&|y| {

@@ -6,7 +6,7 @@ mod common;
 use charlab::data::synth::{generate, SynthParams};
 use charlab::data::Dataset;
 use charlab::metrics::accuracy;
-use charlab::models::logreg::{LogRegParams, LogRegSolver, Precision};
+use charlab::models::logreg::{LogReg, LogRegParams, LogRegSolver, Precision};
 use charlab::models::svm::{Gamma, SvmParams, SvmSolver};
 use charlab::sections::baselines::{features, pixels};
 use charlab::split::{random_split, Split};
@@ -47,25 +47,19 @@ fn logistic_regression_learns_the_generated_glyphs() {
     assert_eq!(again.report, model.report);
 }
 
-#[test]
-fn sparse_and_linfa_solvers_agree() {
+/// Fits logistic regression on the small set with two settings and checks that both meet
+/// scikit-learn's rule (max |gradient| <= 1e-4), predict at least 97% of the test images alike
+/// and reach objectives within 5% (on this nearly separable problem the rule still leaves them
+/// ~2% apart: measured 0.0430 and 0.0423 for linfa in f32 and f64).
+fn assert_fits_agree(a: LogRegParams, b: LogRegParams) -> (LogReg, LogReg) {
     let (data, split) = small();
     let fit = split.train_and_validation();
     let x = features(&data, &fit);
     let y = labels(&data, &fit);
     let xt = features(&data, &split.test);
-    let fit_with = |solver| {
-        let p = LogRegParams {
-            solver,
-            precision: Precision::F64,
-            ..Default::default()
-        };
-        p.fit(x.view(), &y, |_, _| {}).unwrap()
-    };
-    let a = fit_with(LogRegSolver::Sparse);
-    let b = fit_with(LogRegSolver::Linfa);
+    let a = a.fit(x.view(), &y, |_, _| {}).unwrap();
+    let b = b.fit(x.view(), &y, |_, _| {}).unwrap();
     assert!(a.report.converged && b.report.converged, "{a:?} {b:?}");
-    assert!(a.report.evaluations >= a.report.iterations);
     let (pa, pb) = (a.predict(xt.view()).unwrap(), b.predict(xt.view()).unwrap());
     let same = pa.iter().zip(&pb).filter(|(p, q)| p == q).count();
     assert!(
@@ -73,48 +67,34 @@ fn sparse_and_linfa_solvers_agree() {
         "{same} of {}",
         pa.len()
     );
-    // Same objective (evaluated the same way for both), up to where the gradient rule stops.
     assert!(
         (a.report.objective - b.report.objective).abs() < 0.05 * b.report.objective,
         "{:?} {:?}",
         a.report,
         b.report
     );
+    (a, b)
+}
+
+#[test]
+fn sparse_and_linfa_solvers_agree() {
+    let with = |solver| LogRegParams {
+        solver,
+        precision: Precision::F64,
+        ..Default::default()
+    };
+    let (a, _) = assert_fits_agree(with(LogRegSolver::Sparse), with(LogRegSolver::Linfa));
+    assert!(a.report.evaluations >= a.report.iterations);
 }
 
 #[test]
 fn f32_and_f64_fits_agree() {
-    let (data, split) = small();
-    let fit = split.train_and_validation();
-    let x = features(&data, &fit);
-    let y = labels(&data, &fit);
-    let xt = features(&data, &split.test);
-    let fit_with = |precision| {
-        let p = LogRegParams {
-            precision,
-            solver: LogRegSolver::Linfa,
-            ..Default::default()
-        };
-        p.fit(x.view(), &y, |_, _| {}).unwrap()
+    let with = |precision| LogRegParams {
+        precision,
+        solver: LogRegSolver::Linfa,
+        ..Default::default()
     };
-    let a = fit_with(Precision::F32);
-    let b = fit_with(Precision::F64);
-    let (pa, pb) = (a.predict(xt.view()).unwrap(), b.predict(xt.view()).unwrap());
-    let same = pa.iter().zip(&pb).filter(|(p, q)| p == q).count();
-    assert!(
-        same as f64 >= 0.97 * pa.len() as f64,
-        "{same} of {}",
-        pa.len()
-    );
-    // Both meet scikit-learn's rule (max |gradient| <= 1e-4), which on this nearly separable
-    // problem still leaves the objectives ~2% apart (measured: 0.0430 and 0.0423).
-    assert!(a.report.converged && b.report.converged);
-    assert!(
-        (a.report.objective - b.report.objective).abs() < 0.05 * b.report.objective,
-        "{:?} {:?}",
-        a.report,
-        b.report
-    );
+    assert_fits_agree(with(Precision::F32), with(Precision::F64));
 }
 
 #[test]

@@ -373,30 +373,10 @@ impl Figure for ConfusionHeatmap {
         let (w, _) = root.dim_in_pixel();
         let (main, bar) = root.split_horizontally(w - 130);
         let chars = self.classes.clone();
-        let label = move |v: &f64| {
-            let i = v.round();
-            if (v - i).abs() < 1e-6 && i >= 0.0 {
-                chars
-                    .get(i as usize)
-                    .map(|c| c.to_string())
-                    .unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
+        let label = move |v: &f64| plot::class_tick(&chars, *v);
         let chars_y = self.classes.clone();
-        let label_y = move |v: &f64| {
-            // Row 0 at the top.
-            let i = (n as f64 - 1.0 - v).round();
-            if (n as f64 - 1.0 - v - i).abs() < 1e-6 && i >= 0.0 {
-                chars_y
-                    .get(i as usize)
-                    .map(|c| c.to_string())
-                    .unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
+        // Row 0 at the top.
+        let label_y = move |v: &f64| plot::class_tick(&chars_y, n as f64 - 1.0 - v);
         let mut chart = ChartBuilder::on(&main)
             .margin(10)
             .x_label_area_size(55)
