@@ -53,6 +53,23 @@ pub mod prelude {
     pub use polars::prelude::DataFrame;
 }
 
+/// Makes glibc's allocator keep freed memory for reuse instead of returning large blocks to
+/// the system. libtorch allocates each batch's activations anew (the CNN's first block alone
+/// is 51 MB at batch 128); glibc serves blocks above 32 MB with `mmap` and unmaps them when
+/// freed, so every training step page-faults its activations in again. Measured on the CNN
+/// (`charlab train cnn --quick`, one thread): 2.8 million page faults and 32.9 s of CPU
+/// before, 0.2 million and 24.9 s after, with identical losses. The CLI calls this first;
+/// a no-op off glibc. Memory freed by the process then stays mapped until it exits.
+pub fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; it is called before any thread is
+    // started by this process.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_MAX, 0);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+    }
+}
+
 /// `true` when `CHARLAB_QUICK` is set (to anything but `0`): notebooks and runners then use
 /// small data and few epochs, as the test command does.
 pub fn quick() -> bool {

@@ -731,6 +731,7 @@ fn write_report() -> Result<()> {
 }
 
 fn main() -> ExitCode {
+    charlab::keep_freed_memory();
     let cli = Cli::parse();
     let threads = charlab::threads();
     if std::env::var_os("MATMUL_NUM_THREADS").is_none() {
