@@ -173,7 +173,7 @@ enum Command {
         /// Seed of the sample figure and of the split summaries
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Small and fast: the embedded set at 6,000 images unless --data is given, the CNN 2
+        /// Small and fast: the embedded set at 3,000 images unless --data is given, the CNN 2
         /// epochs, EfficientNet 1, run folders under data/models/quick/
         #[arg(long)]
         quick: bool,
@@ -637,7 +637,7 @@ fn reproduce(args: &DataArgs, seed: u64, quick: bool) -> Result<()> {
     use charlab::reproduce::{self, ReproduceConfig};
     let mut args = args.clone();
     if quick && args.data.is_none() {
-        args.default_size = 6_000;
+        args.default_size = 3_000;
     }
     let start = Instant::now();
     let (data, load_secs) = args.load()?;

@@ -67,12 +67,12 @@ fn quick_reproduction_writes_everything_reuses_it_and_recomputes_what_is_corrupt
     .unwrap();
     let table1 = results["table1"].as_array().unwrap();
     assert_eq!(table1.len(), 4, "{results}");
-    // 6,000 images split in the report's proportions.
+    // 3,000 images split in the report's proportions.
     let pre: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root.join("report/results/03-preprocessing.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(pre["random"]["sizes"], serde_json::json!([4506, 498, 996]));
+    assert_eq!(pre["random"]["sizes"], serde_json::json!([2253, 249, 498]));
 
     // The report: exactly what the results files give, and no number that is not theirs.
     std::env::set_var("CHARLAB_ROOT", root);
