@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use serde::de::DeserializeOwned;
 
+use crate::sections::neural::{NeuralConfig, NeuralResults};
 use crate::sections::{baselines, cnn, dataset, efficientnet, preprocessing, results};
 use crate::{paths, Error, Result};
 
@@ -219,55 +220,20 @@ pub fn render() -> Result<Writer> {
         "04-baselines-f1",
         "Per-class F1 of the classical baselines on the test set.",
     );
-    for (title, r, what) in [
-        (
-            "### 4.2 Convolutional network",
-            (
-                cnn_r.parameters,
-                cnn_r.history.len(),
-                cnn_r.best_epoch,
-                cnn_r.train_seconds,
-                cnn_r.config.train.learning_rate,
-                cnn_r.config.train.batch_size,
-            ),
-            "The network stacks convolution, max-pooling and ReLU blocks, then dropout and \
-             fully connected layers.",
-        ),
-        (
-            "### 4.3 EfficientNet-b0",
-            (
-                eff.parameters,
-                eff.history.len(),
-                eff.best_epoch,
-                eff.train_seconds,
-                eff.config.train.learning_rate,
-                eff.config.train.batch_size,
-            ),
-            "EfficientNet-b0 is built for one input channel and its classifier is replaced; \
-             no layer is frozen and it is trained from scratch.",
-        ),
-    ] {
-        w.para(title);
-        let (params, epochs, best, secs, lr, bs) = r;
-        let params = w.int(params as usize);
-        let epochs_word = if epochs == 1 { "epoch" } else { "epochs" };
-        let epochs = w.int(epochs);
-        let best = w.int(best);
-        let took = if secs < 120.0 {
-            format!("{} s", w.num(secs, 0))
-        } else {
-            format!("{} minutes", w.num(secs / 60.0, 0))
-        };
-        let lr = w.lit(&format!("{lr}"));
-        let bs = w.int(bs);
-        let t = format!(
-            "{what} It has {params} parameters and was trained for {epochs} {epochs_word} with \
-             Adam (learning rate {lr}, batch {bs}); the checkpoint with the lowest validation \
-             cross-entropy, from epoch {best}, is the one evaluated. Training took {took} on \
-             this machine."
-        );
-        w.para(&t);
-    }
+    network(
+        &mut w,
+        "### 4.2 Convolutional network",
+        "The network stacks convolution, max-pooling and ReLU blocks, then dropout and fully \
+         connected layers.",
+        &cnn_r,
+    );
+    network(
+        &mut w,
+        "### 4.3 EfficientNet-b0",
+        "EfficientNet-b0 is built for one input channel and its classifier is replaced; no \
+         layer is frozen and it is trained from scratch.",
+        &eff,
+    );
     w.figure(
         "04-learning-curves",
         "Training cross-entropy and validation accuracy per epoch.",
@@ -357,6 +323,35 @@ pub fn render() -> Result<Writer> {
     );
     w.para(&why);
     Ok(w)
+}
+
+/// The paragraph of one network (sections 4.2 and 4.3): `what` it is, then its size, training
+/// and best epoch from its results `r`.
+fn network<C: NeuralConfig>(w: &mut Writer, title: &str, what: &str, r: &NeuralResults<C>) {
+    w.para(title);
+    let train = r.config.train();
+    let params = w.int(r.parameters as usize);
+    let epochs_word = if r.history.len() == 1 {
+        "epoch"
+    } else {
+        "epochs"
+    };
+    let epochs = w.int(r.history.len());
+    let best = w.int(r.best_epoch);
+    let took = if r.train_seconds < 120.0 {
+        format!("{} s", w.num(r.train_seconds, 0))
+    } else {
+        format!("{} minutes", w.num(r.train_seconds / 60.0, 0))
+    };
+    let lr = w.lit(&format!("{}", train.learning_rate));
+    let bs = w.int(train.batch_size);
+    let t = format!(
+        "{what} It has {params} parameters and was trained for {epochs} {epochs_word} with Adam \
+         (learning rate {lr}, batch {bs}); the checkpoint with the lowest validation \
+         cross-entropy, from epoch {best}, is the one evaluated. Training took {took} on this \
+         machine."
+    );
+    w.para(&t);
 }
 
 /// Writes `report/report.md` and `report/report.html` (atomically) and returns their paths.
