@@ -264,10 +264,11 @@ pub fn render() -> Result<Writer> {
         .map(|p| {
             let count = w.int(p.count as usize);
             let rate = w.num(100.0 * p.rate, 1);
-            format!(
-                "'{}' read as '{}' ({count} images, {rate}% of '{}')",
-                p.truth.1, p.predicted.1, p.truth.1
-            )
+            // Class characters are names, even the digits.
+            let truth = w.lit(&format!("'{}'", p.truth.1));
+            let predicted = w.lit(&format!("'{}'", p.predicted.1));
+            let images = if p.count == 1 { "image" } else { "images" };
+            format!("{truth} read as {predicted} ({count} {images}, {rate}% of {truth})")
         })
         .collect();
     if !pairs.is_empty() {
