@@ -172,7 +172,7 @@ pub fn class_tick(chars: &[char], v: f64) -> String {
 }
 
 /// Grouped bars, one group per class and one bar per series (e.g. per-class F1 of several
-/// models), values in `[0, 1]` drawn as percentages.
+/// models), values in `[0, 1]` drawn as percentages; classes in character order.
 #[derive(Clone, Debug)]
 pub struct PerClassBars {
     /// Title over the chart.
@@ -213,7 +213,10 @@ impl Figure for PerClassBars {
             .y_label_area_size(70)
             // Headroom above 100% for the legend.
             .build_cartesian_2d(-0.5f64..(k as f64 - 0.5), 0f64..(100.0 + 9.0 * m_len))?;
-        let chars = self.classes.clone();
+        // Classes in character order (digits, then letters), as on the confusion matrix.
+        let mut order: Vec<usize> = (0..k).collect();
+        order.sort_by_key(|&i| (self.classes[i], i));
+        let chars: Vec<char> = order.iter().map(|&i| self.classes[i]).collect();
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -238,8 +241,9 @@ impl Figure for PerClassBars {
             let color = SERIES_COLORS[s % SERIES_COLORS.len()];
             let left = -0.4 + s as f64 * width;
             chart
-                .draw_series(values.iter().enumerate().map(|(c, &v)| {
-                    let x0 = c as f64 + left;
+                .draw_series(order.iter().enumerate().map(|(pos, &c)| {
+                    let v = values.get(c).copied().unwrap_or(0.0);
+                    let x0 = pos as f64 + left;
                     Rectangle::new([(x0, 0.0), (x0 + width, 100.0 * v)], color.filled())
                 }))?
                 .label(name.as_str())
