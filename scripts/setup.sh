@@ -51,27 +51,13 @@ setup_kernel() {
   # rest (polars, tch's C++ shim, clap, linfa, ...) build at opt-level 0. Measured here on the
   # first notebook (compile + run): 1,623 CPU s at opt-level 2, 651 CPU s with this file. The
   # notebooks' heavy work (fits, training) runs in charlab and libtorch, which keep their speed.
-  cat > target/evcxr/.cargo/config.toml.tmp <<'TOML'
-# Written by scripts/setup.sh (kernel): profile of the evcxr kernel's builds, see there.
-[profile.dev.package."*"]
-opt-level = 0
-[profile.dev.package.charlab]
-opt-level = 2
-[profile.dev.package.sha2]
-opt-level = 2
-[profile.dev.package.png]
-opt-level = 2
-[profile.dev.package.fdeflate]
-opt-level = 2
-[profile.dev.package.miniz_oxide]
-opt-level = 2
-[profile.dev.package.crc32fast]
-opt-level = 2
-[profile.dev.package.flate2]
-opt-level = 2
-[profile.dev.package.ab_glyph_rasterizer]
-opt-level = 2
-TOML
+  {
+    echo '# Written by scripts/setup.sh (kernel): profile of the evcxr kernel'"'"'s builds, see there.'
+    printf '[profile.dev.package."*"]\nopt-level = 0\n'
+    for hot in charlab sha2 png fdeflate miniz_oxide crc32fast flate2 ab_glyph_rasterizer; do
+      printf '[profile.dev.package.%s]\nopt-level = 2\n' "$hot"
+    done
+  } > target/evcxr/.cargo/config.toml.tmp
   mv target/evcxr/.cargo/config.toml.tmp target/evcxr/.cargo/config.toml
   # evcxr_jupyter reinstalls its spec (dropping our env) whenever version.txt is missing or
   # stale, so install its resources first, then write kernel.json over its own.
