@@ -138,7 +138,12 @@ pub fn render() -> Result<Writer> {
     let ch = |i: usize| chars.get(i).copied().unwrap_or('?');
     let (small_c, small_n) = (ch(ds.smallest.0), w.int(ds.smallest.1));
     let (large_c, large_n) = (ch(ds.largest.0), w.int(ds.largest.1));
-    let ratio = w.num(ds.imbalance_ratio, 1);
+    // A whole ratio (a class of one image) reads better as `3,291` than as `3291.0`.
+    let ratio = if ds.imbalance_ratio.fract() == 0.0 {
+        w.int(ds.imbalance_ratio as usize)
+    } else {
+        w.num(ds.imbalance_ratio, 1)
+    };
     let ink = w.num(100.0 * ds.ink_fraction, 1);
     let t = format!(
         "The data set holds {n} images in {k} classes. The classes are strongly unbalanced: \
