@@ -171,6 +171,14 @@ pub fn class_tick(chars: &[char], v: f64) -> String {
     }
 }
 
+/// Class indices in character order (digits, then letters; ties by index), the order of the
+/// class axes of every per-class figure, so that look-alikes such as 0/O sit together.
+pub fn char_order(classes: &[char]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..classes.len()).collect();
+    order.sort_by_key(|&i| (classes[i], i));
+    order
+}
+
 /// Grouped bars, one group per class and one bar per series (e.g. per-class F1 of several
 /// models), values in `[0, 1]` drawn as percentages; classes in character order.
 #[derive(Clone, Debug)]
@@ -213,9 +221,7 @@ impl Figure for PerClassBars {
             .y_label_area_size(70)
             // Headroom above 100% for the legend.
             .build_cartesian_2d(-0.5f64..(k as f64 - 0.5), 0f64..(100.0 + 9.0 * m_len))?;
-        // Classes in character order (digits, then letters), as on the confusion matrix.
-        let mut order: Vec<usize> = (0..k).collect();
-        order.sort_by_key(|&i| (self.classes[i], i));
+        let order = char_order(&self.classes);
         let chars: Vec<char> = order.iter().map(|&i| self.classes[i]).collect();
         chart
             .configure_mesh()

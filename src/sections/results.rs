@@ -320,8 +320,7 @@ impl ConfusionHeatmap {
         let n = classes.len();
         let cm = ConfusionMatrix::from_counts(n, outcome.confusion.clone())?;
         let rates = cm.normalized();
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by_key(|&c| (classes[c], c));
+        let order = plot::char_order(classes);
         Ok(ConfusionHeatmap {
             title: format!(
                 "{}: confusion matrix on the test set (row-normalised)",
