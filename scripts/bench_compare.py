@@ -5,7 +5,8 @@
   .venv/bin/python scripts/bench_compare.py baselines target/bench
   .venv/bin/python scripts/bench_compare.py neural target/bench
 
-neural reads torch-cnn.json (scripts/bench_torch_cnn.py) and root/report/results/04.2-cnn.json
+neural reads torch-cnn.json (scripts/bench_torch_cnn.py), optionally torch-cnn-tuned.json (the
+same with --channels-last and charlab's allocator settings), and root/report/results/04.2-cnn.json
 (`charlab train cnn` with CHARLAB_ROOT=<folder>/root) and writes neural.md.
 
 Reads, from the folder given: sklearn.json (scripts/bench_sklearn.py), root/report/results/
@@ -123,29 +124,44 @@ def baselines(folder):
 
 def neural(folder):
     pt = load(os.path.join(folder, "torch-cnn.json"))
+    tuned_path = os.path.join(folder, "torch-cnn-tuned.json")
+    tuned = load(tuned_path) if os.path.exists(tuned_path) else None
     ours = load(os.path.join(folder, "root", "report", "results", "04.2-cnn.json"))
-    o_train = ours["train_images_per_second"]
-    p_train = pt["train_images_per_second_incl_validation"]
+    torch_runs = [pt] + ([tuned] if tuned else [])
+
+    def row(name, theirs, mine, fmt, compare):
+        cells = [fmt(theirs(r)) for r in torch_runs] + [fmt(mine)]
+        cells += [compare(mine, theirs(r)) for r in torch_runs]
+        return [name] + cells
+
+    ratio = lambda a, b: f"{a / b:.2f}x"
+    points = lambda a, b: f"{100 * (a - b):+.2f} points"
+    whole = lambda v: f"{v:.0f}"
+    pct = lambda v: f"{100 * v:.2f}"
     rows = [
-        ("train images/s (epochs incl. validation)", f"{p_train:.0f}", f"{o_train:.0f}", f"{o_train / p_train:.2f}x"),
-        ("inference images/s (test)", f"{pt['inference_images_per_second']:.0f}",
-         f"{ours['inference_images_per_second']:.0f}",
-         f"{ours['inference_images_per_second'] / pt['inference_images_per_second']:.2f}x"),
-        ("peak memory MB", f"{pt['peak_rss_mb']:.0f}", f"{ours['peak_memory_mb']:.0f}",
-         f"{ours['peak_memory_mb'] / pt['peak_rss_mb']:.2f}x"),
-        ("test accuracy %", f"{100 * pt['test_accuracy']:.2f}", f"{100 * ours['test_accuracy']:.2f}",
-         f"{100 * (ours['test_accuracy'] - pt['test_accuracy']):+.2f} points"),
-        ("test macro F1 %", f"{100 * pt['test_macro_f1']:.2f}", f"{100 * ours['test_macro_f1']:.2f}",
-         f"{100 * (ours['test_macro_f1'] - pt['test_macro_f1']):+.2f} points"),
+        row("train images/s (epochs incl. validation)",
+            lambda r: r["train_images_per_second_incl_validation"],
+            ours["train_images_per_second"], whole, ratio),
+        row("inference images/s (test)", lambda r: r["inference_images_per_second"],
+            ours["inference_images_per_second"], whole, ratio),
+        row("peak memory MB", lambda r: r["peak_rss_mb"], ours["peak_memory_mb"], whole, ratio),
+        row("test accuracy %", lambda r: r["test_accuracy"], ours["test_accuracy"], pct, points),
+        row("test macro F1 %", lambda r: r["test_macro_f1"], ours["test_macro_f1"], pct, points),
     ]
+    heads = ["measure", "PyTorch"] + (["PyTorch, charlab's settings"] if tuned else []) + [
+        "charlab", "charlab / PyTorch"] + (["charlab / PyTorch, same settings"] if tuned else [])
+    layout = "channels-last" if ours.get("channels_last") else "NCHW"
     lines = [
         f"The report's CNN, {pt['epochs']} epochs, batch 128, Adam 1e-3: PyTorch {pt['torch_version']} "
-        f"({pt['threads']} threads, DataLoader) against charlab ({ours['threads']} threads), same split. "
-        "PyTorch is scored with its last epoch, charlab with its best-validation-loss epoch.",
+        f"({pt['threads']} threads, DataLoader) against charlab ({ours['threads']} threads, "
+        f"{layout} weights), same split. PyTorch is scored with its last epoch, charlab with its "
+        "best-validation-loss epoch."
+        + (" \"PyTorch, charlab's settings\": channels-last weights and MALLOC_MMAP_MAX_=0 "
+           "MALLOC_TRIM_THRESHOLD_=2147483647 (what `charlab::keep_freed_memory` sets)." if tuned else ""),
         "",
-        "| measure | PyTorch | charlab | charlab / PyTorch |",
-        "|---|---|---|---|",
-    ] + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+        "| " + " | ".join(heads) + " |",
+        "|" + "---|" * len(heads),
+    ] + ["| " + " | ".join(r) + " |" for r in rows]
     text = "\n".join(lines) + "\n"
     print(text)
     out = os.path.join(folder, "neural.md")

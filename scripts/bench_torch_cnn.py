@@ -3,7 +3,7 @@
 
 Called by `make bench-neural`; by hand:
   .venv/bin/python scripts/bench_torch_cnn.py --data train.pkl --split split.json --out result.json
-      [--epochs 2] [--threads T] [--seed 0] [--subset N]
+      [--epochs 2] [--threads T] [--seed 0] [--subset N] [--channels-last]
 
 Same network and training as src/models/cnn.rs and src/training.rs: three blocks of conv 3x3
 (same padding) -> max-pool 2 -> ReLU with 32/64/128 filters, dropout 0.25, flatten (128*7*7),
@@ -11,6 +11,9 @@ linear 256, ReLU, dropout 0.5, linear 36; Adam (lr 1e-3, betas 0.9/0.999, eps 1e
 cross-entropy, pixels normalised by the scalar mean/std of the training images. The data path is
 the idiomatic one (TensorDataset + DataLoader, shuffle=True, num_workers=0), since the benchmark
 compares against the typical Python pipeline. `--subset N` keeps the first N training indices.
+`--channels-last` stores the model's weights channels-last (charlab's default layout);
+`make bench-neural` runs it a second time that way, with glibc's allocator set as charlab sets
+it (MALLOC_MMAP_MAX_=0, MALLOC_TRIM_THRESHOLD_), to show what those two settings are worth.
 Writes the per-epoch history, test accuracy / macro F1, throughputs and peak RSS to --out.
 """
 import argparse
@@ -88,6 +91,8 @@ def main():
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--subset", type=int, default=None, help="first N training indices only")
+    ap.add_argument("--channels-last", action="store_true",
+                    help="model weights and batches in torch.channels_last")
     args = ap.parse_args()
     if args.epochs < 1 or (args.subset is not None and args.subset < 1):
         fail("--epochs and --subset must be at least 1")
@@ -112,6 +117,10 @@ def main():
     test_dl = DataLoader(test_ds, batch_size=1024, shuffle=False, num_workers=0)
 
     model = make_cnn()
+    if args.channels_last:
+        # Channels-last weights make the convolutions (and the pooling after them) NHWC; a
+        # one-channel batch is the same array in either layout, so the batches stay as they are.
+        model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
     history, train_s, total_s = [], 0.0, 0.0
     for epoch in range(1, args.epochs + 1):
@@ -140,6 +149,8 @@ def main():
     infer_s = time.perf_counter() - t0
     out = {
         "tool": "pytorch", "torch_version": torch.__version__, "threads": torch.get_num_threads(),
+        "channels_last": args.channels_last,
+        "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")},
         "epochs": args.epochs, "seed": args.seed, "subset": args.subset,
         "n_train": len(train_ds), "n_validation": len(val_ds), "n_test": len(test_ds),
         "normalizer": {"mean": mean, "std": std}, "history": history,

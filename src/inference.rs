@@ -60,6 +60,9 @@ impl Predictor {
             let p: CnnParams = serde_json::from_value(model).map_err(parse_err)?;
             (Box::new(cnn(&vs.root(), &p)?), "cnn".into())
         };
+        if crate::channels_last() {
+            crate::models::to_channels_last(&vs);
+        }
         let weights = run_dir.join("best.safetensors");
         vs.load(&weights).map_err(|e| {
             Error::bad_data(

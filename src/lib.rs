@@ -85,6 +85,13 @@ pub fn threads() -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
+/// Whether the networks store their convolution weights channels-last
+/// ([`models::to_channels_last`]): on unless `CHARLAB_CHANNELS_LAST` is `0`. A speed setting,
+/// like [`threads`]: it changes float rounding, not the model; results record it.
+pub fn channels_last() -> bool {
+    std::env::var("CHARLAB_CHANNELS_LAST").map_or(true, |v| v != "0")
+}
+
 /// Peak resident memory of this process so far, in MB (`VmHWM` of `/proc/self/status`; `None`
 /// where that file does not exist).
 pub fn peak_memory_mb() -> Option<f64> {

@@ -288,8 +288,9 @@ impl Adam {
     fn save(&self, path: &Path) -> Result<()> {
         let mut named: Vec<(String, Tensor)> = Vec::new();
         for (i, (name, _)) in self.params.iter().enumerate() {
-            named.push((format!("m.{name}"), self.m[i].shallow_clone()));
-            named.push((format!("v.{name}"), self.v[i].shallow_clone()));
+            // safetensors needs contiguous (NCHW) data; channels-last moments are copied.
+            named.push((format!("m.{name}"), self.m[i].contiguous()));
+            named.push((format!("v.{name}"), self.v[i].contiguous()));
         }
         named.push(("step".into(), Tensor::from_slice(&[self.step])));
         let tmp = tmp_path(path);
@@ -352,9 +353,16 @@ fn remove_run_files(run_dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Writes `vs` as safetensors (`VarStore::save` refuses channels-last tensors; this writes
+/// every variable in the usual contiguous order, so the file is the same either way).
 fn save_weights(vs: &VarStore, path: &Path) -> Result<()> {
     let tmp = tmp_path(path);
-    vs.save(&tmp)?;
+    let named: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .map(|(name, t)| (name, t.contiguous()))
+        .collect();
+    Tensor::write_safetensors(&named, &tmp)?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
@@ -421,6 +429,10 @@ pub fn train<M: ModuleT>(
     tch::set_num_threads(crate::threads() as i32);
     std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
     let f = |name: &str| run_dir.join(name);
+    if crate::channels_last() {
+        // Before Adam: its moments copy the weights' layout.
+        crate::models::to_channels_last(vs);
+    }
     let mut adam = Adam::new(vs);
     let mut history = Vec::new();
     let mut state = RunState {

@@ -27,6 +27,38 @@ fn cnn_maps_images_to_logits() {
 }
 
 #[test]
+fn channels_last_keeps_values_and_checkpoints() {
+    let dir = common::TempDir::new("models-channels-last");
+    charlab::tch::manual_seed(5);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let net = cnn(&vs.root(), &CnnParams::default()).unwrap();
+    let x = Tensor::randn([6, 1, 56, 56], (Kind::Float, Device::Cpu));
+    let before = net.forward_t(&x, false);
+    let plain = dir.path().join("plain.safetensors");
+    vs.save(&plain).unwrap();
+    charlab::models::to_channels_last(&vs);
+    let vars = vs.variables();
+    // The one-channel first convolution too: [32, 1, 3, 3] stored as [32, 3, 3, 1].
+    assert_eq!(vars["conv0.weight"].stride(), vec![9, 1, 3, 1]);
+    assert_eq!(vars["conv1.weight"].stride(), vec![288, 1, 96, 32]);
+    assert!(!vars["conv1.weight"].is_contiguous());
+    let after = net.forward_t(&x, false);
+    // Other kernels, same function: equal up to float rounding.
+    let diff = (&after - &before).abs().max().double_value(&[]);
+    assert!(diff < 1e-4, "logits moved by {diff}");
+    // Loading an NCHW checkpoint into channels-last variables keeps their layout.
+    let mut vs2 = nn::VarStore::new(Device::Cpu);
+    let net2 = cnn(&vs2.root(), &CnnParams::default()).unwrap();
+    charlab::models::to_channels_last(&vs2);
+    vs2.load(&plain).unwrap();
+    assert_eq!(
+        vs2.variables()["conv1.weight"].stride(),
+        vec![288, 1, 96, 32]
+    );
+    assert!(net2.forward_t(&x, false).equal(&after));
+}
+
+#[test]
 fn eval_mode_is_deterministic() {
     let vs = nn::VarStore::new(Device::Cpu);
     let net = cnn(&vs.root(), &CnnParams::default()).unwrap();

@@ -199,8 +199,10 @@ pub fn cnn(p: &nn::Path, params: &CnnParams) -> Result<impl ModuleT> {
     let conv_dropout = params.conv_dropout;
     let hidden_dropout = params.hidden_dropout;
     let flat = channels * side * side;
+    // `flatten` (not `flat_view`): it copies channels-last maps into NCHW order, so the
+    // hidden layer's weights mean the same in both layouts.
     seq = seq
-        .add_fn_t(move |x, train| x.dropout(conv_dropout, train).flat_view())
+        .add_fn_t(move |x, train| x.dropout(conv_dropout, train).flatten(1, -1))
         .add(nn::linear(
             p / "fc",
             flat,

@@ -434,7 +434,7 @@ impl ModuleT for EfficientNet {
         self.head
             .forward_t(&y, train)
             .adaptive_avg_pool2d([1, 1])
-            .flat_view()
+            .flatten(1, -1)
             .dropout(self.dropout, train)
             .apply(&self.classifier)
     }

@@ -69,6 +69,11 @@ pub struct NeuralResults<C> {
     pub device: String,
     /// CPU threads used by libtorch.
     pub threads: usize,
+    /// Whether the convolution weights were stored channels-last ([`crate::channels_last`])
+    /// when these results were computed (absent, so `false`, in results written before the
+    /// setting existed). A run trained earlier and only evaluated keeps its old history.
+    #[serde(default)]
+    pub channels_last: bool,
     /// Peak resident memory of the process when the results were made, MB (0 when unknown).
     #[serde(default)]
     pub peak_memory_mb: f64,
@@ -139,6 +144,7 @@ where
         train_seconds: train_secs,
         device: format!("{device:?}").to_lowercase(),
         threads: crate::threads(),
+        channels_last: crate::channels_last(),
         peak_memory_mb: crate::peak_memory_mb().unwrap_or(0.0),
     })
 }
