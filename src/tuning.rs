@@ -8,8 +8,11 @@
 //! is **stable** when every loss is finite, the smoothed loss never rises more than
 //! `rise_tolerance` (10%) above its lowest value since the warm-up (the first tenth of the
 //! batches, at least 10: Adam's first steps often bump the loss) (no divergence, no growing
-//! oscillation), and it ends below 90% of where it started (it learns). The sweep picks the
-//! largest stable rate.
+//! oscillation), and it ends below 90% of where it stood after the warm-up (the mean loss of
+//! the next as many batches) (it learns: a rate
+//! too large for Adam can spike the loss in the first steps and then sit at chance level,
+//! `ln(n_classes)`, which is below the spike but no learning). The sweep picks the largest
+//! stable rate.
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -69,6 +72,9 @@ pub struct SweepPoint {
 
 /// Applies the stability rule to a loss curve: `Ok(final smoothed loss)` or `Err(reason)`.
 pub fn stability(losses: &[f64], rise_tolerance: f64) -> std::result::Result<f64, String> {
+    if losses.is_empty() {
+        return Err("no loss recorded".into());
+    }
     if let Some(i) = losses.iter().position(|l| !l.is_finite()) {
         return Err(format!("loss not finite at batch {}", i + 1));
     }
@@ -89,10 +95,14 @@ pub fn stability(losses: &[f64], rise_tolerance: f64) -> std::result::Result<f64
             ));
         }
     }
-    let (first, last) = (smoothed[0], *smoothed.last().unwrap_or(&f64::NAN));
-    if last.is_nan() || last >= 0.9 * first {
+    let last = *smoothed.last().unwrap_or(&f64::NAN);
+    // Where the curve stood after the warm-up: the raw losses of the next `warmup` batches
+    // (the moving average still remembers the warm-up's spikes).
+    let after = &losses[warmup.min(losses.len() - 1)..(2 * warmup).min(losses.len())];
+    let start = after.iter().sum::<f64>() / after.len() as f64;
+    if last.is_nan() || last >= 0.9 * start {
         return Err(format!(
-            "smoothed loss went from {first:.3} to {last:.3}: not learning"
+            "smoothed loss went from {start:.3} after the warm-up to {last:.3}: not learning"
         ));
     }
     Ok(last)
@@ -187,6 +197,11 @@ mod tests {
         assert!(stability(&diverging, 0.1).unwrap_err().contains("rose"));
         let flat = vec![3.58; 100];
         assert!(stability(&flat, 0.1).unwrap_err().contains("not learning"));
+        // Spiked by a too-large rate, then stuck at chance level (ln 36 = 3.58): far below
+        // the first losses, but not learning.
+        let mut stuck = vec![40.0, 30.0, 20.0, 10.0, 5.0];
+        stuck.extend((0..145).map(|i| 3.58 + 0.01 * (i % 3) as f64));
+        assert!(stability(&stuck, 0.1).unwrap_err().contains("not learning"));
         // A bump during the warm-up (Adam's first steps) is allowed.
         let mut bump = falling.clone();
         bump[3] = 9.0;
