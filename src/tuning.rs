@@ -12,7 +12,10 @@
 //! the next as many batches) (it learns: a rate
 //! too large for Adam can spike the loss in the first steps and then sit at chance level,
 //! `ln(n_classes)`, which is below the spike but no learning). The sweep picks the largest
-//! stable rate.
+//! stable rate whose validation cross-entropy after the sweep is within 10% of the lowest
+//! among the stable rates: a curve can stay smooth for the sweep's batches at a rate that
+//! already learns worse (on the stand-in, 1e-2 passed the curve rule, and a 2-block CNN then
+//! sat at the majority class for 3 epochs).
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -175,18 +178,43 @@ where
     Ok(out)
 }
 
-/// The largest stable rate of a sweep.
+/// The largest stable rate of a sweep whose validation loss is within 10% of the lowest
+/// validation loss of the stable rates (see the module documentation).
 pub fn pick_rate(points: &[SweepPoint]) -> Option<f64> {
-    points
-        .iter()
-        .filter(|p| p.stable)
+    let stable = || points.iter().filter(|p| p.stable && p.val_loss.is_finite());
+    let lowest = stable().map(|p| p.val_loss).fold(f64::INFINITY, f64::min);
+    stable()
+        .filter(|p| p.val_loss <= 1.1 * lowest)
         .map(|p| p.learning_rate)
         .fold(None, |best, r| Some(best.map_or(r, |b: f64| b.max(r))))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::stability;
+    use super::{pick_rate, stability, SweepPoint};
+
+    #[test]
+    fn pick_rate_needs_a_validation_loss_near_the_best() {
+        let point = |learning_rate: f64, val_loss: f64, stable: bool| SweepPoint {
+            learning_rate,
+            losses: Vec::new(),
+            final_smoothed: 1.0,
+            val_loss,
+            stable,
+            reason: String::new(),
+        };
+        // 1e-2 is stable but validates 30% worse than 3e-3; 3e-2 is unstable.
+        let points = [
+            point(1e-3, 1.05, true),
+            point(3e-3, 1.0, true),
+            point(1e-2, 1.3, true),
+            point(3e-2, 0.5, false),
+        ];
+        assert_eq!(pick_rate(&points), Some(3e-3));
+        let points = [point(1e-3, 1.05, true), point(3e-3, 1.09, true)];
+        assert_eq!(pick_rate(&points), Some(3e-3));
+        assert_eq!(pick_rate(&[point(1e-3, 1.0, false)]), None);
+    }
 
     #[test]
     fn stability_rule() {
