@@ -61,16 +61,30 @@ impl Default for SweepParams {
 pub struct SweepPoint {
     /// The learning rate.
     pub learning_rate: f64,
-    /// Training loss of every batch.
+    /// Training loss of every batch (JSON writes a non-finite loss as `null`; it reads back
+    /// as NaN).
+    #[serde(deserialize_with = "nan_if_null_vec")]
     pub losses: Vec<f64>,
-    /// Smoothed loss after the last batch.
-    pub final_smoothed: f64,
-    /// Validation cross-entropy after the last batch.
+    /// Smoothed loss after the last batch (`None` for an unstable rate).
+    pub final_smoothed: Option<f64>,
+    /// Validation cross-entropy after the last batch (`null` in JSON when not finite).
+    #[serde(deserialize_with = "nan_if_null")]
     pub val_loss: f64,
     /// Whether the rule calls it stable.
     pub stable: bool,
     /// Why not, when it is not.
     pub reason: String,
+}
+
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+fn nan_if_null_vec<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<f64>, D::Error> {
+    let v = Vec::<Option<f64>>::deserialize(d)?;
+    Ok(v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
 }
 
 /// Applies the stability rule to a loss curve: `Ok(final smoothed loss)` or `Err(reason)`.
@@ -167,7 +181,7 @@ where
         let verdict = stability(&losses, params.rise_tolerance);
         out.push(SweepPoint {
             learning_rate: rate,
-            final_smoothed: verdict.as_ref().copied().unwrap_or(f64::NAN),
+            final_smoothed: verdict.as_ref().ok().copied(),
             val_loss,
             stable: verdict.is_ok(),
             reason: verdict.err().unwrap_or_default(),
@@ -198,7 +212,7 @@ mod tests {
         let point = |learning_rate: f64, val_loss: f64, stable: bool| SweepPoint {
             learning_rate,
             losses: Vec::new(),
-            final_smoothed: 1.0,
+            final_smoothed: Some(1.0),
             val_loss,
             stable,
             reason: String::new(),
@@ -214,6 +228,13 @@ mod tests {
         let points = [point(1e-3, 1.05, true), point(3e-3, 1.09, true)];
         assert_eq!(pick_rate(&points), Some(3e-3));
         assert_eq!(pick_rate(&[point(1e-3, 1.0, false)]), None);
+        // A diverged rate survives a JSON round trip (serde_json writes NaN as null).
+        let mut bad = point(10.0, f64::NAN, false);
+        bad.losses = vec![2.0, f64::INFINITY];
+        bad.final_smoothed = None;
+        let json = serde_json::to_string(&bad).unwrap();
+        let back: SweepPoint = serde_json::from_str(&json).unwrap();
+        assert!(back.val_loss.is_nan() && back.losses[1].is_nan() && back.final_smoothed.is_none());
     }
 
     #[test]
