@@ -293,9 +293,7 @@ impl Adam {
             named.push((format!("v.{name}"), self.v[i].contiguous()));
         }
         named.push(("step".into(), Tensor::from_slice(&[self.step])));
-        let tmp = tmp_path(path);
-        Tensor::write_safetensors(&named, &tmp)?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+        write_tensors(&named, path)
     }
 
     fn load(&mut self, path: &Path) -> Result<()> {
@@ -356,13 +354,18 @@ fn remove_run_files(run_dir: &Path) -> Result<()> {
 /// Writes `vs` as safetensors (`VarStore::save` refuses channels-last tensors; this writes
 /// every variable in the usual contiguous order, so the file is the same either way).
 fn save_weights(vs: &VarStore, path: &Path) -> Result<()> {
-    let tmp = tmp_path(path);
     let named: Vec<(String, Tensor)> = vs
         .variables()
         .into_iter()
         .map(|(name, t)| (name, t.contiguous()))
         .collect();
-    Tensor::write_safetensors(&named, &tmp)?;
+    write_tensors(&named, path)
+}
+
+/// Writes named tensors as safetensors through a temporary file and a rename.
+fn write_tensors(named: &[(String, Tensor)], path: &Path) -> Result<()> {
+    let tmp = tmp_path(path);
+    Tensor::write_safetensors(named, &tmp)?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
