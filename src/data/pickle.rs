@@ -16,7 +16,10 @@
 //! - checks every length against the bytes that remain before allocating, so a header that
 //!   claims more than the file holds is an error, not a giant allocation;
 //! - keeps dtype, shape and memory order, and checks `bytes == prod(shape) * itemsize`;
-//! - refuses object arrays, structured dtypes, dicts and out-of-band buffers.
+//! - refuses object arrays, structured dtypes, dicts and out-of-band buffers;
+//! - refuses lists and tuples nested deeper than [`MAX_NESTING`] levels, checked as each one
+//!   is built or extended, so no value it holds is deep enough for recursion over it (the
+//!   compiler's drop glue for nested `Vec`s is recursive) to overflow a thread's stack.
 //!
 //! Accepted: protocols 2 to 5, numpy 1.x (`numpy.core`) and 2.x (`numpy._core`) names,
 //! C or Fortran order, any byte order.
@@ -138,7 +141,23 @@ impl NdArray {
     }
 }
 
+/// The deepest nesting of lists and tuples the reader accepts: a container of scalars or
+/// arrays is 1 level, a tuple holding such a container 2, and so on.
+///
+/// A pickle of `(X, y)` nests 2 levels at most (numpy's `REDUCE` arguments
+/// `(ndarray, (0,), b'b')` and its `BUILD` state `(1, shape, dtype, fortran, data)` are tuples
+/// holding a tuple; the arrays themselves are leaves), and `X` saved as nested Python lists of
+/// 3-D images would nest 4. Dropping a value recurses once per level (roughly 50 bytes of stack
+/// per level in a release build, a few hundred in a debug build), so 100 levels stay far below
+/// the 2 MiB stack of a spawned thread (notebook kernels read data on threads), while a crafted
+/// pickle nested 200,000 levels deep used to abort the process with a stack overflow.
+pub const MAX_NESTING: usize = 100;
+
 /// A value on the pickle machine's stack. Only what numpy arrays need.
+///
+/// `Tuple` and `List` carry their nesting depth (1 + the deepest item's depth; scalars and
+/// arrays are depth 0), kept at most [`MAX_NESTING`] by [`Machine::nest`], so no recursion over
+/// a value (its drop, above all) can go deeper than that.
 #[derive(Clone, Debug)]
 enum Value {
     None,
@@ -148,8 +167,10 @@ enum Value {
     Float,
     Str(Rc<String>),
     Bytes(Rc<Vec<u8>>),
-    Tuple(Rc<Vec<Value>>),
-    List(Rc<Vec<Value>>),
+    /// Items and nesting depth.
+    Tuple(Rc<Vec<Value>>, usize),
+    /// Items and nesting depth.
+    List(Rc<Vec<Value>>, usize),
     Global(Global),
     /// `ndarray` created by `_reconstruct`, waiting for its `BUILD` state.
     EmptyArray,
@@ -167,12 +188,20 @@ impl Value {
             Value::Float => "a float",
             Value::Str(_) => "a str",
             Value::Bytes(_) => "bytes",
-            Value::Tuple(_) => "a tuple",
-            Value::List(_) => "a list",
+            Value::Tuple(..) => "a tuple",
+            Value::List(..) => "a list",
             Value::Global(_) => "a global",
             Value::EmptyArray => "an unbuilt ndarray",
             Value::Array(_) => "a numpy array",
             Value::Dtype(_) => "a numpy dtype",
+        }
+    }
+
+    /// Nesting depth: 0 for a scalar or an array, the stored depth for a tuple or a list.
+    fn depth(&self) -> usize {
+        match self {
+            Value::Tuple(_, depth) | Value::List(_, depth) => *depth,
+            _ => 0,
         }
     }
 }
@@ -278,6 +307,42 @@ impl<'a> Machine<'a> {
         Ok(Value::Str(Rc::new(s.to_owned())))
     }
 
+    /// Depth of a container of `depth` holding `items` too: `max(depth, 1 + deepest item)`,
+    /// or an error when that is deeper than [`MAX_NESTING`]. Every opcode that builds or
+    /// extends a tuple or a list goes through here before the container exists.
+    fn nest(&self, depth: usize, items: &[Value]) -> Result<usize> {
+        let deepest = items.iter().map(Value::depth).max().unwrap_or(0);
+        let depth = depth.max(deepest + 1);
+        if depth > MAX_NESTING {
+            return Err(self.err(format!(
+                "nesting deeper than {MAX_NESTING} levels (lists or tuples inside each other); \
+                 a pickle of (X, y) nests a few levels, so the file is corrupt or crafted"
+            )));
+        }
+        Ok(depth)
+    }
+    fn tuple(&self, items: Vec<Value>) -> Result<Value> {
+        let depth = self.nest(1, &items)?;
+        Ok(Value::Tuple(Rc::new(items), depth))
+    }
+    fn list(&self, items: Vec<Value>) -> Result<Value> {
+        let depth = self.nest(1, &items)?;
+        Ok(Value::List(Rc::new(items), depth))
+    }
+    /// APPEND and APPENDS: extends the list on top of the stack, checking the new depth first.
+    fn extend_top(&mut self, items: Vec<Value>, opcode: &str) -> Result<()> {
+        let depth = match self.top()? {
+            Value::List(_, depth) => *depth,
+            _ => return Err(self.err(format!("{opcode} to something that is not a list"))),
+        };
+        let depth = self.nest(depth, &items)?;
+        if let Value::List(list, d) = self.top()? {
+            Rc::make_mut(list).extend(items);
+            *d = depth;
+        }
+        Ok(())
+    }
+
     fn pop(&mut self) -> Result<Value> {
         let floor = self.marks.last().copied().unwrap_or(0);
         if self.stack.len() <= floor {
@@ -355,10 +420,11 @@ impl<'a> Machine<'a> {
                     return Ok(value);
                 }
                 b'(' => self.marks.push(self.stack.len()),
-                b')' => self.stack.push(Value::Tuple(Rc::new(Vec::new()))),
+                b')' => self.stack.push(Value::Tuple(Rc::new(Vec::new()), 1)),
                 b't' => {
                     let items = self.pop_mark()?;
-                    self.stack.push(Value::Tuple(Rc::new(items)));
+                    let tuple = self.tuple(items)?;
+                    self.stack.push(tuple);
                 }
                 0x85..=0x87 => {
                     let n = (op - 0x84) as usize;
@@ -367,26 +433,22 @@ impl<'a> Machine<'a> {
                         items.push(self.pop()?);
                     }
                     items.reverse();
-                    self.stack.push(Value::Tuple(Rc::new(items)));
+                    let tuple = self.tuple(items)?;
+                    self.stack.push(tuple);
                 }
-                b']' => self.stack.push(Value::List(Rc::new(Vec::new()))),
+                b']' => self.stack.push(Value::List(Rc::new(Vec::new()), 1)),
                 b'l' => {
                     let items = self.pop_mark()?;
-                    self.stack.push(Value::List(Rc::new(items)));
+                    let list = self.list(items)?;
+                    self.stack.push(list);
                 }
                 b'a' => {
                     let item = self.pop()?;
-                    match self.top()? {
-                        Value::List(list) => Rc::make_mut(list).push(item),
-                        _ => return Err(self.err("APPEND to something that is not a list")),
-                    }
+                    self.extend_top(vec![item], "APPEND")?;
                 }
                 b'e' => {
                     let items = self.pop_mark()?;
-                    match self.top()? {
-                        Value::List(list) => Rc::make_mut(list).extend(items),
-                        _ => return Err(self.err("APPENDS to something that is not a list")),
-                    }
+                    self.extend_top(items, "APPENDS")?;
                 }
                 b'}' | b'd' => {
                     return Err(self.err(
@@ -569,7 +631,7 @@ impl<'a> Machine<'a> {
     }
 
     fn reduce(&self, func: Value, args: Value) -> Result<Value> {
-        let Value::Tuple(args) = args else {
+        let Value::Tuple(args, _) = args else {
             return Err(self.err(format!("REDUCE arguments are {}, not a tuple", args.kind())));
         };
         let Value::Global(g) = func else {
@@ -629,7 +691,7 @@ impl<'a> Machine<'a> {
     }
 
     fn shape(&self, v: &Value) -> Result<Vec<usize>> {
-        let Value::Tuple(items) = v else {
+        let Value::Tuple(items, _) = v else {
             return Err(self.err("array shape is not a tuple"));
         };
         items
@@ -642,7 +704,7 @@ impl<'a> Machine<'a> {
     }
 
     fn build(&self, obj: Value, state: Value) -> Result<Value> {
-        let Value::Tuple(state) = state else {
+        let Value::Tuple(state, _) = state else {
             return Err(self.err(format!("BUILD state is {}, not a tuple", state.kind())));
         };
         match obj {
@@ -680,7 +742,7 @@ impl<'a> Machine<'a> {
                 let shape = self.shape(shape)?;
                 match raw {
                     Value::Bytes(data) => self.array(dtype.clone(), shape, fortran, data),
-                    Value::List(_) => Err(self.err(
+                    Value::List(..) => Err(self.err(
                         "object array (dtype=object); X and y must be numeric numpy arrays \
                          (convert with X.astype(np.uint8), y.astype(np.int64))",
                     )),
@@ -818,7 +880,7 @@ pub fn read_xy(path: &Path, buf: &[u8]) -> Result<(NdArray, NdArray)> {
     };
     let top = machine.run()?;
     let items = match top {
-        Value::Tuple(items) | Value::List(items) => items,
+        Value::Tuple(items, _) | Value::List(items, _) => items,
         other => {
             return Err(Error::bad_data(
                 path,
