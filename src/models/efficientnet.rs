@@ -33,9 +33,6 @@
 //!   torchvision's. timm's b0 is the same network except for its padding of strided
 //!   convolutions ("same" padding in the TF-ported weights) and a drop-path default of 0.
 
-use std::collections::HashMap;
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};
 use tch::{Kind, Tensor};
@@ -445,80 +442,4 @@ pub fn efficientnet(p: &nn::Path, params: &EfficientNetParams) -> Result<Efficie
     EfficientNet::new(p, params)
 }
 
-/// What [`load_pretrained`] did.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct LoadReport {
-    /// Variables copied from the file (the stem adapted when it had 3 input channels).
-    pub loaded: Vec<String>,
-    /// Variables left as initialised, with the reason (the classifier, shape mismatches,
-    /// absent from the file).
-    pub skipped: Vec<(String, String)>,
-    /// Tensors of the file that the model has no variable for (e.g. `num_batches_tracked`).
-    pub unused: Vec<String>,
-}
-
-/// Loads weights from a safetensors file (torchvision names, e.g. its ImageNet b0 converted
-/// with `safetensors.torch.save_file(model.state_dict(), path)`) into the variables of `vs`,
-/// skipping the classifier (`classifier.*`, replaced for the 36 classes). A stem saved for 3
-/// input channels is summed over them to fit a 1-channel stem. Nothing is loaded when the file
-/// cannot be read.
-pub fn load_pretrained(vs: &mut nn::VarStore, path: &Path) -> Result<LoadReport> {
-    let file: HashMap<String, Tensor> = Tensor::read_safetensors(path)
-        .map_err(|e| {
-            Error::bad_data(
-                path,
-                format!("cannot read it as safetensors ({e}); give a .safetensors weights file"),
-            )
-        })?
-        .into_iter()
-        .collect();
-    let mut report = LoadReport::default();
-    let mut names: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
-    names.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut updates = Vec::new();
-    for (name, var) in &names {
-        if name.starts_with("classifier.") {
-            report
-                .skipped
-                .push((name.clone(), "classifier replaced".into()));
-            continue;
-        }
-        let Some(src) = file.get(name) else {
-            report
-                .skipped
-                .push((name.clone(), "not in the file".into()));
-            continue;
-        };
-        let (want, got) = (var.size(), src.size());
-        let value = if want == got {
-            src.shallow_clone()
-        } else if want.len() == 4
-            && got.len() == 4
-            && want[1] == 1
-            && (want[0], want[2], want[3]) == (got[0], got[2], got[3])
-        {
-            src.sum_dim_intlist(&[1i64][..], true, src.kind())
-        } else {
-            report.skipped.push((
-                name.clone(),
-                format!("shape {got:?} in the file, {want:?} in the model"),
-            ));
-            continue;
-        };
-        updates.push((var.shallow_clone(), value));
-        report.loaded.push(name.clone());
-    }
-    tch::no_grad(|| {
-        for (mut var, value) in updates {
-            var.copy_(&value.to_kind(var.kind()).to_device(var.device()));
-        }
-    });
-    let known: std::collections::HashSet<&String> = names.iter().map(|(n, _)| n).collect();
-    report.unused = file
-        .keys()
-        .filter(|k| !known.contains(k))
-        .cloned()
-        .collect();
-    report.unused.sort();
-    Ok(report)
-}
+pub use super::pretrained::{load_pretrained, timm_to_torchvision, LoadReport};

@@ -7,6 +7,7 @@ pub mod cnn;
 pub mod efficientnet;
 pub mod lbfgs;
 pub mod logreg;
+pub mod pretrained;
 pub mod svm;
 
 /// Number of trainable parameters (elements) in a variable store.
