@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+pub mod augment;
 pub mod data;
 pub mod display;
 pub mod error;

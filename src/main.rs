@@ -162,6 +162,12 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Section 6.1: pretrain on a larger handwriting corpus (images identical to a validation or
+    /// test image dropped), then the variants: scratch vs pretrained, augmentation, class
+    /// weights, logit adjustment (results/06.1-levers.json, runs in data/models/06.1-levers/)
+    Levers(LeversArgs),
+    /// Section 6.1's pretraining runs only (the first step of `levers`)
+    Pretrain(LeversArgs),
     /// Regenerate the report from the results files (report/report.md and report.html)
     Report,
     /// Run every section in order (dataset, preprocessing, baselines, CNN, EfficientNet,
@@ -178,6 +184,26 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
+}
+
+#[derive(Args)]
+struct LeversArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Pretraining corpus: an EMNIST folder (converted to the report's format), a train.pkl,
+    /// or `default` for glyphs of the embedded generator (another seed than the data's)
+    #[arg(long, value_name = "PATH", default_value = "default")]
+    corpus: String,
+    /// Images the embedded generator makes when --corpus is `default`
+    #[arg(long, value_name = "N", default_value_t = 60_000)]
+    corpus_size: usize,
+    /// Continue started runs and reuse finished ones
+    #[arg(long)]
+    resume: bool,
+    /// Small and fast: 2 variants of a 2-block CNN, 1 epoch each, on 1,500 embedded images and
+    /// a 1,500-image corpus (unless --data / --corpus are given)
+    #[arg(long)]
+    quick: bool,
 }
 
 #[derive(Subcommand)]
@@ -723,6 +749,77 @@ fn results_section(args: &DataArgs) -> Result<()> {
     Ok(())
 }
 
+fn levers(args: &LeversArgs, pretrain_only: bool) -> Result<()> {
+    use charlab::data::DataSpec;
+    use charlab::sections::levers::{self, LeversConfig};
+    let mut data_args = args.data.clone();
+    let mut corpus_size = args.corpus_size;
+    let mut config = if args.quick {
+        if data_args.data.is_none() {
+            data_args.default_size = 1_500;
+        }
+        corpus_size = corpus_size.min(1_500);
+        LeversConfig::quick()
+    } else {
+        LeversConfig::full()
+    };
+    if pretrain_only {
+        config.variants.clear();
+    }
+    let (data, _) = data_args.load()?;
+    let corpus = match DataSpec::from_arg(Some(&args.corpus)) {
+        DataSpec::Default { .. } => DataSpec::Default {
+            n: corpus_size,
+            seed: args.data.data_seed.wrapping_add(1),
+        },
+        other => other,
+    }
+    .load()?;
+    eprintln!(
+        "section 6.1 on {} ({} images), corpus {} ({} images); runs in {}",
+        data.source(),
+        data.len(),
+        corpus.source(),
+        corpus.len(),
+        paths::relative(&levers::run_root())
+    );
+    let res = levers::run(&data, &corpus, &config, args.resume, |m| {
+        eprintln!("[6.1] {m}")
+    })?;
+    for p in &res.pretraining {
+        println!(
+            "pretraining {}: {} corpus images ({} dropped as identical to a validation or test \
+             image), best epoch {} of {}, {:.0} s",
+            p.name,
+            p.corpus_images,
+            p.dropped_duplicates,
+            p.best_epoch,
+            p.history.len(),
+            p.seconds
+        );
+    }
+    println!(
+        "variant                          tau  val acc  val F1  test acc  test F1  (raw acc / F1)"
+    );
+    for v in &res.variants {
+        println!(
+            "{:<30} {:>5.2}  {:>6.2}%  {:>5.2}%  {:>7.2}%  {:>6.2}%  ({:.2} / {:.2})",
+            v.variant.name,
+            v.tau,
+            100.0 * v.validation.adjusted_accuracy,
+            100.0 * v.validation.adjusted_macro_f1,
+            100.0 * v.test.adjusted_accuracy,
+            100.0 * v.test.adjusted_macro_f1,
+            100.0 * v.test.accuracy,
+            100.0 * v.test.macro_f1
+        );
+    }
+    if let Some(b) = &res.best {
+        println!("best on validation: {} ({})", b.model, b.run_dir);
+    }
+    Ok(())
+}
+
 fn write_report() -> Result<()> {
     for p in charlab::report::write()? {
         println!("wrote {}", paths::relative(&p));
@@ -811,6 +908,8 @@ fn main() -> ExitCode {
         } => tune_cnn(data, *search_epochs, *seed, *resume, *quick),
         Command::Predict { model, data, out } => predict(model, data, out.as_deref()),
         Command::Results { data } => results_section(data),
+        Command::Levers(args) => levers(args, false),
+        Command::Pretrain(args) => levers(args, true),
         Command::Report => write_report(),
         Command::Reproduce { data, seed, quick } => reproduce(data, *seed, *quick),
     };

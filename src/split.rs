@@ -277,6 +277,14 @@ impl Normalizer {
         })
     }
 
+    /// Normalised values of a background pixel (0) and of an ink pixel (1).
+    pub fn levels(&self) -> (f64, f64) {
+        (
+            f64::from(-self.mean / self.std),
+            f64::from((1.0 - self.mean) / self.std),
+        )
+    }
+
     /// Normalised pixels of the images at `indices`, `[len, height, width]` row-major.
     pub fn apply(&self, data: &Dataset, indices: &[usize]) -> Vec<f32> {
         let lut = [-self.mean / self.std, (1.0 - self.mean) / self.std];

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Kind, Tensor};
 
+use crate::augment::{AugmentParams, PrefetchSource, Prefetcher};
 use crate::data::Dataset;
 use crate::paths::{read_json, write_atomic, write_json};
 use crate::split::{Normalizer, Split};
@@ -54,8 +55,16 @@ pub struct TrainParams {
     pub weight_decay: f64,
     /// Batch size for evaluation (>= 1).
     pub eval_batch_size: usize,
-    /// Seed of the shuffles and of dropout.
+    /// Seed of the shuffles, of dropout and of the augmentation.
     pub seed: u64,
+    /// Class weights of the cross-entropy: class `c` weighs `(n / n_c)^power`, scaled to a
+    /// mean of 1 over the classes present in the training part (`None` = plain cross-entropy;
+    /// 1 = inverse frequency, 0.5 = its square root). Weights are capped at 10x the mean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_weight_power: Option<f64>,
+    /// On-the-fly augmentation of the training images (`None` = the images as they are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub augment: Option<AugmentParams>,
 }
 
 impl Default for TrainParams {
@@ -69,6 +78,8 @@ impl Default for TrainParams {
             weight_decay: 0.0,
             eval_batch_size: 1024,
             seed: 0,
+            class_weight_power: None,
+            augment: None,
         }
     }
 }
@@ -103,6 +114,17 @@ impl TrainParams {
                 "eps/weight_decay",
                 "eps > 0 and weight_decay >= 0",
             ));
+        }
+        if let Some(p) = self.class_weight_power {
+            if !(0.0..=2.0).contains(&p) {
+                return Err(Error::param(
+                    "class_weight_power",
+                    format!("{p} is outside [0, 2]"),
+                ));
+            }
+        }
+        if let Some(a) = &self.augment {
+            a.check()?;
         }
         Ok(())
     }
@@ -144,6 +166,8 @@ pub struct TrainData {
     pub y_val: Tensor,
     /// Normalisation fitted on the training part.
     pub normalizer: Normalizer,
+    /// Number of classes (the networks' outputs).
+    pub n_classes: i64,
 }
 
 impl TrainData {
@@ -158,6 +182,7 @@ impl TrainData {
             x_val,
             y_val,
             normalizer,
+            n_classes: data.n_classes() as i64,
         })
     }
 }
@@ -175,7 +200,7 @@ pub struct TrainOutcome {
 
 /// Mean cross-entropy, accuracy and predictions of `model` (eval mode) on `x`, `y`, in
 /// batches of `batch` images; the last partial batch is included.
-pub fn evaluate<M: ModuleT>(
+pub fn evaluate<M: ModuleT + ?Sized>(
     model: &M,
     x: &Tensor,
     y: &Tensor,
@@ -209,7 +234,7 @@ pub fn evaluate<M: ModuleT>(
 
 /// One optimisation step on the training images at `batch` (indices into `data`'s training
 /// part); returns the batch's mean cross-entropy.
-pub(crate) fn train_step<M: ModuleT>(
+pub(crate) fn train_step<M: ModuleT + ?Sized>(
     model: &M,
     adam: &mut Adam,
     data: &TrainData,
@@ -219,11 +244,58 @@ pub(crate) fn train_step<M: ModuleT>(
     let idx = Tensor::from_slice(batch).to_device(data.x_train.device());
     let xb = data.x_train.index_select(0, &idx);
     let yb = data.y_train.index_select(0, &idx);
+    step_on(model, adam, &xb, &yb, None, params)
+}
+
+/// One optimisation step on the images `xb` with labels `yb`, the cross-entropy weighted by
+/// `weights` (`[n_classes]`) when given; returns the batch's mean loss.
+fn step_on<M: ModuleT + ?Sized>(
+    model: &M,
+    adam: &mut Adam,
+    xb: &Tensor,
+    yb: &Tensor,
+    weights: Option<&Tensor>,
+    params: &TrainParams,
+) -> f64 {
     adam.zero_grad();
-    let loss = model.forward_t(&xb, true).cross_entropy_for_logits(&yb);
+    let logits = model.forward_t(xb, true);
+    let loss = match weights {
+        None => logits.cross_entropy_for_logits(yb),
+        Some(w) => logits.cross_entropy_loss(yb, Some(w), tch::Reduction::Mean, -100, 0.0),
+    };
     loss.backward();
     adam.step(params);
     loss.double_value(&[])
+}
+
+/// Class weights for [`TrainParams::class_weight_power`] from the training labels: `[k]`
+/// float on the labels' device (0 for classes without training images).
+pub fn class_weights(y_train: &Tensor, n_classes: i64, power: f64) -> Result<Tensor> {
+    let labels = Vec::<i64>::try_from(&y_train.to_device(Device::Cpu))?;
+    let mut counts = vec![0usize; n_classes.max(0) as usize];
+    for &l in &labels {
+        if let Some(c) = counts.get_mut(l.max(0) as usize) {
+            *c += 1;
+        }
+    }
+    let n = labels.len().max(1) as f64;
+    let raw: Vec<f64> = counts
+        .iter()
+        .map(|&c| {
+            if c == 0 {
+                0.0
+            } else {
+                (n / c as f64).powf(power)
+            }
+        })
+        .collect();
+    let present = counts.iter().filter(|&&c| c > 0).count().max(1) as f64;
+    let mean = raw.iter().sum::<f64>() / present;
+    let w: Vec<f32> = raw
+        .iter()
+        .map(|&r| (r / mean.max(1e-12)).min(10.0) as f32)
+        .collect();
+    Ok(Tensor::from_slice(&w).to_device(y_train.device()))
 }
 
 /// Adam with its state kept in plain tensors so that it can be saved and restored.
@@ -419,7 +491,7 @@ pub fn can_resume(run_dir: &Path, config: &serde_json::Value) -> bool {
 /// `resume`, a run already in `run_dir` continues from its last finished epoch, provided it
 /// was started with the same `config` (the epoch count may grow). Without `resume`, any
 /// previous run in `run_dir` is replaced.
-pub fn train<M: ModuleT>(
+pub fn train<M: ModuleT + ?Sized>(
     model: &M,
     vs: &mut VarStore,
     data: &TrainData,
@@ -477,6 +549,10 @@ pub fn train<M: ModuleT>(
 
     let n = data.y_train.size()[0] as usize;
     let batches = n.div_ceil(params.batch_size);
+    let weights = match params.class_weight_power {
+        Some(p) => Some(class_weights(&data.y_train, data.n_classes, p)?),
+        None => None,
+    };
     for epoch in state.epochs_done + 1..=params.epochs {
         let start = Instant::now();
         tch::manual_seed((params.seed as i64).wrapping_mul(1000) + epoch as i64);
@@ -494,8 +570,24 @@ pub fn train<M: ModuleT>(
         );
         bar.set_prefix(format!("{epoch}/{}", params.epochs));
         let mut loss_sum = 0.0;
+        let mut batches_in = Prefetcher::start(
+            PrefetchSource {
+                x: data.x_train.shallow_clone(),
+                y: data.y_train.shallow_clone(),
+                levels: data.normalizer.levels(),
+            },
+            order.clone(),
+            params.batch_size,
+            params.augment.clone(),
+            params.seed,
+            epoch,
+            2,
+        );
         for chunk in order.chunks(params.batch_size) {
-            let l = train_step(model, &mut adam, data, chunk, params);
+            let (xb, yb) = batches_in.next_batch().ok_or_else(|| {
+                Error::param("batch", "the batch-preparing thread stopped early")
+            })??;
+            let l = step_on(model, &mut adam, &xb, &yb, weights.as_ref(), params);
             if !l.is_finite() {
                 return Err(Error::param(
                     "learning_rate",

@@ -55,11 +55,20 @@ fn config(p: &TrainParams) -> serde_json::Value {
 
 /// Trains from a fixed initialisation; returns the history.
 fn run(dir: &std::path::Path, epochs: usize, resume: bool, d: &TrainData) -> Vec<EpochRecord> {
+    run_with(dir, &params(epochs), resume, d)
+}
+
+/// [`run`] with any training parameters.
+fn run_with(
+    dir: &std::path::Path,
+    p: &TrainParams,
+    resume: bool,
+    d: &TrainData,
+) -> Vec<EpochRecord> {
     tch::manual_seed(7);
     let mut vs = nn::VarStore::new(Device::Cpu);
     let net = cnn(&vs.root(), &small_cnn()).unwrap();
-    let p = params(epochs);
-    train(&net, &mut vs, d, &p, &config(&p), dir, resume)
+    train(&net, &mut vs, d, p, &config(p), dir, resume)
         .unwrap()
         .history
 }
@@ -150,6 +159,33 @@ fn resume_gives_the_history_of_an_uninterrupted_run() {
         assert_eq!(a.val_loss, b.val_loss, "epoch {}", a.epoch);
         assert_eq!(a.val_accuracy, b.val_accuracy, "epoch {}", a.epoch);
     }
+}
+
+#[test]
+fn resume_replays_augmentation_and_class_weights_exactly() {
+    let _guard = lock();
+    let d = data();
+    let p = |epochs| TrainParams {
+        augment: Some(charlab::augment::AugmentParams::default()),
+        class_weight_power: Some(0.5),
+        ..params(epochs)
+    };
+    let straight = common::TempDir::new("train-aug-straight");
+    let full = run_with(straight.path(), &p(2), false, &d);
+    let resumed_dir = common::TempDir::new("train-aug-resumed");
+    run_with(resumed_dir.path(), &p(1), false, &d);
+    tch::manual_seed(999);
+    let resumed = run_with(resumed_dir.path(), &p(2), true, &d);
+    let losses = |h: &[EpochRecord]| -> Vec<(f64, f64, f64)> {
+        h.iter()
+            .map(|r| (r.train_loss, r.val_loss, r.val_accuracy))
+            .collect()
+    };
+    assert_eq!(losses(&full), losses(&resumed));
+    // Augmentation and weights change training: the plain run's losses differ.
+    let plain_dir = common::TempDir::new("train-plain");
+    let plain = run_with(plain_dir.path(), &params(2), false, &d);
+    assert_ne!(plain[0].train_loss, full[0].train_loss);
 }
 
 #[test]

@@ -8,6 +8,7 @@ pub mod cnn_tuning;
 pub mod dataset;
 pub mod efficientnet;
 pub mod learning_curves;
+pub mod levers;
 pub mod neural;
 pub mod preprocessing;
 pub mod results;

@@ -1,0 +1,666 @@
+//! Section 6.1, the report's future work on its own lever: pretraining on a larger corpus of
+//! handwriting, then fine-tuning on the training part; class-weighted cross-entropy and
+//! post-hoc logit adjustment for the imbalance; augmentation; bigger networks.
+//!
+//! Every choice is made on the validation part: the checkpoint (lowest validation loss), the
+//! logit adjustment's `tau` (highest validation macro F1) and the best variant (highest
+//! validation macro F1 after adjustment). The test part is only scored.
+//!
+//! Outputs: `report/results/06.1-levers.json` (rewritten after each finished variant, so a
+//! long run's results can be read as they come) and the runs under
+//! `data/models/06.1-levers/` (`pretrain-<name>/` and one folder per variant; each is a run
+//! folder `charlab predict --model` accepts).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tch::nn::{ModuleT, VarStore};
+use tch::{Device, Kind, Tensor};
+
+use crate::augment::AugmentParams;
+use crate::data::{Dataset, Source};
+use crate::metrics::ConfusionMatrix;
+use crate::models::cnn::{cnn, CnnParams, ConvBlock};
+use crate::models::efficientnet::{efficientnet, EfficientNetParams};
+use crate::split::{self, Normalizer, Split};
+use crate::training::{self, EpochRecord, TrainData, TrainParams};
+use crate::{paths, Error, Result};
+
+/// Name of this section in file names.
+pub const SECTION: &str = "06.1-levers";
+
+/// The look-alike pairs whose confusions the section follows (characters).
+pub const PAIRS: [(char, char); 4] = [('0', 'O'), ('5', 'S'), ('I', '1'), ('Z', '2')];
+
+/// A network of the section: its kind and architecture.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "params", rename_all = "lowercase")]
+pub enum Net {
+    /// The report's CNN family ([`CnnParams`]).
+    Cnn(CnnParams),
+    /// EfficientNet ([`EfficientNetParams`]).
+    Efficientnet(EfficientNetParams),
+}
+
+impl Net {
+    /// Builds the network's variables in `vs`.
+    pub fn build(&self, vs: &VarStore) -> Result<Box<dyn ModuleT>> {
+        Ok(match self {
+            Net::Cnn(p) => Box::new(cnn(&vs.root(), p)?),
+            Net::Efficientnet(p) => Box::new(efficientnet(&vs.root(), p)?),
+        })
+    }
+
+    /// The architecture alone, as saved under `model` in a run's `config.json` (what
+    /// [`crate::inference::Predictor`] reads).
+    fn model_json(&self) -> serde_json::Value {
+        match self {
+            Net::Cnn(p) => serde_json::to_value(p),
+            Net::Efficientnet(p) => serde_json::to_value(p),
+        }
+        .unwrap_or(serde_json::Value::Null)
+    }
+
+    /// `cnn` or `efficientnet-b0` (...).
+    pub fn label(&self) -> String {
+        match self {
+            Net::Cnn(_) => "cnn".into(),
+            Net::Efficientnet(p) => format!("efficientnet-{}", p.variant),
+        }
+    }
+}
+
+/// A CNN of `blocks` (filters, kernel) with the report's head (the tuning's winners are
+/// 4 blocks of 5x5).
+pub fn cnn_of(blocks: &[(i64, i64)]) -> CnnParams {
+    CnnParams {
+        blocks: blocks
+            .iter()
+            .map(|&(filters, kernel)| ConvBlock { filters, kernel })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// A pretraining run: a network trained on the corpus, validated on the data's validation
+/// part.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PretrainSpec {
+    /// Name (run folder `pretrain-<name>/`).
+    pub name: String,
+    /// The network.
+    pub net: Net,
+    /// Optimisation on the corpus.
+    pub train: TrainParams,
+}
+
+/// One variant: a network, trained on the training part from scratch or from a pretraining
+/// run's best weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Variant {
+    /// Name (run folder and table row).
+    pub name: String,
+    /// The network (the same as the pretraining run's when `pretrained` is set).
+    pub net: Net,
+    /// Name of the [`PretrainSpec`] whose best weights start the training (`None`: scratch).
+    pub pretrained: Option<String>,
+    /// Optimisation on the training part (class weights and augmentation included).
+    pub train: TrainParams,
+}
+
+/// Everything that defines the section's runs. [`LeversConfig::full`] is the committed
+/// configuration, [`LeversConfig::quick`] the tests' and notebooks'.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeversConfig {
+    /// Seed of the report's random split.
+    pub split_seed: u64,
+    /// Pretraining runs.
+    pub pretraining: Vec<PretrainSpec>,
+    /// Variants, in the order they run.
+    pub variants: Vec<Variant>,
+    /// Values of the logit adjustment's `tau` tried on validation (0 = none).
+    pub tau_grid: Vec<f64>,
+}
+
+fn params(epochs: usize, lr: f64) -> TrainParams {
+    TrainParams {
+        epochs,
+        learning_rate: lr,
+        ..Default::default()
+    }
+}
+
+impl LeversConfig {
+    /// The committed configuration: the tuning's 4-block CNN (16-128 filters, 5x5)
+    /// pretrained on the corpus (8 epochs, augmented) and fine-tuned 12 epochs at 3e-4 with and
+    /// without augmentation and class weights, then trained from scratch (20 epochs at 1e-3)
+    /// with and without augmentation.
+    pub fn full() -> Self {
+        let wide = Net::Cnn(cnn_of(&[(16, 5), (32, 5), (64, 5), (128, 5)]));
+        let aug = TrainParams {
+            augment: Some(AugmentParams::default()),
+            ..params(20, 1e-3)
+        };
+        LeversConfig {
+            split_seed: 0,
+            pretraining: vec![PretrainSpec {
+                name: "cnn4".into(),
+                net: wide.clone(),
+                train: TrainParams {
+                    augment: Some(AugmentParams::default()),
+                    ..params(8, 1e-3)
+                },
+            }],
+            variants: vec![
+                Variant {
+                    name: "cnn4-pretrained-aug".into(),
+                    net: wide.clone(),
+                    pretrained: Some("cnn4".into()),
+                    train: TrainParams {
+                        learning_rate: 3e-4,
+                        epochs: 12,
+                        ..aug.clone()
+                    },
+                },
+                Variant {
+                    name: "cnn4-pretrained-aug-weighted".into(),
+                    net: wide.clone(),
+                    pretrained: Some("cnn4".into()),
+                    train: TrainParams {
+                        learning_rate: 3e-4,
+                        epochs: 12,
+                        class_weight_power: Some(0.5),
+                        ..aug.clone()
+                    },
+                },
+                Variant {
+                    name: "cnn4-pretrained".into(),
+                    net: wide.clone(),
+                    pretrained: Some("cnn4".into()),
+                    train: params(12, 3e-4),
+                },
+                Variant {
+                    name: "cnn4-scratch-aug".into(),
+                    net: wide.clone(),
+                    pretrained: None,
+                    train: aug,
+                },
+                Variant {
+                    name: "cnn4-scratch".into(),
+                    net: wide,
+                    pretrained: None,
+                    train: params(20, 1e-3),
+                },
+            ],
+            tau_grid: (0..=8).map(|i| f64::from(i) * 0.25).collect(),
+        }
+    }
+
+    /// Small and fast (tests, notebooks): a 2-block CNN, 1 epoch of pretraining, 1 of
+    /// fine-tuning, scratch and pretrained with augmentation and class weights.
+    pub fn quick() -> Self {
+        let small = Net::Cnn(cnn_of(&[(8, 3), (16, 3)]));
+        LeversConfig {
+            split_seed: 0,
+            pretraining: vec![PretrainSpec {
+                name: "small".into(),
+                net: small.clone(),
+                train: params(1, 1e-3),
+            }],
+            variants: vec![
+                Variant {
+                    name: "small-scratch".into(),
+                    net: small.clone(),
+                    pretrained: None,
+                    train: params(1, 1e-3),
+                },
+                Variant {
+                    name: "small-pretrained-aug-weighted".into(),
+                    net: small,
+                    pretrained: Some("small".into()),
+                    train: TrainParams {
+                        augment: Some(AugmentParams::default()),
+                        class_weight_power: Some(0.5),
+                        ..params(1, 1e-3)
+                    },
+                },
+            ],
+            tau_grid: vec![0.0, 0.5, 1.0],
+        }
+    }
+}
+
+/// What a pretraining run did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PretrainResults {
+    /// The spec's name.
+    pub name: String,
+    /// Corpus images used (after dropping duplicates).
+    pub corpus_images: usize,
+    /// Corpus images dropped as byte-identical to a validation or test image.
+    pub dropped_duplicates: usize,
+    /// Per-epoch history (validation: the data's validation part).
+    pub history: Vec<EpochRecord>,
+    /// Epoch with the lowest validation loss (its weights start the fine-tuning).
+    pub best_epoch: usize,
+    /// Seconds of training.
+    pub seconds: f64,
+}
+
+/// Confusions of one look-alike pair on test.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PairConfusion {
+    /// The pair's characters.
+    pub pair: (char, char),
+    /// Test images of the first read as the second, and the other way (raw predictions).
+    pub raw: (u64, u64),
+    /// The same after logit adjustment.
+    pub adjusted: (u64, u64),
+}
+
+/// The results of one variant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VariantResults {
+    /// The variant as run.
+    pub variant: Variant,
+    /// Trainable parameters.
+    pub parameters: i64,
+    /// Per-epoch history of the fine-tuning (or training from scratch).
+    pub history: Vec<EpochRecord>,
+    /// Best epoch (lowest validation loss).
+    pub best_epoch: usize,
+    /// Seconds of training (pretraining not included).
+    pub train_seconds: f64,
+    /// Training images per second.
+    pub train_images_per_second: f64,
+    /// `tau` picked on validation macro F1.
+    pub tau: f64,
+    /// Validation accuracy and macro F1, raw and adjusted.
+    pub validation: Scores,
+    /// Test accuracy and macro F1, raw and adjusted.
+    pub test: Scores,
+    /// Per-class test F1 after adjustment (by class index).
+    pub per_class_f1: Vec<f64>,
+    /// The look-alike pairs on test.
+    pub pairs: Vec<PairConfusion>,
+    /// Adjusted test predictions, in the split's test order.
+    pub test_predictions: Vec<usize>,
+}
+
+/// Accuracy and macro F1 (fractions), before and after logit adjustment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scores {
+    /// Accuracy, raw predictions.
+    pub accuracy: f64,
+    /// Macro F1, raw predictions.
+    pub macro_f1: f64,
+    /// Accuracy after logit adjustment.
+    pub adjusted_accuracy: f64,
+    /// Macro F1 after logit adjustment.
+    pub adjusted_macro_f1: f64,
+}
+
+/// The best variant, chosen by adjusted validation macro F1 (percent, as the issue's table).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Best {
+    /// Variant name.
+    pub model: String,
+    /// Test accuracy after adjustment, percent.
+    pub test_accuracy: f64,
+    /// Test macro F1 after adjustment, percent.
+    pub test_macro_f1: f64,
+    /// Its run folder (for `charlab predict --model`).
+    pub run_dir: String,
+}
+
+/// `report/results/06.1-levers.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeversResults {
+    /// [`SECTION`].
+    pub section: String,
+    /// The data.
+    pub source: Source,
+    /// Its content hash.
+    pub data_hash: String,
+    /// The pretraining corpus.
+    pub corpus: Source,
+    /// Its content hash.
+    pub corpus_hash: String,
+    /// The configuration run.
+    pub config: LeversConfig,
+    /// Pretraining runs finished so far.
+    pub pretraining: Vec<PretrainResults>,
+    /// Variants finished so far, in the configuration's order.
+    pub variants: Vec<VariantResults>,
+    /// The best finished variant.
+    pub best: Option<Best>,
+}
+
+/// The section's run folders: `data/models/06.1-levers/`.
+pub fn run_root() -> PathBuf {
+    paths::data_dir().join("models").join(SECTION)
+}
+
+/// Drops every corpus image byte-identical to an image of `data` at `exclude`; returns the
+/// kept indices of `corpus` and how many were dropped.
+pub fn dedupe(corpus: &Dataset, data: &Dataset, exclude: &[usize]) -> (Vec<usize>, usize) {
+    let held_out: HashSet<&[u8]> = exclude.iter().map(|&i| data.image(i)).collect();
+    let kept: Vec<usize> = (0..corpus.len())
+        .filter(|&i| !held_out.contains(corpus.image(i)))
+        .collect();
+    let dropped = corpus.len() - kept.len();
+    (kept, dropped)
+}
+
+fn check_corpus(corpus: &Dataset, data: &Dataset) -> Result<()> {
+    let same = corpus.height() == data.height()
+        && corpus.width() == data.width()
+        && corpus.n_classes() == data.n_classes();
+    if !same {
+        return Err(Error::param(
+            "corpus",
+            format!(
+                "{} has {}x{} images in {} classes, the data {}x{} in {}: give a corpus in \
+                 the data's format (an EMNIST folder is converted to the report's)",
+                corpus.source(),
+                corpus.height(),
+                corpus.width(),
+                corpus.n_classes(),
+                data.height(),
+                data.width(),
+                data.n_classes()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn run_config(spec: &impl Serialize, net: &Net, data: &Dataset, extra: &str) -> serde_json::Value {
+    serde_json::json!({
+        "model": net.model_json(),
+        "net": net.label(),
+        "spec": spec,
+        "data_hash": data.content_hash(),
+        "init": extra,
+    })
+}
+
+/// Pretrains `spec.net` on `corpus` (minus the images identical to a validation or test image
+/// of `data`), validated on `data`'s validation part, normalised as `data`'s training part;
+/// the run goes to `run_dir`.
+pub fn pretrain(
+    data: &Dataset,
+    corpus: &Dataset,
+    spec: &PretrainSpec,
+    split: &Split,
+    run_dir: &Path,
+    resume: bool,
+) -> Result<PretrainResults> {
+    check_corpus(corpus, data)?;
+    let held_out: Vec<usize> = split
+        .validation
+        .iter()
+        .chain(&split.test)
+        .copied()
+        .collect();
+    let (kept, dropped) = dedupe(corpus, data, &held_out);
+    let device = Device::cuda_if_available();
+    let normalizer = Normalizer::fit(data, &split.train)?;
+    let (x_train, y_train) = normalizer.tensors(corpus, &kept, device)?;
+    let (x_val, y_val) = normalizer.tensors(data, &split.validation, device)?;
+    let td = TrainData {
+        x_train,
+        y_train,
+        x_val,
+        y_val,
+        normalizer,
+        n_classes: data.n_classes() as i64,
+    };
+    std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
+    paths::write_json(&run_dir.join("normalizer.json"), &td.normalizer)?;
+    tch::manual_seed(spec.train.seed as i64);
+    let mut vs = VarStore::new(device);
+    let net = spec.net.build(&vs)?;
+    let config = run_config(spec, &spec.net, data, &corpus.content_hash());
+    let outcome = training::train(&*net, &mut vs, &td, &spec.train, &config, run_dir, resume)?;
+    Ok(PretrainResults {
+        name: spec.name.clone(),
+        corpus_images: kept.len(),
+        dropped_duplicates: dropped,
+        seconds: outcome.history.iter().map(|r| r.seconds).sum(),
+        best_epoch: outcome.best_epoch,
+        history: outcome.history,
+    })
+}
+
+/// Logits `[n, k]` (CPU, float) of `net` on `x`, in batches.
+fn logits(net: &dyn ModuleT, x: &Tensor, batch: i64) -> Result<Tensor> {
+    let n = x.size().first().copied().unwrap_or(0);
+    let mut parts = Vec::new();
+    tch::no_grad(|| -> Result<()> {
+        let mut start = 0;
+        while start < n {
+            let len = batch.min(n - start);
+            let l = net.forward_t(&x.narrow(0, start, len), false);
+            parts.push(l.to_device(Device::Cpu).to_kind(Kind::Float));
+            start += len;
+        }
+        Ok(())
+    })?;
+    Ok(Tensor::f_cat(&parts, 0)?)
+}
+
+/// `log` of the class prior of `labels` over `k` classes (add-one smoothed, so a class
+/// without images has a finite log prior).
+pub fn log_prior(labels: &[usize], k: usize) -> Vec<f64> {
+    let mut counts = vec![1.0f64; k];
+    for &l in labels {
+        if let Some(c) = counts.get_mut(l) {
+            *c += 1.0;
+        }
+    }
+    let total: f64 = counts.iter().sum();
+    counts.iter().map(|c| (c / total).ln()).collect()
+}
+
+/// Predictions of `logits - tau * log_prior` (post-hoc logit adjustment).
+pub fn adjusted_predictions(logits: &Tensor, log_prior: &[f64], tau: f64) -> Result<Vec<usize>> {
+    let prior = Tensor::from_slice(log_prior).to_kind(Kind::Float);
+    let p = (logits - prior * tau).argmax(-1, false);
+    Ok(Vec::<i64>::try_from(&p)?
+        .into_iter()
+        .map(|v| v.max(0) as usize)
+        .collect())
+}
+
+fn scores(truth: &[usize], raw: &[usize], adj: &[usize], k: usize) -> Result<Scores> {
+    let (r, a) = (
+        ConfusionMatrix::new(truth, raw, k)?,
+        ConfusionMatrix::new(truth, adj, k)?,
+    );
+    Ok(Scores {
+        accuracy: r.accuracy(),
+        macro_f1: r.macro_f1(),
+        adjusted_accuracy: a.accuracy(),
+        adjusted_macro_f1: a.macro_f1(),
+    })
+}
+
+fn pair_counts(cm: &ConfusionMatrix, chars: &[char], (a, b): (char, char)) -> (u64, u64) {
+    let idx = |c: char| chars.iter().position(|&x| x == c);
+    match (idx(a), idx(b)) {
+        (Some(i), Some(j)) => (cm.get(i, j), cm.get(j, i)),
+        _ => (0, 0),
+    }
+}
+
+/// Trains `variant` on `data`'s training part (from `init`'s weights when given) into
+/// `run_dir`, picks `tau` on validation and scores the test part.
+pub fn run_variant(
+    data: &Dataset,
+    variant: &Variant,
+    split: &Split,
+    init: Option<&Path>,
+    tau_grid: &[f64],
+    run_dir: &Path,
+    resume: bool,
+) -> Result<VariantResults> {
+    let device = Device::cuda_if_available();
+    let td = TrainData::new(data, split, device)?;
+    std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
+    paths::write_json(&run_dir.join("normalizer.json"), &td.normalizer)?;
+    tch::manual_seed(variant.train.seed as i64);
+    let mut vs = VarStore::new(device);
+    let net = variant.net.build(&vs)?;
+    let init_note = match init {
+        Some(path) => {
+            vs.load(path).map_err(|e| {
+                Error::bad_data(path, format!("cannot load the pretrained weights: {e}"))
+            })?;
+            format!("pretrained: {}", paths::relative(path))
+        }
+        None => "scratch".into(),
+    };
+    let config = run_config(variant, &variant.net, data, &init_note);
+    let outcome = training::train(
+        &*net,
+        &mut vs,
+        &td,
+        &variant.train,
+        &config,
+        run_dir,
+        resume,
+    )?;
+    vs.load(run_dir.join("best.safetensors"))?;
+    let k = data.n_classes();
+    let train_labels: Vec<usize> = split.train.iter().map(|&i| data.labels()[i]).collect();
+    let prior = log_prior(&train_labels, k);
+    let eval_batch = variant.train.eval_batch_size as i64;
+    let truth = |idx: &[usize]| -> Vec<usize> { idx.iter().map(|&i| data.labels()[i]).collect() };
+    let val_logits = logits(&*net, &td.x_val, eval_batch)?;
+    let val_truth = truth(&split.validation);
+    let mut tau = 0.0;
+    let mut best_f1 = f64::NEG_INFINITY;
+    for &t in tau_grid {
+        let pred = adjusted_predictions(&val_logits, &prior, t)?;
+        let f1 = ConfusionMatrix::new(&val_truth, &pred, k)?.macro_f1();
+        if f1 > best_f1 + 1e-12 {
+            best_f1 = f1;
+            tau = t;
+        }
+    }
+    let val_raw = adjusted_predictions(&val_logits, &prior, 0.0)?;
+    let val_adj = adjusted_predictions(&val_logits, &prior, tau)?;
+    let (x_test, _) = td.normalizer.tensors(data, &split.test, device)?;
+    let test_logits = logits(&*net, &x_test, eval_batch)?;
+    let test_truth = truth(&split.test);
+    let test_raw = adjusted_predictions(&test_logits, &prior, 0.0)?;
+    let test_adj = adjusted_predictions(&test_logits, &prior, tau)?;
+    let cm_raw = ConfusionMatrix::new(&test_truth, &test_raw, k)?;
+    let cm_adj = ConfusionMatrix::new(&test_truth, &test_adj, k)?;
+    let chars = data.class_chars();
+    let train_seconds: f64 = outcome.history.iter().map(|r| r.seconds).sum();
+    Ok(VariantResults {
+        variant: variant.clone(),
+        parameters: crate::models::parameter_count(&vs),
+        best_epoch: outcome.best_epoch,
+        train_images_per_second: (split.train.len() * outcome.history.len()) as f64
+            / train_seconds.max(1e-9),
+        train_seconds,
+        history: outcome.history,
+        tau,
+        validation: scores(&val_truth, &val_raw, &val_adj, k)?,
+        test: scores(&test_truth, &test_raw, &test_adj, k)?,
+        per_class_f1: cm_adj.per_class().iter().map(|m| m.f1).collect(),
+        pairs: PAIRS
+            .iter()
+            .map(|&p| PairConfusion {
+                pair: p,
+                raw: pair_counts(&cm_raw, chars, p),
+                adjusted: pair_counts(&cm_adj, chars, p),
+            })
+            .collect(),
+        test_predictions: test_adj,
+    })
+}
+
+/// Picks the best finished variant by adjusted validation macro F1.
+pub fn best_of(variants: &[VariantResults]) -> Option<Best> {
+    variants
+        .iter()
+        .max_by(|a, b| {
+            a.validation
+                .adjusted_macro_f1
+                .total_cmp(&b.validation.adjusted_macro_f1)
+        })
+        .map(|v| Best {
+            model: v.variant.name.clone(),
+            test_accuracy: 100.0 * v.test.adjusted_accuracy,
+            test_macro_f1: 100.0 * v.test.adjusted_macro_f1,
+            run_dir: paths::relative(&run_root().join(&v.variant.name)),
+        })
+}
+
+/// Runs the section: each pretraining run, then each variant (resuming finished or started
+/// runs when `resume`), rewriting the results file after each variant; `progress` is told
+/// what starts.
+pub fn run(
+    data: &Dataset,
+    corpus: &Dataset,
+    config: &LeversConfig,
+    resume: bool,
+    mut progress: impl FnMut(&str),
+) -> Result<LeversResults> {
+    let split = split::random_split(data.len(), config.split_seed)?;
+    let root = run_root();
+    let mut res = LeversResults {
+        section: SECTION.into(),
+        source: data.source().clone(),
+        data_hash: data.content_hash(),
+        corpus: corpus.source().clone(),
+        corpus_hash: corpus.content_hash(),
+        config: config.clone(),
+        pretraining: Vec::new(),
+        variants: Vec::new(),
+        best: None,
+    };
+    for spec in &config.pretraining {
+        progress(&format!("pretraining {} on {}", spec.name, corpus.source()));
+        let dir = root.join(format!("pretrain-{}", spec.name));
+        res.pretraining
+            .push(pretrain(data, corpus, spec, &split, &dir, resume)?);
+    }
+    for v in &config.variants {
+        progress(&format!("variant {}", v.name));
+        let init = match &v.pretrained {
+            Some(name) => {
+                if !config.pretraining.iter().any(|p| &p.name == name) {
+                    return Err(Error::param(
+                        "pretrained",
+                        format!("variant {} names pretraining run `{name}`, which the configuration lacks", v.name),
+                    ));
+                }
+                Some(
+                    root.join(format!("pretrain-{name}"))
+                        .join("best.safetensors"),
+                )
+            }
+            None => None,
+        };
+        let dir = root.join(&v.name);
+        let r = run_variant(
+            data,
+            v,
+            &split,
+            init.as_deref(),
+            &config.tau_grid,
+            &dir,
+            resume,
+        )?;
+        res.variants.push(r);
+        res.best = best_of(&res.variants);
+        paths::write_json(&paths::result(SECTION), &res)?;
+    }
+    Ok(res)
+}

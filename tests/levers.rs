@@ -1,0 +1,182 @@
+//! Section 6.1's parts: augmentation (seeded, binary, no flips), class weights, corpus
+//! de-duplication, logit adjustment, and the section end to end in quick mode.
+
+mod common;
+
+use charlab::augment::{augment, AugmentParams};
+use charlab::data::synth::{self, SynthParams};
+use charlab::sections::levers::{
+    self, adjusted_predictions, dedupe, log_prior, LeversConfig, LeversResults,
+};
+use charlab::split;
+use charlab::tch::{Device, Kind, Tensor};
+use charlab::training::class_weights;
+
+fn images(n: i64) -> Tensor {
+    let data = synth::generate(&SynthParams::new(n as usize, 3).unwrap()).unwrap();
+    let idx: Vec<usize> = (0..n as usize).collect();
+    let norm = split::Normalizer::fit(&data, &idx).unwrap();
+    norm.tensors(&data, &idx, Device::Cpu).unwrap().0
+}
+
+fn levels(x: &Tensor) -> (f64, f64) {
+    (x.min().double_value(&[]), x.max().double_value(&[]))
+}
+
+#[test]
+fn augmentation_is_seeded_binary_and_changes_images() {
+    let x = images(40);
+    let lv = levels(&x);
+    let p = AugmentParams::default();
+    let a = augment(&x, &p, lv, 7, 1, 0).unwrap();
+    let b = augment(&x, &p, lv, 7, 1, 0).unwrap();
+    assert_eq!(a.size(), x.size());
+    assert!(
+        a.equal(&b),
+        "same (seed, epoch, batch) must give the same images"
+    );
+    let c = augment(&x, &p, lv, 7, 1, 1).unwrap();
+    assert!(!a.equal(&c), "another batch index draws other transforms");
+    // Still binary: every value is the background or the ink level.
+    let is_bg = a.eq(lv.0).to_kind(Kind::Int64);
+    let is_ink = a.eq(lv.1).to_kind(Kind::Int64);
+    assert_eq!((is_bg + is_ink).min().int64_value(&[]), 1);
+    // Changed, but not beyond recognition: most ink pixels stay near the original.
+    let diff = a.ne_tensor(&x).to_kind(Kind::Float).mean(Kind::Float);
+    let d = diff.double_value(&[]);
+    assert!(d > 0.005 && d < 0.5, "fraction of changed pixels {d}");
+}
+
+#[test]
+fn augmentation_with_zero_ranges_is_the_identity() {
+    let x = images(40);
+    let p = AugmentParams {
+        rotation_deg: 0.0,
+        scale: 0.0,
+        shear: 0.0,
+        shift_px: 0.0,
+        elastic_px: 0.0,
+        ..Default::default()
+    };
+    let a = augment(&x, &p, levels(&x), 1, 1, 0).unwrap();
+    assert!(a.equal(&x));
+    // Probability 0 leaves every image as it is, whatever the ranges.
+    let off = AugmentParams {
+        probability: 0.0,
+        ..Default::default()
+    };
+    assert!(augment(&x, &off, levels(&x), 1, 1, 0).unwrap().equal(&x));
+}
+
+#[test]
+fn augmentation_never_flips() {
+    // An image with ink in its left half only stays mostly left after any draw.
+    let mut v = vec![0f32; 56 * 56];
+    for r in 10..46 {
+        for c in 8..20 {
+            v[r * 56 + c] = 1.0;
+        }
+    }
+    let x = Tensor::from_slice(&v)
+        .view([1, 1, 56, 56])
+        .repeat([32, 1, 1, 1]);
+    let a = augment(&x, &AugmentParams::default(), (0.0, 1.0), 3, 1, 0).unwrap();
+    let left = a.narrow(3, 0, 28).sum(Kind::Float).double_value(&[]);
+    let right = a.narrow(3, 28, 28).sum(Kind::Float).double_value(&[]);
+    assert!(left > 10.0 * right.max(1.0), "left {left}, right {right}");
+}
+
+#[test]
+fn augmentation_ranges_are_checked() {
+    for bad in [
+        AugmentParams {
+            rotation_deg: 90.0,
+            ..Default::default()
+        },
+        AugmentParams {
+            probability: 1.5,
+            ..Default::default()
+        },
+        AugmentParams {
+            elastic_grid: 1,
+            ..Default::default()
+        },
+    ] {
+        let err = bad.check().unwrap_err().to_string();
+        assert!(err.contains("outside"), "{err}");
+    }
+}
+
+#[test]
+fn class_weights_favour_rare_classes() {
+    let y = Tensor::from_slice(&[0i64, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2]);
+    let w = Vec::<f32>::try_from(&class_weights(&y, 4, 1.0).unwrap()).unwrap();
+    assert!(w[2] > w[1] && w[1] > w[0], "{w:?}");
+    assert_eq!(w[3], 0.0, "a class without images weighs nothing");
+    let mean = (w[0] + w[1] + w[2]) / 3.0;
+    assert!(
+        (mean - 1.0).abs() < 1e-5,
+        "mean over present classes {mean}"
+    );
+    let flat = Vec::<f32>::try_from(&class_weights(&y, 4, 0.0).unwrap()).unwrap();
+    assert!(
+        flat[..3].iter().all(|&v| (v - 1.0).abs() < 1e-6),
+        "{flat:?}"
+    );
+}
+
+#[test]
+fn dedupe_drops_exactly_the_held_out_copies() {
+    let data = synth::generate(&SynthParams::new(200, 5).unwrap()).unwrap();
+    let corpus = synth::generate(&SynthParams::new(300, 6).unwrap()).unwrap();
+    let (kept, dropped) = dedupe(&corpus, &data, &[0, 1, 2]);
+    assert_eq!(kept.len() + dropped, 300);
+    // The data itself as corpus: the held-out images go, and nothing else unless identical.
+    let (kept, dropped) = dedupe(&data, &data, &[0, 1, 2]);
+    assert!(dropped >= 3);
+    assert!(!kept.contains(&0) && !kept.contains(&1) && !kept.contains(&2));
+}
+
+#[test]
+fn logit_adjustment_moves_predictions_to_rare_classes() {
+    // Class 0 is frequent, class 1 rare; the logits slightly prefer class 0.
+    let labels: Vec<usize> = std::iter::repeat_n(0, 99).chain([1]).collect();
+    let prior = log_prior(&labels, 2);
+    let logits = Tensor::from_slice(&[1.0f32, 0.5]).view([1, 2]);
+    assert_eq!(adjusted_predictions(&logits, &prior, 0.0).unwrap(), vec![0]);
+    assert_eq!(adjusted_predictions(&logits, &prior, 1.0).unwrap(), vec![1]);
+}
+
+#[test]
+fn quick_section_runs_end_to_end_and_predict_loads_the_best_run() {
+    let tmp = common::TempDir::new("levers");
+    std::env::set_var("CHARLAB_ROOT", tmp.path());
+    std::env::set_var("CHARLAB_THREADS", "1");
+    let data = synth::generate(&SynthParams::new(800, 11).unwrap()).unwrap();
+    // The corpus holds copies of some of the data's images: those of validation or test go.
+    let corpus = synth::generate(&SynthParams::new(600, 12).unwrap()).unwrap();
+    let config = LeversConfig::quick();
+    let mut seen = Vec::new();
+    let res = levers::run(&data, &corpus, &config, false, |m| seen.push(m.to_string())).unwrap();
+    assert_eq!(res.variants.len(), config.variants.len());
+    assert_eq!(res.pretraining.len(), 1);
+    assert_eq!(res.pretraining[0].corpus_images, 600);
+    assert!(seen.iter().any(|m| m.starts_with("pretraining")));
+    let n_test = split::random_split(data.len(), 0).unwrap().test.len();
+    for v in &res.variants {
+        assert!(config.tau_grid.contains(&v.tau));
+        assert_eq!(v.test_predictions.len(), n_test);
+        assert!(v.test.adjusted_accuracy > 0.0 && v.test.adjusted_accuracy <= 1.0);
+        assert_eq!(v.pairs.len(), levers::PAIRS.len());
+    }
+    let saved: LeversResults =
+        charlab::paths::read_json(&charlab::paths::result(levers::SECTION)).unwrap();
+    assert_eq!(saved, res);
+    let best = res.best.clone().unwrap();
+    let p = charlab::inference::Predictor::load(&tmp.path().join(&best.run_dir)).unwrap();
+    assert_eq!(p.predict(&data).unwrap().len(), data.len());
+    // Resuming reuses the finished runs: same results, no training.
+    let again = levers::run(&data, &corpus, &config, true, |_| {}).unwrap();
+    assert_eq!(again.variants[0].history, res.variants[0].history);
+    assert_eq!(again.best, res.best);
+}
