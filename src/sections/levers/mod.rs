@@ -16,7 +16,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{ModuleT, VarStore};
-use tch::{Device, Kind, Tensor};
+use tch::Device;
+
+mod eval;
+pub mod figures;
+
+pub use eval::{adjusted_predictions, log_prior, PairConfusion, Scores};
+use eval::{logits, pair_counts, scores};
 
 use crate::augment::AugmentParams;
 use crate::data::{Dataset, Source};
@@ -248,17 +254,6 @@ pub struct PretrainResults {
     pub seconds: f64,
 }
 
-/// Confusions of one look-alike pair on test.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PairConfusion {
-    /// The pair's characters.
-    pub pair: (char, char),
-    /// Test images of the first read as the second, and the other way (raw predictions).
-    pub raw: (u64, u64),
-    /// The same after logit adjustment.
-    pub adjusted: (u64, u64),
-}
-
 /// The results of one variant.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VariantResults {
@@ -286,19 +281,6 @@ pub struct VariantResults {
     pub pairs: Vec<PairConfusion>,
     /// Adjusted test predictions, in the split's test order.
     pub test_predictions: Vec<usize>,
-}
-
-/// Accuracy and macro F1 (fractions), before and after logit adjustment.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Scores {
-    /// Accuracy, raw predictions.
-    pub accuracy: f64,
-    /// Macro F1, raw predictions.
-    pub macro_f1: f64,
-    /// Accuracy after logit adjustment.
-    pub adjusted_accuracy: f64,
-    /// Macro F1 after logit adjustment.
-    pub adjusted_macro_f1: f64,
 }
 
 /// The best variant, chosen by adjusted validation macro F1 (percent, as the table).
@@ -335,6 +317,109 @@ pub struct LeversResults {
     pub variants: Vec<VariantResults>,
     /// The best finished variant.
     pub best: Option<Best>,
+}
+
+/// Name of the summary of section 6 (`report/results/06-future-work.json`).
+pub const FUTURE_WORK: &str = "06-future-work";
+
+/// One row of the table of every variant run (percent).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VariantRow {
+    /// Variant name.
+    pub model: String,
+    /// Network (`cnn`, `efficientnet-b0`, ...).
+    pub net: String,
+    /// Trainable parameters.
+    pub parameters: i64,
+    /// `scratch` or `pretrained (<run>)`.
+    pub initialisation: String,
+    /// Whether the training images were augmented.
+    pub augmentation: bool,
+    /// Class weights and logit adjustment as used.
+    pub imbalance: String,
+    /// Epochs trained on the training part.
+    pub epochs: usize,
+    /// Validation macro F1 after adjustment (what picks the best), percent.
+    pub validation_macro_f1: f64,
+    /// Test accuracy after adjustment, percent.
+    pub test_accuracy: f64,
+    /// Test macro F1 after adjustment, percent.
+    pub test_macro_f1: f64,
+    /// Seconds of training on the training part (pretraining not included).
+    pub train_seconds: f64,
+    /// Training images per second.
+    pub train_images_per_second: f64,
+}
+
+/// `report/results/06-future-work.json`: the best model of section 6 and every variant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FutureWork {
+    /// The best variant (chosen on validation).
+    pub best: Option<Best>,
+    /// Every variant run.
+    pub variants: Vec<VariantRow>,
+}
+
+/// The table of variants of `res`.
+pub fn future_work(res: &LeversResults) -> FutureWork {
+    let rows = res
+        .variants
+        .iter()
+        .map(|v| {
+            let t = &v.variant.train;
+            let mut imbalance = Vec::new();
+            if let Some(p) = t.class_weight_power {
+                imbalance.push(format!("class weights (n/n_c)^{p}"));
+            }
+            if v.tau > 0.0 {
+                imbalance.push(format!("logit adjustment, tau {}", v.tau));
+            }
+            VariantRow {
+                model: v.variant.name.clone(),
+                net: v.variant.net.label(),
+                parameters: v.parameters,
+                initialisation: match &v.variant.pretrained {
+                    Some(p) => format!("pretrained ({p})"),
+                    None => "scratch".into(),
+                },
+                augmentation: t.augment.is_some(),
+                imbalance: if imbalance.is_empty() {
+                    "none".into()
+                } else {
+                    imbalance.join(" + ")
+                },
+                epochs: v.history.len(),
+                validation_macro_f1: 100.0 * v.validation.adjusted_macro_f1,
+                test_accuracy: 100.0 * v.test.adjusted_accuracy,
+                test_macro_f1: 100.0 * v.test.adjusted_macro_f1,
+                train_seconds: v.train_seconds,
+                train_images_per_second: v.train_images_per_second,
+            }
+        })
+        .collect();
+    FutureWork {
+        best: res.best.clone(),
+        variants: rows,
+    }
+}
+
+/// The variants as a table (percent, one decimal; seconds whole).
+pub fn variants_table(res: &LeversResults) -> Result<polars::prelude::DataFrame> {
+    use polars::prelude::*;
+    let fw = future_work(res);
+    let r1 = |v: f64| (v * 10.0).round() / 10.0;
+    let v = &fw.variants;
+    Ok(df!(
+        "variant" => v.iter().map(|r| r.model.clone()).collect::<Vec<_>>(),
+        "init" => v.iter().map(|r| r.initialisation.clone()).collect::<Vec<_>>(),
+        "augment" => v.iter().map(|r| r.augmentation).collect::<Vec<_>>(),
+        "imbalance" => v.iter().map(|r| r.imbalance.clone()).collect::<Vec<_>>(),
+        "epochs" => v.iter().map(|r| r.epochs as u32).collect::<Vec<_>>(),
+        "val F1 %" => v.iter().map(|r| r1(r.validation_macro_f1)).collect::<Vec<_>>(),
+        "test acc %" => v.iter().map(|r| r1(r.test_accuracy)).collect::<Vec<_>>(),
+        "test F1 %" => v.iter().map(|r| r1(r.test_macro_f1)).collect::<Vec<_>>(),
+        "train s" => v.iter().map(|r| r.train_seconds.round()).collect::<Vec<_>>(),
+    )?)
 }
 
 /// The section's run folders: `data/models/06.1-levers/`.
@@ -432,67 +517,6 @@ pub fn pretrain(
         best_epoch: outcome.best_epoch,
         history: outcome.history,
     })
-}
-
-/// Logits `[n, k]` (CPU, float) of `net` on `x`, in batches.
-fn logits(net: &dyn ModuleT, x: &Tensor, batch: i64) -> Result<Tensor> {
-    let n = x.size().first().copied().unwrap_or(0);
-    let mut parts = Vec::new();
-    tch::no_grad(|| -> Result<()> {
-        let mut start = 0;
-        while start < n {
-            let len = batch.min(n - start);
-            let l = net.forward_t(&x.narrow(0, start, len), false);
-            parts.push(l.to_device(Device::Cpu).to_kind(Kind::Float));
-            start += len;
-        }
-        Ok(())
-    })?;
-    Ok(Tensor::f_cat(&parts, 0)?)
-}
-
-/// `log` of the class prior of `labels` over `k` classes (add-one smoothed, so a class
-/// without images has a finite log prior).
-pub fn log_prior(labels: &[usize], k: usize) -> Vec<f64> {
-    let mut counts = vec![1.0f64; k];
-    for &l in labels {
-        if let Some(c) = counts.get_mut(l) {
-            *c += 1.0;
-        }
-    }
-    let total: f64 = counts.iter().sum();
-    counts.iter().map(|c| (c / total).ln()).collect()
-}
-
-/// Predictions of `logits - tau * log_prior` (post-hoc logit adjustment).
-pub fn adjusted_predictions(logits: &Tensor, log_prior: &[f64], tau: f64) -> Result<Vec<usize>> {
-    let prior = Tensor::from_slice(log_prior).to_kind(Kind::Float);
-    let p = (logits - prior * tau).argmax(-1, false);
-    Ok(Vec::<i64>::try_from(&p)?
-        .into_iter()
-        .map(|v| v.max(0) as usize)
-        .collect())
-}
-
-fn scores(truth: &[usize], raw: &[usize], adj: &[usize], k: usize) -> Result<Scores> {
-    let (r, a) = (
-        ConfusionMatrix::new(truth, raw, k)?,
-        ConfusionMatrix::new(truth, adj, k)?,
-    );
-    Ok(Scores {
-        accuracy: r.accuracy(),
-        macro_f1: r.macro_f1(),
-        adjusted_accuracy: a.accuracy(),
-        adjusted_macro_f1: a.macro_f1(),
-    })
-}
-
-fn pair_counts(cm: &ConfusionMatrix, chars: &[char], (a, b): (char, char)) -> (u64, u64) {
-    let idx = |c: char| chars.iter().position(|&x| x == c);
-    match (idx(a), idx(b)) {
-        (Some(i), Some(j)) => (cm.get(i, j), cm.get(j, i)),
-        _ => (0, 0),
-    }
 }
 
 /// Trains `variant` on `data`'s training part (from `init`'s weights when given) into
@@ -625,6 +649,14 @@ pub fn run(
         variants: Vec::new(),
         best: None,
     };
+    let augmented = config
+        .variants
+        .iter()
+        .map(|v| &v.train)
+        .chain(config.pretraining.iter().map(|p| &p.train));
+    if let Some(a) = augmented.filter_map(|t| t.augment.as_ref()).next() {
+        figures::augmentation_figure(data, &split.train, a, config.split_seed)?;
+    }
     for spec in &config.pretraining {
         progress(&format!("pretraining {} on {}", spec.name, corpus.source()));
         let dir = root.join(format!("pretrain-{}", spec.name));
@@ -661,6 +693,7 @@ pub fn run(
         res.variants.push(r);
         res.best = best_of(&res.variants);
         paths::write_json(&paths::result(SECTION), &res)?;
+        paths::write_json(&paths::result(FUTURE_WORK), &future_work(&res))?;
     }
     Ok(res)
 }
