@@ -240,10 +240,6 @@ enum TrainModel {
         /// Variant: b0 (the report's), b1, b2 or b3
         #[arg(long, default_value = "b0")]
         variant: String,
-        /// Starting weights: a safetensors file with torchvision's names (the classifier is
-        /// skipped); from scratch when absent
-        #[arg(long, value_name = "FILE")]
-        weights: Option<std::path::PathBuf>,
     },
 }
 
@@ -266,6 +262,12 @@ struct TrainArgs {
     /// Continue the run in the run folder from its last finished epoch
     #[arg(long)]
     resume: bool,
+    /// Starting weights: a safetensors file in torchvision's or timm's naming (e.g. timm's
+    /// ImageNet EfficientNet-b0, the report's method; a 3-channel stem is summed to one
+    /// channel, the classifier replaced) or a charlab run's best.safetensors; from scratch
+    /// when absent
+    #[arg(long, value_name = "FILE", alias = "weights")]
+    init: Option<std::path::PathBuf>,
     /// Small and fast: the CNN trains 2 epochs on 3,000 embedded images, EfficientNet 1 epoch
     /// on 1,000 (unless --data is given)
     #[arg(long)]
@@ -405,6 +407,7 @@ fn train_cnn(args: &TrainArgs) -> Result<()> {
     let config = cnn::CnnConfig {
         train,
         split_seed: args.seed,
+        init: args.init.clone(),
         ..Default::default()
     };
     eprintln!(
@@ -419,18 +422,14 @@ fn train_cnn(args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn train_efficientnet(
-    args: &TrainArgs,
-    variant: &str,
-    weights: Option<&std::path::Path>,
-) -> Result<()> {
+fn train_efficientnet(args: &TrainArgs, variant: &str) -> Result<()> {
     let model = charlab::models::efficientnet::EfficientNetParams::variant(variant)?;
     let (data, train) = args.setup(1_000, 1)?;
     let config = efficientnet::EfficientNetConfig {
         model,
         train,
         split_seed: args.seed,
-        weights: weights.map(|w| w.to_path_buf()),
+        weights: args.init.clone(),
     };
     eprintln!(
         "training EfficientNet-{variant} on {} ({} images) for {} epochs; run folder {}",
@@ -889,13 +888,8 @@ fn main() -> ExitCode {
             model: TrainModel::Cnn(args),
         } => train_cnn(args),
         Command::Train {
-            model:
-                TrainModel::Efficientnet {
-                    common,
-                    variant,
-                    weights,
-                },
-        } => train_efficientnet(common, variant, weights.as_deref()),
+            model: TrainModel::Efficientnet { common, variant },
+        } => train_efficientnet(common, variant),
         Command::Tune {
             model:
                 TuneModel::Cnn {

@@ -229,6 +229,44 @@ fn train_cnn_writes_results_and_resumes() {
     let out = charlab(tmp.path(), &[&args[..], &["--lr", "0"]].concat());
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("learning_rate"));
+    // --init starts from a run's weights (all but the classifier), here the run above's.
+    let init = tmp.path().join("init.safetensors");
+    std::fs::copy(
+        tmp.path().join("data/models/04.2-cnn/best.safetensors"),
+        &init,
+    )
+    .unwrap();
+    let init = init.to_str().unwrap();
+    let out = charlab(
+        tmp.path(),
+        &[&args[..], &["--epochs", "1", "--init", init]].concat(),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("tensors loaded, 2 left as initialised"),
+        "{err}"
+    );
+    // Weights of another network: one clear error naming the file and what does not match.
+    let out = charlab(
+        tmp.path(),
+        &[
+            "train",
+            "efficientnet",
+            "--default-size",
+            "500",
+            "--epochs",
+            "1",
+            "--init",
+            init,
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("init.safetensors") && err.contains("do not match"),
+        "{err}"
+    );
 }
 
 #[test]

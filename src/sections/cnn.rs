@@ -28,6 +28,10 @@ pub struct CnnConfig {
     pub train: TrainParams,
     /// Seed of the train / validation / test split.
     pub split_seed: u64,
+    /// Safetensors file with starting weights (`--init`; the classifier is left as
+    /// initialised); from scratch when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<PathBuf>,
 }
 
 impl NeuralConfig for CnnConfig {
@@ -56,7 +60,11 @@ pub fn train_and_evaluate(
     resume: bool,
 ) -> Result<NeuralResults> {
     neural::train_and_evaluate(SECTION, data, config, run_dir, resume, |vs| {
-        cnn(&vs.root(), &config.model)
+        let net = cnn(&vs.root(), &config.model)?;
+        if let Some(w) = &config.init {
+            neural::load_init(vs, w)?;
+        }
+        Ok(net)
     })
 }
 

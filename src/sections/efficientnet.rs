@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
-use crate::models::efficientnet::{efficientnet, load_pretrained, EfficientNetParams};
+use crate::models::efficientnet::{efficientnet, EfficientNetParams};
 use crate::sections::neural::{self, NeuralConfig};
 use crate::training::TrainParams;
 use crate::{paths, Result};
@@ -62,17 +62,7 @@ pub fn train_and_evaluate(
     neural::train_and_evaluate(SECTION, data, config, run_dir, resume, |vs| {
         let net = efficientnet(&vs.root(), &config.model)?;
         if let Some(w) = &config.weights {
-            let report = load_pretrained(vs, w)?;
-            eprintln!(
-                "weights {}: {} tensors loaded, {} skipped, {} unused",
-                w.display(),
-                report.loaded.len(),
-                report.skipped.len(),
-                report.unused.len()
-            );
-            for (name, why) in &report.skipped {
-                eprintln!("  skipped {name}: {why}");
-            }
+            neural::load_init(vs, w)?;
         }
         Ok(net)
     })

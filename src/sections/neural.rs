@@ -204,3 +204,17 @@ pub fn per_class_table(
         "support" => per_class.iter().map(|m| m.support).collect::<Vec<_>>(),
     )?)
 }
+
+/// Loads starting weights from `path` into `vs` ([`crate::models::pretrained::load_pretrained`]:
+/// torchvision or timm names, the classifier left as initialised) and says what was loaded.
+pub fn load_init(vs: &mut VarStore, path: &Path) -> Result<()> {
+    let report = crate::models::pretrained::load_pretrained(vs, path)?;
+    eprintln!(
+        "weights {}: {} tensors loaded, {} left as initialised (the classifier), {} unused",
+        path.display(),
+        report.loaded.len(),
+        report.skipped.len(),
+        report.unused.len()
+    );
+    Ok(())
+}
