@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 use crate::data::Dataset;
 use crate::sections::{
-    baselines, cnn, dataset, efficientnet, learning_curves, neural, preprocessing, results,
+    baselines, cnn, dataset, efficientnet, learning_curves, levers, neural, preprocessing, results,
 };
 use crate::{paths, report, Error, Result};
 
@@ -176,6 +176,9 @@ fn plan(config: &ReproduceConfig) -> Result<Vec<(&'static str, Vec<PathBuf>, ser
                 r(cnn::SECTION),
                 r(efficientnet::SECTION),
                 r(results::SECTION),
+                // Section 6.1 is run by `charlab levers` (a corpus and an hour of training);
+                // the report includes its results when they exist.
+                r(levers::SECTION),
             ],
             serde_json::Value::Null,
         ),

@@ -175,6 +175,20 @@ fn quick_section_runs_end_to_end_and_predict_loads_the_best_run() {
     let best = res.best.clone().unwrap();
     let p = charlab::inference::Predictor::load(&tmp.path().join(&best.run_dir)).unwrap();
     assert_eq!(p.predict(&data).unwrap().len(), data.len());
+    // The report's section 6.1 from these results: every number in it comes from them.
+    let mut w = charlab::report::Writer::default();
+    charlab::report::levers_section(&mut w, &res);
+    assert!(
+        w.text.contains("Table 6.1") && w.text.contains(&best.model),
+        "{}",
+        w.text
+    );
+    let stray = charlab::report::unrecorded_numbers(&w.text, &w.numbers);
+    assert!(
+        stray.is_empty(),
+        "numbers not from the results: {stray:?}\n{}",
+        w.text
+    );
     // Resuming reuses the finished runs: same results, no training.
     let again = levers::run(&data, &corpus, &config, true, |_| {}).unwrap();
     assert_eq!(again.variants[0].history, res.variants[0].history);

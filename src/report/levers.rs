@@ -1,0 +1,252 @@
+//! The report's section 6.1 (pretraining, imbalance, augmentation), written from
+//! `report/results/06.1-levers.json`: what was run, the table of variants, and what each lever
+//! changed, measured between variants that differ in that lever alone.
+
+use super::Writer;
+use crate::sections::levers::{self, LeversResults, VariantResults};
+use crate::sections::{cnn, results};
+use crate::training::TrainParams;
+use crate::{paths, Result};
+
+/// Signed difference in points, recorded: `+1.2` or `-0.4`.
+fn delta(w: &mut Writer, d: f64) -> String {
+    let v = w.num(d.abs(), 1);
+    format!("{}{v}", if d < 0.0 { "-" } else { "+" })
+}
+
+/// Pairs of variants `(without, with)` that differ only in the lever `has` looks at (the
+/// other levers `same` compares), for the effect of one lever.
+fn lever_pairs<'a>(
+    vs: &'a [VariantResults],
+    has: impl Fn(&VariantResults) -> bool,
+    same: impl Fn(&VariantResults, &VariantResults) -> bool,
+) -> Vec<(&'a VariantResults, &'a VariantResults)> {
+    let mut out = Vec::new();
+    for a in vs.iter().filter(|v| !has(v)) {
+        for b in vs.iter().filter(|v| has(v)) {
+            if a.variant.net == b.variant.net && same(a, b) {
+                out.push((a, b));
+            }
+        }
+    }
+    out
+}
+
+fn pretrained(v: &VariantResults) -> bool {
+    v.variant.pretrained.is_some()
+}
+fn augmented(v: &VariantResults) -> bool {
+    v.variant.train.augment.is_some()
+}
+fn weighted(v: &VariantResults) -> bool {
+    v.variant.train.class_weight_power.is_some()
+}
+fn train(v: &VariantResults) -> &TrainParams {
+    &v.variant.train
+}
+
+/// One sentence per pair: the change in test accuracy and macro F1 (after adjustment).
+fn effect(w: &mut Writer, what: &str, pairs: &[(&VariantResults, &VariantResults)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .map(|(a, b)| {
+            let (an, bn) = (w.lit(&a.variant.name), w.lit(&b.variant.name));
+            let da = delta(
+                w,
+                100.0 * (b.test.adjusted_accuracy - a.test.adjusted_accuracy),
+            );
+            let df = delta(
+                w,
+                100.0 * (b.test.adjusted_macro_f1 - a.test.adjusted_macro_f1),
+            );
+            format!("`{bn}` against `{an}`: {da} points of accuracy, {df} of macro F1")
+        })
+        .collect();
+    format!("{what}: {}.", parts.join("; "))
+}
+
+/// Writes section 6.1, or a line saying how to compute it when its results are missing.
+pub(super) fn section(w: &mut Writer) -> Result<()> {
+    w.para("### 6.1 Pretraining, class imbalance and augmentation");
+    let path = paths::result(levers::SECTION);
+    if !path.exists() {
+        w.para("No results yet: `charlab levers` computes this section.");
+        return Ok(());
+    }
+    let res: LeversResults = paths::read_json(&path)?;
+    write_section(w, &res);
+    Ok(())
+}
+
+/// Section 6.1's text from `res` (after its heading).
+pub fn write_section(w: &mut Writer, res: &LeversResults) {
+    let corpus = w.lit(&res.corpus.to_string());
+    let (orig_acc, orig_f1) = (
+        w.num(results::MODELS[3].2, 1),
+        w.num(results::MODELS[3].3, 1),
+    );
+    w.para(&format!(
+        "The original's best model, EfficientNet-b0, started from ImageNet weights (timm's) \
+         and reached {orig_acc}% accuracy and {orig_f1}% macro F1, most of its lead coming \
+         from the rare classes. ImageNet weights cannot be downloaded here (`--init` loads \
+         them for a user who has them), so this section tests the same lever in the domain: \
+         a network is first trained on a larger corpus of handwriting, {corpus}, and then \
+         fine-tuned on the training part. Every choice is made on the validation part: the \
+         checkpoint (lowest validation loss), the logit adjustment and the best variant \
+         (highest validation macro F1); the test part is only scored."
+    ));
+    for p in &res.pretraining {
+        let (n, d) = (w.int(p.corpus_images), w.int(p.dropped_duplicates));
+        let name = w.lit(&p.name);
+        let (e, best) = (w.int(p.history.len()), w.int(p.best_epoch));
+        let took = if p.seconds < 120.0 {
+            format!("{} s", w.num(p.seconds, 0))
+        } else {
+            format!("{} minutes", w.num(p.seconds / 60.0, 0))
+        };
+        let epochs = if p.history.len() == 1 {
+            "epoch"
+        } else {
+            "epochs"
+        };
+        let acc = p
+            .history
+            .get(p.best_epoch.saturating_sub(1))
+            .map(|r| w.num(100.0 * r.val_accuracy, 1))
+            .unwrap_or_default();
+        w.para(&format!(
+            "Pretraining `{name}`: {n} corpus images ({d} dropped as byte-identical to a \
+             validation or test image), {e} {epochs} in {took}, best at epoch {best} with {acc}% \
+             validation accuracy. The corpus's class mix is not this data set's, which is why \
+             the network is fine-tuned on the training part afterwards and its logits \
+             adjusted for the prior."
+        ));
+    }
+    let tau = w.lit("tau");
+    w.para(&format!(
+        "Imbalance is handled twice: by class weights in the cross-entropy (class c weighs \
+         (n / n_c)^p, mean one) and after training by logit adjustment, subtracting {tau} \
+         times the log of the training prior from the logits, with {tau} chosen on validation \
+         macro F1 (0 leaves the predictions as they are). Augmentation draws a small \
+         rotation, scale, shear, shift and elastic distortion for each training image, never \
+         a flip, re-binarised; the batches are prepared on a second thread."
+    ));
+    let mut table = String::from(
+        "| variant | initialisation | augmentation | imbalance | epochs | val F1 % | test acc % | test F1 % | train min |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in levers::future_work(res).variants {
+        let name = w.lit(&r.model);
+        let init = w.lit(&r.initialisation);
+        let imb = w.lit(&r.imbalance);
+        let cells = [
+            w.int(r.epochs),
+            w.num(r.validation_macro_f1, 1),
+            w.num(r.test_accuracy, 1),
+            w.num(r.test_macro_f1, 1),
+            w.num(r.train_seconds / 60.0, 1),
+        ];
+        let aug = if r.augmentation { "yes" } else { "no" };
+        table.push_str(&format!(
+            "| `{name}` | {init} | {aug} | {imb} | {} |\n",
+            cells.join(" | ")
+        ));
+    }
+    let t62 = w.lit("Table 6.1");
+    w.para(&format!(
+        "{t62}: every variant, scored after logit adjustment (test accuracy and macro F1)."
+    ));
+    w.para(table.trim_end());
+    let vs = &res.variants;
+    let mut effects = Vec::new();
+    let p = lever_pairs(vs, pretrained, |a, b| {
+        augmented(a) == augmented(b) && train(a).class_weight_power == train(b).class_weight_power
+    });
+    if !p.is_empty() {
+        effects.push(effect(w, "Pretraining", &p));
+    }
+    let p = lever_pairs(vs, augmented, |a, b| {
+        pretrained(a) == pretrained(b) && train(a).class_weight_power == train(b).class_weight_power
+    });
+    if !p.is_empty() {
+        effects.push(effect(w, "Augmentation", &p));
+        let (a, b) = p[0];
+        let slow = w.num(
+            100.0 * (1.0 - b.train_images_per_second / a.train_images_per_second.max(1e-9)),
+            0,
+        );
+        let (ai, bi) = (
+            w.int(a.train_images_per_second.round() as usize),
+            w.int(b.train_images_per_second.round() as usize),
+        );
+        effects.push(format!(
+            "Its cost in training speed: {bi} images/s against {ai} ({slow}% slower)."
+        ));
+    }
+    let p = lever_pairs(vs, weighted, |a, b| {
+        pretrained(a) == pretrained(b) && augmented(a) == augmented(b)
+    });
+    if !p.is_empty() {
+        effects.push(effect(w, "Class weights", &p));
+    }
+    if !effects.is_empty() {
+        for e in &effects {
+            w.line(&format!("- {e}"));
+        }
+        w.line("");
+    }
+    let Some(best) = &res.best else {
+        return;
+    };
+    let Some(bv) = vs.iter().find(|v| v.variant.name == best.model) else {
+        return;
+    };
+    let name = w.lit(&bv.variant.name);
+    let (acc, f1) = (w.num(best.test_accuracy, 1), w.num(best.test_macro_f1, 1));
+    let (raw_acc, raw_f1) = (
+        w.num(100.0 * bv.test.accuracy, 1),
+        w.num(100.0 * bv.test.macro_f1, 1),
+    );
+    let t = w.num(bv.tau, 2);
+    let cnn_path = paths::result(cnn::SECTION);
+    let cnn_line = match paths::read_json::<cnn::NeuralResults>(&cnn_path) {
+        Ok(c) => format!(
+            " Section 4.2's CNN, trained on the training part alone, had {}% and {}%.",
+            w.num(100.0 * c.test_accuracy, 1),
+            w.num(100.0 * c.test_macro_f1, 1)
+        ),
+        Err(_) => String::new(),
+    };
+    w.para(&format!(
+        "The best variant on validation is `{name}`: {acc}% test accuracy and {f1}% macro F1 \
+         ({raw_acc}% and {raw_f1}% before logit adjustment, {tau} = {t}), against the \
+         original's {orig_acc}% and {orig_f1}%.{cnn_line}"
+    ));
+    let pairs: Vec<String> = bv
+        .pairs
+        .iter()
+        .map(|pc| {
+            let (a, b) = (
+                w.lit(&format!("'{}'", pc.pair.0)),
+                w.lit(&format!("'{}'", pc.pair.1)),
+            );
+            let (r0, r1) = (w.int(pc.raw.0 as usize), w.int(pc.raw.1 as usize));
+            let (a0, a1) = (w.int(pc.adjusted.0 as usize), w.int(pc.adjusted.1 as usize));
+            format!("{a} read as {b} {r0} -> {a0} times, {b} as {a} {r1} -> {a1}")
+        })
+        .collect();
+    let why = if bv.tau > 0.0 {
+        "The adjustment moves predictions toward the rarer class of each pair; what stays \
+         confused are glyphs that no prior can separate."
+    } else {
+        "Validation chose no adjustment for this variant, so both counts are the same."
+    };
+    w.para(&format!(
+        "The look-alike pairs on test, before -> after logit adjustment: {}. {why}",
+        pairs.join("; ")
+    ));
+    w.figure(
+        levers::figures::AUGMENT_FIGURE,
+        "Augmentation: one training image of each look-alike character and seven random \
+         draws.",
+    );
+}
