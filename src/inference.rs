@@ -2,12 +2,17 @@
 //! task's API: images in, one label per image out.
 //!
 //! A run folder holds `config.json` (the model's configuration), `normalizer.json` (the
-//! training part's mean and std) and `best.safetensors` (the best-validation-loss weights).
+//! training part's mean and std) and `best.safetensors` (the best-validation-loss weights);
+//! optionally `adjustment.json` ([`Adjustment`]: logit adjustment chosen on validation).
+//! An ensemble folder holds `ensemble.json` ([`EnsembleSpec`]): its members' run folders,
+//! whose probabilities are averaged (a soft vote), and its adjustment.
 
 use std::path::Path;
 
 use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Tensor};
+
+use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
 use crate::models::cnn::{cnn, CnnParams};
@@ -16,9 +21,36 @@ use crate::paths::read_json;
 use crate::split::Normalizer;
 use crate::{Error, Result};
 
-/// A trained network ready to label images.
+/// Post-hoc logit adjustment: `logits - tau * log_prior`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Adjustment {
+    /// Weight of the log prior (chosen on validation).
+    pub tau: f64,
+    /// Log prior of each class in the training part.
+    pub log_prior: Vec<f64>,
+}
+
+/// `ensemble.json`: a soft vote of trained run folders.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnsembleSpec {
+    /// Members' run folders, relative to the ensemble's folder or absolute.
+    pub members: Vec<std::path::PathBuf>,
+    /// `soft` (mean probabilities) or `majority` (one vote per member, ties broken by the mean
+    /// probability).
+    pub rule: String,
+    /// Adjustment of the vote's log-probabilities, if any.
+    pub adjustment: Option<Adjustment>,
+}
+
+/// A trained network, or a soft vote of several, ready to label images.
 #[derive(Debug)]
 pub struct Predictor {
+    /// Further members of a soft vote (empty for one network).
+    others: Vec<Predictor>,
+    /// Applied to the logits (or the vote's log-probabilities).
+    adjustment: Option<Adjustment>,
+    /// A majority vote instead of a soft vote.
+    majority: bool,
     net: Box<dyn ModuleT>,
     // Keeps the weights alive (the network's variables live in it).
     _vs: VarStore,
@@ -32,6 +64,34 @@ impl Predictor {
     /// Loads the run in `run_dir` (CNN or EfficientNet, told apart by its `config.json`) on
     /// CUDA when available, else the CPU.
     pub fn load(run_dir: &Path) -> Result<Predictor> {
+        let ens_path = run_dir.join("ensemble.json");
+        if ens_path.exists() {
+            let spec: EnsembleSpec = read_json(&ens_path)?;
+            let mut members = Vec::new();
+            for m in &spec.members {
+                let mut p = Predictor::load(&run_dir.join(m))?;
+                p.adjustment = None;
+                members.push(p);
+            }
+            if members.is_empty() {
+                return Err(Error::bad_data(&ens_path, "lists no member run folder"));
+            }
+            let mut first = members.remove(0);
+            first.majority = match spec.rule.as_str() {
+                "soft" => false,
+                "majority" => true,
+                other => {
+                    return Err(Error::bad_data(
+                        &ens_path,
+                        format!("rule `{other}` is neither `soft` nor `majority`"),
+                    ))
+                }
+            };
+            first.kind = format!("{} vote of {} networks", spec.rule, members.len() + 1);
+            first.others = members;
+            first.adjustment = spec.adjustment;
+            return Ok(first);
+        }
         let config: serde_json::Value = read_json(&run_dir.join("config.json"))?;
         let norm_path = run_dir.join("normalizer.json");
         if !norm_path.exists() {
@@ -70,7 +130,16 @@ impl Predictor {
                 format!("cannot load the weights ({e}); is the run finished?"),
             )
         })?;
+        let adj_path = run_dir.join("adjustment.json");
+        let adjustment = if adj_path.exists() {
+            Some(read_json::<Adjustment>(&adj_path)?)
+        } else {
+            None
+        };
         Ok(Predictor {
+            others: Vec::new(),
+            adjustment,
+            majority: false,
             net,
             _vs: vs,
             normalizer,
@@ -79,9 +148,35 @@ impl Predictor {
         })
     }
 
-    /// Class logits `[n, n_classes]` of `images`, `[n, 1, h, w]` float 0/1 (not normalised),
-    /// in batches of 1,024.
+    /// Class scores `[n, n_classes]` of `images`, `[n, 1, h, w]` float 0/1 (not normalised):
+    /// the network's logits, or a soft vote's log mean probabilities, adjusted when the run
+    /// folder has an adjustment.
     pub fn logits(&self, images: &Tensor) -> Result<Tensor> {
+        let raw = if self.others.is_empty() {
+            self.net_logits(images)?
+        } else {
+            let mut all = vec![self.net_logits(images)?];
+            for o in &self.others {
+                all.push(o.net_logits(images)?);
+            }
+            let refs: Vec<&Tensor> = all.iter().collect();
+            if self.majority {
+                crate::sections::levers::majority_vote(&refs)?
+            } else {
+                crate::sections::levers::soft_vote(&refs)?
+            }
+        };
+        Ok(match &self.adjustment {
+            Some(a) => {
+                let prior = Tensor::from_slice(&a.log_prior).to_kind(tch::Kind::Float);
+                raw.to_kind(tch::Kind::Float) - prior * a.tau
+            }
+            None => raw,
+        })
+    }
+
+    /// One network's logits, in batches of 1,024.
+    fn net_logits(&self, images: &Tensor) -> Result<Tensor> {
         let n = images.size()[0];
         let mut out = Vec::new();
         tch::no_grad(|| {

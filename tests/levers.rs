@@ -173,6 +173,43 @@ fn quick_section_runs_end_to_end_and_predict_loads_the_best_run() {
         charlab::paths::read_json(&charlab::paths::result(levers::SECTION)).unwrap();
     assert_eq!(saved, res);
     let best = res.best.clone().unwrap();
+    // Two variants give two ensembles; the best (variant or ensemble) is a folder that
+    // `predict` loads, and it labels the test images as the results say.
+    assert_eq!(res.ensembles.len(), 2);
+    let split = split::random_split(data.len(), 0).unwrap();
+    let expected = res
+        .variants
+        .iter()
+        .find(|v| v.variant.name == best.model)
+        .map(|v| v.test_predictions.clone())
+        .or_else(|| {
+            res.ensembles
+                .iter()
+                .find(|e| e.name == best.model)
+                .map(|e| e.scored.test_predictions.clone())
+        })
+        .unwrap();
+    for name in ["soft-vote", "majority-vote", "small-scratch"] {
+        let dir = tmp.path().join("data/models/06.1-levers").join(name);
+        let p = charlab::inference::Predictor::load(&dir).unwrap();
+        let all = p.predict(&data).unwrap();
+        let on_test: Vec<usize> = split.test.iter().map(|&i| all[i]).collect();
+        let want = match name {
+            "small-scratch" => res.variants[0].test_predictions.clone(),
+            n => res
+                .ensembles
+                .iter()
+                .find(|e| e.name == n)
+                .unwrap()
+                .scored
+                .test_predictions
+                .clone(),
+        };
+        assert_eq!(on_test, want, "{name}");
+        if name == best.model {
+            assert_eq!(on_test, expected);
+        }
+    }
     let p = charlab::inference::Predictor::load(&tmp.path().join(&best.run_dir)).unwrap();
     assert_eq!(p.predict(&data).unwrap().len(), data.len());
     // The report's section 6.1 from these results: every number in it comes from them.

@@ -96,3 +96,96 @@ pub(crate) fn pair_counts(
         _ => (0, 0),
     }
 }
+
+/// Scores of one model (a variant or an ensemble) from its logits on validation and test.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scored {
+    /// `tau` picked on validation macro F1.
+    pub tau: f64,
+    /// Validation accuracy and macro F1, raw and adjusted.
+    pub validation: Scores,
+    /// Test accuracy and macro F1, raw and adjusted.
+    pub test: Scores,
+    /// Per-class test F1 after adjustment (by class index).
+    pub per_class_f1: Vec<f64>,
+    /// The look-alike pairs on test.
+    pub pairs: Vec<PairConfusion>,
+    /// Adjusted test predictions, in the split's test order.
+    pub test_predictions: Vec<usize>,
+}
+
+/// Truth, logits and prior of the validation and test parts, for [`score`].
+pub(crate) struct Eval<'a> {
+    pub val_truth: &'a [usize],
+    pub test_truth: &'a [usize],
+    pub prior: &'a [f64],
+    pub chars: &'a [char],
+    pub pairs: &'a [(char, char)],
+}
+
+/// Picks `tau` in `tau_grid` on validation macro F1 and scores both parts.
+pub(crate) fn score(
+    e: &Eval,
+    val_logits: &Tensor,
+    test_logits: &Tensor,
+    tau_grid: &[f64],
+) -> Result<Scored> {
+    let k = e.prior.len();
+    let mut tau = 0.0;
+    let mut best_f1 = f64::NEG_INFINITY;
+    for &t in tau_grid {
+        let pred = adjusted_predictions(val_logits, e.prior, t)?;
+        let f1 = ConfusionMatrix::new(e.val_truth, &pred, k)?.macro_f1();
+        if f1 > best_f1 + 1e-12 {
+            best_f1 = f1;
+            tau = t;
+        }
+    }
+    let val_raw = adjusted_predictions(val_logits, e.prior, 0.0)?;
+    let val_adj = adjusted_predictions(val_logits, e.prior, tau)?;
+    let test_raw = adjusted_predictions(test_logits, e.prior, 0.0)?;
+    let test_adj = adjusted_predictions(test_logits, e.prior, tau)?;
+    let cm_raw = ConfusionMatrix::new(e.test_truth, &test_raw, k)?;
+    let cm_adj = ConfusionMatrix::new(e.test_truth, &test_adj, k)?;
+    Ok(Scored {
+        tau,
+        validation: scores(e.val_truth, &val_raw, &val_adj, k)?,
+        test: scores(e.test_truth, &test_raw, &test_adj, k)?,
+        per_class_f1: cm_adj.per_class().iter().map(|m| m.f1).collect(),
+        pairs: e
+            .pairs
+            .iter()
+            .map(|&p| PairConfusion {
+                pair: p,
+                raw: pair_counts(&cm_raw, e.chars, p),
+                adjusted: pair_counts(&cm_adj, e.chars, p),
+            })
+            .collect(),
+        test_predictions: test_adj,
+    })
+}
+
+/// Log of the mean softmax probability of `members` (`[n, k]` logits each): a soft vote.
+pub fn soft_vote(members: &[&Tensor]) -> Result<Tensor> {
+    let probs: Vec<Tensor> = members.iter().map(|l| l.softmax(-1, Kind::Float)).collect();
+    Ok(Tensor::f_stack(&probs, 0)?
+        .mean_dim(0, false, Kind::Float)
+        .clamp_min(1e-12)
+        .log())
+}
+
+/// Votes per class of `members` (each member's arg-max counts one), ties broken by the mean
+/// probability: a majority vote, as scores whose arg-max is the winning class.
+pub fn majority_vote(members: &[&Tensor]) -> Result<Tensor> {
+    let mut votes: Option<Tensor> = None;
+    for l in members {
+        let k = l.size().last().copied().unwrap_or(1);
+        let one_hot = l.argmax(-1, false).one_hot(k).to_kind(Kind::Float);
+        votes = Some(match votes {
+            Some(v) => v + one_hot,
+            None => one_hot,
+        });
+    }
+    let mean_prob = soft_vote(members)?.exp();
+    Ok(votes.map_or(mean_prob.shallow_clone(), |v| v + mean_prob * 1e-3))
+}

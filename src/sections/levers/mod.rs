@@ -16,17 +16,19 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{ModuleT, VarStore};
-use tch::Device;
+use tch::{Device, Tensor};
 
 mod eval;
 pub mod figures;
 
-pub use eval::{adjusted_predictions, log_prior, PairConfusion, Scores};
-use eval::{logits, pair_counts, scores};
+pub use eval::{
+    adjusted_predictions, log_prior, majority_vote, soft_vote, PairConfusion, Scored, Scores,
+};
+use eval::{logits, score, Eval};
 
 use crate::augment::AugmentParams;
 use crate::data::{Dataset, Source};
-use crate::metrics::ConfusionMatrix;
+use crate::inference::{Adjustment, EnsembleSpec};
 use crate::models::cnn::{cnn, CnnParams, ConvBlock};
 use crate::models::efficientnet::{efficientnet, EfficientNetParams};
 use crate::split::{self, Normalizer, Split};
@@ -283,6 +285,19 @@ pub struct VariantResults {
     pub test_predictions: Vec<usize>,
 }
 
+/// An ensemble of finished variants: members picked on validation (the top `k` variants by
+/// validation macro F1, `k` maximising the soft vote's validation macro F1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnsembleResults {
+    /// `soft-vote` or `majority-vote`.
+    pub name: String,
+    /// Member variants.
+    pub members: Vec<String>,
+    /// Its scores (a majority vote is not adjusted: `tau` is 0).
+    #[serde(flatten)]
+    pub scored: Scored,
+}
+
 /// The best variant, chosen by adjusted validation macro F1 (percent, as the table).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Best {
@@ -292,8 +307,11 @@ pub struct Best {
     pub test_accuracy: f64,
     /// Test macro F1 after adjustment, percent.
     pub test_macro_f1: f64,
-    /// Its run folder (for `charlab predict --model`).
+    /// Its run folder (for `charlab predict --model`); an ensemble's are in `members`.
     pub run_dir: String,
+    /// Run folders of an ensemble's members (`charlab predict --model A --model B ...`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
 }
 
 /// `report/results/06.1-levers.json`.
@@ -315,7 +333,10 @@ pub struct LeversResults {
     pub pretraining: Vec<PretrainResults>,
     /// Variants finished so far, in the configuration's order.
     pub variants: Vec<VariantResults>,
-    /// The best finished variant.
+    /// Soft and majority votes of the best variants (once two have finished).
+    #[serde(default)]
+    pub ensembles: Vec<EnsembleResults>,
+    /// The best finished variant or ensemble.
     pub best: Option<Best>,
 }
 
@@ -397,6 +418,32 @@ pub fn future_work(res: &LeversResults) -> FutureWork {
             }
         })
         .collect();
+    let mut rows: Vec<VariantRow> = rows;
+    for en in &res.ensembles {
+        let parts: Vec<&VariantRow> = rows
+            .iter()
+            .filter(|r| en.members.contains(&r.model))
+            .collect();
+        let row = VariantRow {
+            model: en.name.clone(),
+            net: "ensemble".into(),
+            parameters: parts.iter().map(|r| r.parameters).sum(),
+            initialisation: format!("{} of: {}", en.name, en.members.join(", ")),
+            augmentation: parts.iter().any(|r| r.augmentation),
+            imbalance: if en.scored.tau > 0.0 {
+                format!("logit adjustment, tau {}", en.scored.tau)
+            } else {
+                "none".into()
+            },
+            epochs: 0,
+            validation_macro_f1: 100.0 * en.scored.validation.adjusted_macro_f1,
+            test_accuracy: 100.0 * en.scored.test.adjusted_accuracy,
+            test_macro_f1: 100.0 * en.scored.test.adjusted_macro_f1,
+            train_seconds: parts.iter().map(|r| r.train_seconds).sum(),
+            train_images_per_second: 0.0,
+        };
+        rows.push(row);
+    }
     FutureWork {
         best: res.best.clone(),
         variants: rows,
@@ -529,7 +576,7 @@ pub fn run_variant(
     tau_grid: &[f64],
     run_dir: &Path,
     resume: bool,
-) -> Result<VariantResults> {
+) -> Result<(VariantResults, Tensor, Tensor)> {
     let device = Device::cuda_if_available();
     let td = TrainData::new(data, split, device)?;
     std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
@@ -537,11 +584,24 @@ pub fn run_variant(
     tch::manual_seed(variant.train.seed as i64);
     let mut vs = VarStore::new(device);
     let net = variant.net.build(&vs)?;
+    let mut resume = resume;
     let init_note = match init {
         Some(path) => {
             vs.load(path).map_err(|e| {
                 Error::bad_data(path, format!("cannot load the pretrained weights: {e}"))
             })?;
+            // A run fine-tuned from other pretrained weights is stale: start it over.
+            let digest = paths::sha256_file(path)?;
+            let stamp = run_dir.join("init.sha256");
+            let previous = std::fs::read_to_string(&stamp).ok();
+            if resume && previous.as_deref().is_some_and(|p| p.trim() != digest) {
+                eprintln!(
+                    "{}: its pretrained weights changed; fine-tuning again",
+                    paths::relative(run_dir)
+                );
+                resume = false;
+            }
+            paths::write_atomic(&stamp, digest.as_bytes())?;
             format!("pretrained: {}", paths::relative(path))
         }
         None => "scratch".into(),
@@ -557,35 +617,28 @@ pub fn run_variant(
         resume,
     )?;
     vs.load(run_dir.join("best.safetensors"))?;
-    let k = data.n_classes();
     let train_labels: Vec<usize> = split.train.iter().map(|&i| data.labels()[i]).collect();
-    let prior = log_prior(&train_labels, k);
+    let prior = log_prior(&train_labels, data.n_classes());
     let eval_batch = variant.train.eval_batch_size as i64;
-    let truth = |idx: &[usize]| -> Vec<usize> { idx.iter().map(|&i| data.labels()[i]).collect() };
     let val_logits = logits(&*net, &td.x_val, eval_batch)?;
-    let val_truth = truth(&split.validation);
-    let mut tau = 0.0;
-    let mut best_f1 = f64::NEG_INFINITY;
-    for &t in tau_grid {
-        let pred = adjusted_predictions(&val_logits, &prior, t)?;
-        let f1 = ConfusionMatrix::new(&val_truth, &pred, k)?.macro_f1();
-        if f1 > best_f1 + 1e-12 {
-            best_f1 = f1;
-            tau = t;
-        }
-    }
-    let val_raw = adjusted_predictions(&val_logits, &prior, 0.0)?;
-    let val_adj = adjusted_predictions(&val_logits, &prior, tau)?;
     let (x_test, _) = td.normalizer.tensors(data, &split.test, device)?;
     let test_logits = logits(&*net, &x_test, eval_batch)?;
-    let test_truth = truth(&split.test);
-    let test_raw = adjusted_predictions(&test_logits, &prior, 0.0)?;
-    let test_adj = adjusted_predictions(&test_logits, &prior, tau)?;
-    let cm_raw = ConfusionMatrix::new(&test_truth, &test_raw, k)?;
-    let cm_adj = ConfusionMatrix::new(&test_truth, &test_adj, k)?;
-    let chars = data.class_chars();
+    let (val_truth, test_truth) = (truths(data, &split.validation), truths(data, &split.test));
+    let e = Eval {
+        val_truth: &val_truth,
+        test_truth: &test_truth,
+        prior: &prior,
+        chars: data.class_chars(),
+        pairs: &PAIRS,
+    };
+    let sc = score(&e, &val_logits, &test_logits, tau_grid)?;
+    let adjustment = Adjustment {
+        tau: sc.tau,
+        log_prior: prior.clone(),
+    };
+    paths::write_json(&run_dir.join("adjustment.json"), &adjustment)?;
     let train_seconds: f64 = outcome.history.iter().map(|r| r.seconds).sum();
-    Ok(VariantResults {
+    let res = VariantResults {
         variant: variant.clone(),
         parameters: crate::models::parameter_count(&vs),
         best_epoch: outcome.best_epoch,
@@ -593,37 +646,120 @@ pub fn run_variant(
             / train_seconds.max(1e-9),
         train_seconds,
         history: outcome.history,
-        tau,
-        validation: scores(&val_truth, &val_raw, &val_adj, k)?,
-        test: scores(&test_truth, &test_raw, &test_adj, k)?,
-        per_class_f1: cm_adj.per_class().iter().map(|m| m.f1).collect(),
-        pairs: PAIRS
-            .iter()
-            .map(|&p| PairConfusion {
-                pair: p,
-                raw: pair_counts(&cm_raw, chars, p),
-                adjusted: pair_counts(&cm_adj, chars, p),
-            })
-            .collect(),
-        test_predictions: test_adj,
-    })
+        tau: sc.tau,
+        validation: sc.validation,
+        test: sc.test,
+        per_class_f1: sc.per_class_f1,
+        pairs: sc.pairs,
+        test_predictions: sc.test_predictions,
+    };
+    Ok((res, val_logits, test_logits))
 }
 
-/// Picks the best finished variant by adjusted validation macro F1.
-pub fn best_of(variants: &[VariantResults]) -> Option<Best> {
-    variants
+fn truths(data: &Dataset, idx: &[usize]) -> Vec<usize> {
+    idx.iter().map(|&i| data.labels()[i]).collect()
+}
+
+/// Soft and majority votes over the top `k` variants by validation macro F1, `k` (from 2)
+/// chosen by the soft vote's validation macro F1. `logits[i]` are variant `i`'s validation and
+/// test logits.
+pub fn ensembles(
+    data: &Dataset,
+    split: &Split,
+    variants: &[VariantResults],
+    logits: &[(Tensor, Tensor)],
+    tau_grid: &[f64],
+) -> Result<Vec<EnsembleResults>> {
+    if variants.len() < 2 {
+        return Ok(Vec::new());
+    }
+    let train_labels = truths(data, &split.train);
+    let prior = log_prior(&train_labels, data.n_classes());
+    let (val_truth, test_truth) = (truths(data, &split.validation), truths(data, &split.test));
+    let e = Eval {
+        val_truth: &val_truth,
+        test_truth: &test_truth,
+        prior: &prior,
+        chars: data.class_chars(),
+        pairs: &PAIRS,
+    };
+    let mut order: Vec<usize> = (0..variants.len()).collect();
+    order.sort_by(|&a, &b| {
+        variants[b]
+            .validation
+            .adjusted_macro_f1
+            .total_cmp(&variants[a].validation.adjusted_macro_f1)
+    });
+    let mut best: Option<(usize, Scored)> = None;
+    for k in 2..=order.len() {
+        let val: Vec<&Tensor> = order[..k].iter().map(|&i| &logits[i].0).collect();
+        let test: Vec<&Tensor> = order[..k].iter().map(|&i| &logits[i].1).collect();
+        let sc = score(&e, &soft_vote(&val)?, &soft_vote(&test)?, tau_grid)?;
+        let better = best.as_ref().is_none_or(|(_, b)| {
+            sc.validation.adjusted_macro_f1 > b.validation.adjusted_macro_f1 + 1e-12
+        });
+        if better {
+            best = Some((k, sc));
+        }
+    }
+    let Some((k, soft)) = best else {
+        return Ok(Vec::new());
+    };
+    let members: Vec<String> = order[..k]
         .iter()
-        .max_by(|a, b| {
-            a.validation
-                .adjusted_macro_f1
-                .total_cmp(&b.validation.adjusted_macro_f1)
+        .map(|&i| variants[i].variant.name.clone())
+        .collect();
+    let val: Vec<&Tensor> = order[..k].iter().map(|&i| &logits[i].0).collect();
+    let test: Vec<&Tensor> = order[..k].iter().map(|&i| &logits[i].1).collect();
+    let majority = score(&e, &majority_vote(&val)?, &majority_vote(&test)?, &[0.0])?;
+    Ok(vec![
+        EnsembleResults {
+            name: "soft-vote".into(),
+            members: members.clone(),
+            scored: soft,
+        },
+        EnsembleResults {
+            name: "majority-vote".into(),
+            members,
+            scored: majority,
+        },
+    ])
+}
+
+/// Picks the best finished variant or ensemble by adjusted validation macro F1.
+pub fn best_of(variants: &[VariantResults], ensembles: &[EnsembleResults]) -> Option<Best> {
+    let dir = |name: &str| paths::relative(&run_root().join(name));
+    let mut cands: Vec<(f64, Best)> = variants
+        .iter()
+        .map(|v| {
+            (
+                v.validation.adjusted_macro_f1,
+                Best {
+                    model: v.variant.name.clone(),
+                    test_accuracy: 100.0 * v.test.adjusted_accuracy,
+                    test_macro_f1: 100.0 * v.test.adjusted_macro_f1,
+                    run_dir: dir(&v.variant.name),
+                    members: Vec::new(),
+                },
+            )
         })
-        .map(|v| Best {
-            model: v.variant.name.clone(),
-            test_accuracy: 100.0 * v.test.adjusted_accuracy,
-            test_macro_f1: 100.0 * v.test.adjusted_macro_f1,
-            run_dir: paths::relative(&run_root().join(&v.variant.name)),
-        })
+        .collect();
+    for en in ensembles {
+        cands.push((
+            en.scored.validation.adjusted_macro_f1,
+            Best {
+                model: en.name.clone(),
+                test_accuracy: 100.0 * en.scored.test.adjusted_accuracy,
+                test_macro_f1: 100.0 * en.scored.test.adjusted_macro_f1,
+                run_dir: dir(&en.name),
+                members: en.members.iter().map(|m| dir(m)).collect(),
+            },
+        ));
+    }
+    cands
+        .into_iter()
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, b)| b)
 }
 
 /// Runs the section: each pretraining run, then each variant (resuming finished or started
@@ -647,8 +783,10 @@ pub fn run(
         config: config.clone(),
         pretraining: Vec::new(),
         variants: Vec::new(),
+        ensembles: Vec::new(),
         best: None,
     };
+    let mut all_logits = Vec::new();
     let augmented = config
         .variants
         .iter()
@@ -681,7 +819,7 @@ pub fn run(
             None => None,
         };
         let dir = root.join(&v.name);
-        let r = run_variant(
+        let (r, vl, tl) = run_variant(
             data,
             v,
             &split,
@@ -691,7 +829,26 @@ pub fn run(
             resume,
         )?;
         res.variants.push(r);
-        res.best = best_of(&res.variants);
+        all_logits.push((vl, tl));
+        res.ensembles = ensembles(data, &split, &res.variants, &all_logits, &config.tau_grid)?;
+        let prior = log_prior(&truths(data, &split.train), data.n_classes());
+        for en in &res.ensembles {
+            let spec = EnsembleSpec {
+                members: en.members.iter().map(|m| Path::new("..").join(m)).collect(),
+                rule: if en.name == "soft-vote" {
+                    "soft"
+                } else {
+                    "majority"
+                }
+                .into(),
+                adjustment: Some(Adjustment {
+                    tau: en.scored.tau,
+                    log_prior: prior.clone(),
+                }),
+            };
+            paths::write_json(&root.join(&en.name).join("ensemble.json"), &spec)?;
+        }
+        res.best = best_of(&res.variants, &res.ensembles);
         paths::write_json(&paths::result(SECTION), &res)?;
         paths::write_json(&paths::result(FUTURE_WORK), &future_work(&res))?;
     }
