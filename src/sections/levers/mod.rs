@@ -143,23 +143,35 @@ impl LeversConfig {
     /// The committed configuration: the tuning's 4-block CNN (16-128 filters, 5x5)
     /// pretrained on the corpus (8 epochs, augmented) and fine-tuned 12 epochs at 3e-4 with and
     /// without augmentation and class weights, then trained from scratch (20 epochs at 1e-3)
-    /// with and without augmentation.
+    /// with and without augmentation; EfficientNet-b0 pretrained (6 epochs, augmented) and
+    /// fine-tuned 10 epochs at 3e-4 with augmentation.
     pub fn full() -> Self {
         let wide = Net::Cnn(cnn_of(&[(16, 5), (32, 5), (64, 5), (128, 5)]));
+        let effb0 = Net::Efficientnet(EfficientNetParams::b0());
         let aug = TrainParams {
             augment: Some(AugmentParams::default()),
             ..params(20, 1e-3)
         };
         LeversConfig {
             split_seed: 0,
-            pretraining: vec![PretrainSpec {
-                name: "cnn4".into(),
-                net: wide.clone(),
-                train: TrainParams {
-                    augment: Some(AugmentParams::default()),
-                    ..params(8, 1e-3)
+            pretraining: vec![
+                PretrainSpec {
+                    name: "cnn4".into(),
+                    net: wide.clone(),
+                    train: TrainParams {
+                        augment: Some(AugmentParams::default()),
+                        ..params(8, 1e-3)
+                    },
                 },
-            }],
+                PretrainSpec {
+                    name: "effb0".into(),
+                    net: effb0.clone(),
+                    train: TrainParams {
+                        augment: Some(AugmentParams::default()),
+                        ..params(6, 1e-3)
+                    },
+                },
+            ],
             variants: vec![
                 Variant {
                     name: "cnn4-pretrained-aug".into(),
@@ -192,13 +204,23 @@ impl LeversConfig {
                     name: "cnn4-scratch-aug".into(),
                     net: wide.clone(),
                     pretrained: None,
-                    train: aug,
+                    train: aug.clone(),
                 },
                 Variant {
                     name: "cnn4-scratch".into(),
                     net: wide,
                     pretrained: None,
                     train: params(20, 1e-3),
+                },
+                Variant {
+                    name: "effb0-pretrained-aug".into(),
+                    net: effb0,
+                    pretrained: Some("effb0".into()),
+                    train: TrainParams {
+                        learning_rate: 3e-4,
+                        epochs: 10,
+                        ..aug
+                    },
                 },
             ],
             tau_grid: (0..=8).map(|i| f64::from(i) * 0.25).collect(),
