@@ -21,7 +21,7 @@ DATA ?=
 ARGS ?=
 DATA_FLAG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab clean-setup bench-baselines bench-neural
+.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab clean-setup bench-baselines bench-neural bench-nets
 
 venv:
 	@scripts/setup.sh venv
@@ -96,3 +96,8 @@ bench-neural: build
 	MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647 .venv/bin/python scripts/bench_torch_cnn.py --data $(BENCH_DATA) --split target/bench/split.json --out target/bench/torch-cnn-tuned.json --epochs $(BENCH_EPOCHS) --threads $(BENCH_THREADS) --channels-last
 	CHARLAB_ROOT=$(ROOT)/target/bench/root CHARLAB_THREADS=$(BENCH_THREADS) $(BIN) train cnn --data $(BENCH_DATA) --epochs $(BENCH_EPOCHS)
 	.venv/bin/python scripts/bench_compare.py neural target/bench
+
+# Section 6.1's networks side by side: parameters, training and inference images/s on this
+# machine (batch 128, BENCH_THREADS threads).
+bench-nets: venv
+	CHARLAB_THREADS=$(BENCH_THREADS) $(CARGO) run --release --locked --example throughput

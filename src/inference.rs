@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::Dataset;
 use crate::models::cnn::{cnn, CnnParams};
 use crate::models::efficientnet::{efficientnet, EfficientNetParams};
+use crate::models::resnet::{resnet, ResNetParams};
 use crate::paths::read_json;
 use crate::split::Normalizer;
 use crate::{Error, Result};
@@ -112,7 +113,10 @@ impl Predictor {
             path: run_dir.join("config.json"),
             source: e,
         };
-        let (net, kind): (Box<dyn ModuleT>, String) = if model.get("variant").is_some() {
+        let (net, kind): (Box<dyn ModuleT>, String) = if model.get("layers").is_some() {
+            let p: ResNetParams = serde_json::from_value(model).map_err(parse_err)?;
+            (Box::new(resnet(&vs.root(), &p)?), "resnet".into())
+        } else if model.get("variant").is_some() {
             let p: EfficientNetParams = serde_json::from_value(model).map_err(parse_err)?;
             let kind = format!("efficientnet-{}", p.variant);
             (Box::new(efficientnet(&vs.root(), &p)?), kind)

@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 /// `--data` is not given: a `train.pkl`, an EMNIST folder, or `default` for the embedded set.
 pub const DATA_ENV: &str = "CHARLAB_DATA";
 
+/// Environment variable naming the pretraining corpus of section 6.1 for the notebooks (an
+/// EMNIST folder, a `train.pkl`, or `default` for the embedded generator).
+pub const CORPUS_ENV: &str = "CHARLAB_CORPUS";
+
 /// The project root (see the module documentation).
 pub fn root() -> PathBuf {
     if let Some(dir) = std::env::var_os("CHARLAB_ROOT") {
@@ -62,6 +66,16 @@ pub fn shared_standin() -> PathBuf {
         .join("data")
         .join("alphamoon-standin")
         .join("train.pkl")
+}
+
+/// The shared EMNIST images that are not in the stand-in (`../shared/data/emnist-byclass-rest`
+/// beside the project root): section 6.1's pretraining corpus for developers and CI.
+pub fn shared_emnist_rest() -> PathBuf {
+    root()
+        .join("..")
+        .join("shared")
+        .join("data")
+        .join("emnist-byclass-rest")
 }
 
 /// `path` relative to the project root when it is inside it (for messages and notebook

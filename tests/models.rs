@@ -250,3 +250,67 @@ mod efficientnet {
         assert!(EfficientNetParams::variant("b9").is_err());
     }
 }
+
+mod resnet_tests {
+    use charlab::models::resnet::{resnet, ResNetParams};
+    use charlab::tch::{nn, nn::ModuleT, Device, Kind, Tensor};
+
+    #[test]
+    fn resnet18_has_torchvisions_size_less_its_stem_and_classifier() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let net = resnet(&vs.root(), &ResNetParams::resnet18()).unwrap();
+        let params: i64 = vs
+            .trainable_variables()
+            .iter()
+            .map(|t| t.numel() as i64)
+            .sum();
+        // torchvision's resnet18: 11,689,512 parameters with a 7x7x3 stem (9,408) and a
+        // 1000-class classifier (513,000); here a 3x3x1 stem (576) and 36 classes (18,468).
+        assert_eq!(params, 11_689_512 - 9_408 + 576 - 513_000 + 18_468);
+        let vars = vs.variables();
+        for name in [
+            "conv1.weight",
+            "layer1.1.conv2.weight",
+            "layer2.0.downsample.0.weight",
+            "layer4.1.bn2.running_var",
+            "classifier.weight",
+        ] {
+            assert!(vars.contains_key(name), "{name}");
+        }
+        assert!(!vars.contains_key("layer1.0.downsample.0.weight"));
+        let x = Tensor::rand([2, 1, 56, 56], (Kind::Float, Device::Cpu));
+        assert_eq!(net.forward_t(&x, false).size(), vec![2, 36]);
+        assert_eq!(net.forward_t(&x, true).size(), vec![2, 36]);
+    }
+
+    #[test]
+    fn bad_resnet_configs_are_clear_errors() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        for (p, what) in [
+            (
+                ResNetParams {
+                    layers: [2, 0, 2, 2],
+                    ..ResNetParams::resnet18()
+                },
+                "layers",
+            ),
+            (
+                ResNetParams {
+                    width: 2,
+                    ..ResNetParams::resnet18()
+                },
+                "width",
+            ),
+            (
+                ResNetParams {
+                    input_side: 4,
+                    ..ResNetParams::resnet18()
+                },
+                "input_side",
+            ),
+        ] {
+            let err = resnet(&vs.root(), &p).unwrap_err().to_string();
+            assert!(err.contains(what), "{err}");
+        }
+    }
+}

@@ -8,6 +8,7 @@ pub mod efficientnet;
 pub mod lbfgs;
 pub mod logreg;
 pub mod pretrained;
+pub mod resnet;
 pub mod svm;
 
 /// Number of trainable parameters (elements) in a variable store.

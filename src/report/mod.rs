@@ -421,6 +421,17 @@ fn inline(s: &str) -> String {
 /// as a standalone HTML page; figures are linked (`../figures/*.svg`), so open it from the
 /// `report/` folder of the repository.
 pub fn to_html(md: &str) -> String {
+    let body = body_html(md, true);
+    page(&body)
+}
+
+/// The HTML of a Markdown fragment of the report without its figures (a notebook shows them
+/// inline), for showing a section's prose in a notebook.
+pub fn markdown_fragment_html(md: &str) -> String {
+    body_html(md, false)
+}
+
+fn body_html(md: &str, figures: bool) -> String {
     let mut body = String::new();
     let mut table: Vec<Vec<String>> = Vec::new();
     let mut list = false;
@@ -477,6 +488,9 @@ pub fn to_html(md: &str) -> String {
                 inline(l[level..].trim())
             ));
         } else if let Some(rest) = l.strip_prefix("![") {
+            if !figures {
+                continue;
+            }
             let (alt, src) = rest.split_once("](").unwrap_or((rest, ""));
             let src = src.trim_end_matches(')');
             body.push_str(&format!(
@@ -492,6 +506,10 @@ pub fn to_html(md: &str) -> String {
     if list {
         body.push_str("</ul>\n");
     }
+    body
+}
+
+fn page(body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <title>Handwritten character classification, reproduced</title>\n<style>\n\

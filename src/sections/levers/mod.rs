@@ -31,6 +31,7 @@ use crate::data::{Dataset, Source};
 use crate::inference::{Adjustment, EnsembleSpec};
 use crate::models::cnn::{cnn, CnnParams, ConvBlock};
 use crate::models::efficientnet::{efficientnet, EfficientNetParams};
+use crate::models::resnet::{resnet, ResNetParams};
 use crate::split::{self, Normalizer, Split};
 use crate::training::{self, EpochRecord, TrainData, TrainParams};
 use crate::{paths, Error, Result};
@@ -49,6 +50,8 @@ pub enum Net {
     Cnn(CnnParams),
     /// EfficientNet ([`EfficientNetParams`]).
     Efficientnet(EfficientNetParams),
+    /// ResNet ([`ResNetParams`]).
+    Resnet(ResNetParams),
 }
 
 impl Net {
@@ -57,6 +60,7 @@ impl Net {
         Ok(match self {
             Net::Cnn(p) => Box::new(cnn(&vs.root(), p)?),
             Net::Efficientnet(p) => Box::new(efficientnet(&vs.root(), p)?),
+            Net::Resnet(p) => Box::new(resnet(&vs.root(), p)?),
         })
     }
 
@@ -66,6 +70,7 @@ impl Net {
         match self {
             Net::Cnn(p) => serde_json::to_value(p),
             Net::Efficientnet(p) => serde_json::to_value(p),
+            Net::Resnet(p) => serde_json::to_value(p),
         }
         .unwrap_or(serde_json::Value::Null)
     }
@@ -75,6 +80,7 @@ impl Net {
         match self {
             Net::Cnn(_) => "cnn".into(),
             Net::Efficientnet(p) => format!("efficientnet-{}", p.variant),
+            Net::Resnet(p) => format!("resnet-{}", 2 + 2 * p.layers.iter().sum::<usize>()),
         }
     }
 }
@@ -494,6 +500,28 @@ pub fn variants_table(res: &LeversResults) -> Result<polars::prelude::DataFrame>
 /// The section's run folders: `data/models/06.1-levers/`.
 pub fn run_root() -> PathBuf {
     paths::data_dir().join("models").join(SECTION)
+}
+
+/// The pretraining corpus the notebooks use: `CHARLAB_CORPUS` when set, else the shared EMNIST
+/// folder when it exists beside the project, else `default_n` glyphs of the embedded generator
+/// with another seed than the embedded data set's.
+pub fn corpus_from_env(default_n: usize) -> crate::data::DataSpec {
+    use crate::data::{synth, DataSpec};
+    let generated = DataSpec::Default {
+        n: default_n,
+        seed: synth::DEFAULT_SEED + 1,
+    };
+    match std::env::var(paths::CORPUS_ENV) {
+        Ok(v) => match DataSpec::from_arg(Some(&v)) {
+            DataSpec::Default { .. } => generated,
+            other => other,
+        },
+        Err(_) if paths::shared_emnist_rest().is_dir() => DataSpec::Emnist {
+            dir: paths::shared_emnist_rest(),
+            report_format: true,
+        },
+        Err(_) => generated,
+    }
 }
 
 /// Drops every corpus image byte-identical to an image of `data` at `exclude`; returns the
