@@ -65,6 +65,30 @@ fn effect(w: &mut Writer, what: &str, pairs: &[(&VariantResults, &VariantResults
     format!("{what}: {}.", parts.join("; "))
 }
 
+/// Table 1's row for section 6.1's best model (beside the original's best, EfficientNet-b0
+/// pretrained), when its results exist.
+pub(super) fn table1_row(w: &mut Writer) -> Result<Option<String>> {
+    let path = paths::result(levers::SECTION);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let res: LeversResults = paths::read_json(&path)?;
+    let Some(best) = res.best else {
+        return Ok(None);
+    };
+    let name = w.lit(&best.model);
+    let cells = [
+        w.num(best.test_accuracy, 1),
+        w.num(best.test_macro_f1, 1),
+        w.num(results::MODELS[3].2, 1),
+        w.num(results::MODELS[3].3, 1),
+    ];
+    Ok(Some(format!(
+        "| Section 6.1's best ({name}) | {} |\n",
+        cells.join(" | ")
+    )))
+}
+
 /// Writes section 6.1, or a line saying how to compute it when its results are missing.
 pub(super) fn section(w: &mut Writer) -> Result<()> {
     w.para("### 6.1 Pretraining, class imbalance and augmentation");
