@@ -149,8 +149,8 @@ impl LeversConfig {
     /// The committed configuration: the tuning's 4-block CNN (16-128 filters, 5x5)
     /// pretrained on the corpus (8 epochs, augmented) and fine-tuned 12 epochs at 3e-4 with and
     /// without augmentation and class weights, then trained from scratch (20 epochs at 1e-3)
-    /// with and without augmentation; EfficientNet-b0 pretrained (6 epochs, augmented) and
-    /// fine-tuned 10 epochs at 3e-4 with augmentation.
+    /// with and without augmentation; EfficientNet-b0 pretrained (4 epochs, augmented) and
+    /// fine-tuned 8 epochs at 3e-4 with augmentation.
     pub fn full() -> Self {
         let wide = Net::Cnn(cnn_of(&[(16, 5), (32, 5), (64, 5), (128, 5)]));
         let effb0 = Net::Efficientnet(EfficientNetParams::b0());
@@ -174,7 +174,7 @@ impl LeversConfig {
                     net: effb0.clone(),
                     train: TrainParams {
                         augment: Some(AugmentParams::default()),
-                        ..params(6, 1e-3)
+                        ..params(4, 1e-3)
                     },
                 },
             ],
@@ -224,7 +224,7 @@ impl LeversConfig {
                     pretrained: Some("effb0".into()),
                     train: TrainParams {
                         learning_rate: 3e-4,
-                        epochs: 10,
+                        epochs: 8,
                         ..aug
                     },
                 },
