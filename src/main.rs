@@ -50,7 +50,23 @@ impl DataArgs {
         }
     }
 
+    /// Loads the data of a command that writes figures, results or runs: outputs of any data
+    /// set other than the committed results' go under `target/runs/<hash>/`
+    /// ([`paths::route_outputs`]).
     fn load(&self) -> Result<(Dataset, f64)> {
+        let (data, secs) = self.load_input()?;
+        if let Some(out) = paths::route_outputs(&data.content_hash(), false) {
+            eprintln!(
+                "outputs go to {} (the committed figures and results come from another data \
+                 set; set CHARLAB_OUT to choose the folder)",
+                paths::relative(&out)
+            );
+        }
+        Ok((data, secs))
+    }
+
+    /// Loads the data of a command that only reads it.
+    fn load_input(&self) -> Result<(Dataset, f64)> {
         let start = Instant::now();
         let data = self.spec().load()?;
         Ok((data, start.elapsed().as_secs_f64()))
@@ -291,7 +307,7 @@ enum FigureCommand {
 }
 
 fn summary(args: &DataArgs) -> Result<()> {
-    let (data, secs) = args.load()?;
+    let (data, secs) = args.load_input()?;
     let counts = data.class_counts();
     println!("data:     {}", data.source());
     println!("hash:     {}", data.content_hash());
@@ -496,7 +512,7 @@ fn tune_cnn(
 }
 
 fn write_split(args: &DataArgs, seed: u64, out: &std::path::Path) -> Result<()> {
-    let (data, _) = args.load()?;
+    let (data, _) = args.load_input()?;
     let split = charlab::split::random_split(data.len(), seed)?;
     let value = serde_json::json!({
         "data": data.source().to_string(),
@@ -582,7 +598,7 @@ fn bench_svm_solvers(
     seed: u64,
     out: Option<&std::path::Path>,
 ) -> Result<()> {
-    let (data, _) = args.load()?;
+    let (data, _) = args.load_input()?;
     let find = |c: &str| -> Result<usize> {
         let ch = c.trim().chars().next().unwrap_or(' ');
         data.class_chars()
@@ -626,7 +642,7 @@ fn bench_svm_solvers(
 
 fn predict(model: &std::path::Path, args: &DataArgs, out: Option<&std::path::Path>) -> Result<()> {
     let predictor = charlab::inference::Predictor::load(model)?;
-    let (data, _) = args.load()?;
+    let (data, _) = args.load_input()?;
     let t = Instant::now();
     let labels = predictor.predict(&data)?;
     let secs = t.elapsed().as_secs_f64();
@@ -826,6 +842,21 @@ fn write_report() -> Result<()> {
     Ok(())
 }
 
+/// Whether the command runs in quick mode (`--quick`).
+fn quick_flag(command: &Command) -> bool {
+    match command {
+        Command::Baselines { quick, .. } | Command::Reproduce { quick, .. } => *quick,
+        Command::Train {
+            model: TrainModel::Cnn(a) | TrainModel::Efficientnet { common: a, .. },
+        } => a.quick,
+        Command::Tune {
+            model: TuneModel::Cnn { quick, .. },
+        } => *quick,
+        Command::Levers(a) | Command::Pretrain(a) => a.quick,
+        _ => false,
+    }
+}
+
 fn main() -> ExitCode {
     charlab::keep_freed_memory();
     let cli = Cli::parse();
@@ -838,6 +869,14 @@ fn main() -> ExitCode {
     let _ = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build_global();
+    if quick_flag(&cli.command) {
+        if let Some(out) = paths::route_outputs("", true) {
+            eprintln!(
+                "quick run: outputs go to {} (the committed figures and results stay as they are)",
+                paths::relative(&out)
+            );
+        }
+    }
     let outcome = match &cli.command {
         Command::Split { data, seed, out } => write_split(data, *seed, out),
         Command::BenchSvmSolvers {

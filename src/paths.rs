@@ -32,19 +32,62 @@ pub fn root() -> PathBuf {
     cwd
 }
 
+/// Environment variable naming the folder that outputs go to instead of the project root
+/// (figures, results, report, run folders); set by [`route_outputs`].
+pub const OUT_ENV: &str = "CHARLAB_OUT";
+
+/// Where outputs go: `CHARLAB_OUT` when set, else the project root.
+pub fn out_root() -> PathBuf {
+    std::env::var_os(OUT_ENV).map_or_else(root, PathBuf::from)
+}
+
+/// The content hash of the data set the committed results come from (`data_hash` of the
+/// project's `report/results/02-dataset.json`), if there is one.
+pub fn committed_data_hash() -> Option<String> {
+    let path = root()
+        .join("report")
+        .join("results")
+        .join("02-dataset.json");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    v.get("data_hash")?.as_str().map(str::to_string)
+}
+
+/// Keeps the committed `figures/` and `report/` for the data set they come from: a quick run
+/// writes under `target/quick/`, a run on any other data set under `target/runs/<hash>/`
+/// (the first 16 hex digits of its content hash), by setting `CHARLAB_OUT`. Nothing changes
+/// when `CHARLAB_ROOT` or `CHARLAB_OUT` is set already, or for a full run on the committed data
+/// set (committing results stays an explicit act). Returns the new output folder, if any.
+pub fn route_outputs(data_hash: &str, quick: bool) -> Option<PathBuf> {
+    if std::env::var_os("CHARLAB_ROOT").is_some() || std::env::var_os(OUT_ENV).is_some() {
+        return None;
+    }
+    let target = root().join("target");
+    let out = if quick {
+        target.join("quick")
+    } else if committed_data_hash().is_none_or(|h| h == data_hash) {
+        return None;
+    } else {
+        target
+            .join("runs")
+            .join(data_hash.get(..16).unwrap_or(data_hash))
+    };
+    std::env::set_var(OUT_ENV, &out);
+    Some(out)
+}
+
 /// `figures/`: every figure of the report, as SVG and PNG.
 pub fn figures_dir() -> PathBuf {
-    root().join("figures")
+    out_root().join("figures")
 }
 
 /// `report/results/`: one JSON file per report section.
 pub fn results_dir() -> PathBuf {
-    root().join("report").join("results")
+    out_root().join("report").join("results")
 }
 
 /// `data/`: git-ignored working data (model checkpoints, caches). Raw inputs are never written.
 pub fn data_dir() -> PathBuf {
-    root().join("data")
+    out_root().join("data")
 }
 
 /// `figures/<stem>` without extension; [`crate::plot`] adds `.svg` and `.png`.
@@ -92,8 +135,12 @@ pub fn relative(path: &Path) -> String {
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename,
 /// so that an interrupted run never leaves a half-written output. Creates parent folders.
+/// When writing or renaming fails, the temporary file is removed and the error names the path
+/// that could not be written.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> crate::Result<()> {
     use std::io::Write;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -103,16 +150,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> crate::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let mut file = std::fs::File::create(&tmp).map_err(|e| crate::Error::io(&tmp, e))?;
-    file.write_all(bytes)
-        .and_then(|_| file.sync_all())
-        .map_err(|e| crate::Error::io(&tmp, e))?;
+    // Unique per process and call: two threads writing the same file do not share one.
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.tmp{}.{n}", std::process::id()));
+    let mut file = std::fs::File::create(&tmp).map_err(|e| crate::Error::io(path, e))?;
+    let written = file.write_all(bytes).and_then(|_| file.sync_all());
     drop(file);
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        crate::Error::io(path, e)
-    })
+    written
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            crate::Error::io(path, e)
+        })
 }
 
 /// Reads a JSON file into `T`; errors name the file.

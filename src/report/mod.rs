@@ -23,12 +23,12 @@ pub const STEP: &str = "report";
 
 /// `report/report.md`.
 pub fn markdown_path() -> PathBuf {
-    paths::root().join("report").join("report.md")
+    paths::out_root().join("report").join("report.md")
 }
 
 /// `report/report.html`.
 pub fn html_path() -> PathBuf {
-    paths::root().join("report").join("report.html")
+    paths::out_root().join("report").join("report.html")
 }
 
 /// Builds the report text and remembers every number written into it.

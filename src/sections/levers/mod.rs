@@ -15,25 +15,26 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tch::nn::{ModuleT, VarStore};
+use tch::nn::VarStore;
 use tch::{Device, Tensor};
 
+mod config;
 mod eval;
 pub mod figures;
+mod table;
+
+pub use config::{cnn_of, LeversConfig, Net, PretrainSpec, Variant};
+pub use table::{future_work, variants_table, FutureWork, VariantRow, FUTURE_WORK};
 
 pub use eval::{
     adjusted_predictions, log_prior, majority_vote, soft_vote, PairConfusion, Scored, Scores,
 };
 use eval::{logits, score, Eval};
 
-use crate::augment::AugmentParams;
 use crate::data::{Dataset, Source};
 use crate::inference::{Adjustment, EnsembleSpec};
-use crate::models::cnn::{cnn, CnnParams, ConvBlock};
-use crate::models::efficientnet::{efficientnet, EfficientNetParams};
-use crate::models::resnet::{resnet, ResNetParams};
 use crate::split::{self, Normalizer, Split};
-use crate::training::{self, EpochRecord, TrainData, TrainParams};
+use crate::training::{self, EpochRecord, TrainData};
 use crate::{paths, Error, Result};
 
 /// Name of this section in file names.
@@ -41,231 +42,6 @@ pub const SECTION: &str = "06.1-levers";
 
 /// The look-alike pairs whose confusions the section follows (characters).
 pub const PAIRS: [(char, char); 4] = [('0', 'O'), ('5', 'S'), ('I', '1'), ('Z', '2')];
-
-/// A network of the section: its kind and architecture.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "params", rename_all = "lowercase")]
-pub enum Net {
-    /// The report's CNN family ([`CnnParams`]).
-    Cnn(CnnParams),
-    /// EfficientNet ([`EfficientNetParams`]).
-    Efficientnet(EfficientNetParams),
-    /// ResNet ([`ResNetParams`]).
-    Resnet(ResNetParams),
-}
-
-impl Net {
-    /// Builds the network's variables in `vs`.
-    pub fn build(&self, vs: &VarStore) -> Result<Box<dyn ModuleT>> {
-        Ok(match self {
-            Net::Cnn(p) => Box::new(cnn(&vs.root(), p)?),
-            Net::Efficientnet(p) => Box::new(efficientnet(&vs.root(), p)?),
-            Net::Resnet(p) => Box::new(resnet(&vs.root(), p)?),
-        })
-    }
-
-    /// The architecture alone, as saved under `model` in a run's `config.json` (what
-    /// [`crate::inference::Predictor`] reads).
-    fn model_json(&self) -> serde_json::Value {
-        match self {
-            Net::Cnn(p) => serde_json::to_value(p),
-            Net::Efficientnet(p) => serde_json::to_value(p),
-            Net::Resnet(p) => serde_json::to_value(p),
-        }
-        .unwrap_or(serde_json::Value::Null)
-    }
-
-    /// `cnn` or `efficientnet-b0` (...).
-    pub fn label(&self) -> String {
-        match self {
-            Net::Cnn(_) => "cnn".into(),
-            Net::Efficientnet(p) => format!("efficientnet-{}", p.variant),
-            Net::Resnet(p) => format!("resnet-{}", 2 + 2 * p.layers.iter().sum::<usize>()),
-        }
-    }
-}
-
-/// A CNN of `blocks` (filters, kernel) with the report's head (the tuning's winners are
-/// 4 blocks of 5x5).
-pub fn cnn_of(blocks: &[(i64, i64)]) -> CnnParams {
-    CnnParams {
-        blocks: blocks
-            .iter()
-            .map(|&(filters, kernel)| ConvBlock { filters, kernel })
-            .collect(),
-        ..Default::default()
-    }
-}
-
-/// A pretraining run: a network trained on the corpus, validated on the data's validation
-/// part.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PretrainSpec {
-    /// Name (run folder `pretrain-<name>/`).
-    pub name: String,
-    /// The network.
-    pub net: Net,
-    /// Optimisation on the corpus.
-    pub train: TrainParams,
-}
-
-/// One variant: a network, trained on the training part from scratch or from a pretraining
-/// run's best weights.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Variant {
-    /// Name (run folder and table row).
-    pub name: String,
-    /// The network (the same as the pretraining run's when `pretrained` is set).
-    pub net: Net,
-    /// Name of the [`PretrainSpec`] whose best weights start the training (`None`: scratch).
-    pub pretrained: Option<String>,
-    /// Optimisation on the training part (class weights and augmentation included).
-    pub train: TrainParams,
-}
-
-/// Everything that defines the section's runs. [`LeversConfig::full`] is the committed
-/// configuration, [`LeversConfig::quick`] the tests' and notebooks'.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LeversConfig {
-    /// Seed of the report's random split.
-    pub split_seed: u64,
-    /// Pretraining runs.
-    pub pretraining: Vec<PretrainSpec>,
-    /// Variants, in the order they run.
-    pub variants: Vec<Variant>,
-    /// Values of the logit adjustment's `tau` tried on validation (0 = none).
-    pub tau_grid: Vec<f64>,
-}
-
-fn params(epochs: usize, lr: f64) -> TrainParams {
-    TrainParams {
-        epochs,
-        learning_rate: lr,
-        ..Default::default()
-    }
-}
-
-impl LeversConfig {
-    /// The committed configuration: the tuning's 4-block CNN (16-128 filters, 5x5)
-    /// pretrained on the corpus (8 epochs, augmented) and fine-tuned 12 epochs at 3e-4 with and
-    /// without augmentation and class weights, then trained from scratch (20 epochs at 1e-3)
-    /// with and without augmentation; EfficientNet-b0 pretrained (4 epochs, augmented) and
-    /// fine-tuned 8 epochs at 3e-4 with augmentation.
-    pub fn full() -> Self {
-        let wide = Net::Cnn(cnn_of(&[(16, 5), (32, 5), (64, 5), (128, 5)]));
-        let effb0 = Net::Efficientnet(EfficientNetParams::b0());
-        let aug = TrainParams {
-            augment: Some(AugmentParams::default()),
-            ..params(20, 1e-3)
-        };
-        LeversConfig {
-            split_seed: 0,
-            pretraining: vec![
-                PretrainSpec {
-                    name: "cnn4".into(),
-                    net: wide.clone(),
-                    train: TrainParams {
-                        augment: Some(AugmentParams::default()),
-                        ..params(8, 1e-3)
-                    },
-                },
-                PretrainSpec {
-                    name: "effb0".into(),
-                    net: effb0.clone(),
-                    train: TrainParams {
-                        augment: Some(AugmentParams::default()),
-                        ..params(4, 1e-3)
-                    },
-                },
-            ],
-            variants: vec![
-                Variant {
-                    name: "cnn4-pretrained-aug".into(),
-                    net: wide.clone(),
-                    pretrained: Some("cnn4".into()),
-                    train: TrainParams {
-                        learning_rate: 3e-4,
-                        epochs: 12,
-                        ..aug.clone()
-                    },
-                },
-                Variant {
-                    name: "cnn4-pretrained-aug-weighted".into(),
-                    net: wide.clone(),
-                    pretrained: Some("cnn4".into()),
-                    train: TrainParams {
-                        learning_rate: 3e-4,
-                        epochs: 12,
-                        class_weight_power: Some(0.5),
-                        ..aug.clone()
-                    },
-                },
-                Variant {
-                    name: "cnn4-pretrained".into(),
-                    net: wide.clone(),
-                    pretrained: Some("cnn4".into()),
-                    train: params(12, 3e-4),
-                },
-                Variant {
-                    name: "cnn4-scratch-aug".into(),
-                    net: wide.clone(),
-                    pretrained: None,
-                    train: aug.clone(),
-                },
-                Variant {
-                    name: "cnn4-scratch".into(),
-                    net: wide,
-                    pretrained: None,
-                    train: params(20, 1e-3),
-                },
-                Variant {
-                    name: "effb0-pretrained-aug".into(),
-                    net: effb0,
-                    pretrained: Some("effb0".into()),
-                    train: TrainParams {
-                        learning_rate: 3e-4,
-                        epochs: 8,
-                        ..aug
-                    },
-                },
-            ],
-            tau_grid: (0..=8).map(|i| f64::from(i) * 0.25).collect(),
-        }
-    }
-
-    /// Small and fast (tests, notebooks): a 2-block CNN, 1 epoch of pretraining, 1 of
-    /// fine-tuning, scratch and pretrained with augmentation and class weights.
-    pub fn quick() -> Self {
-        let small = Net::Cnn(cnn_of(&[(8, 3), (16, 3)]));
-        LeversConfig {
-            split_seed: 0,
-            pretraining: vec![PretrainSpec {
-                name: "small".into(),
-                net: small.clone(),
-                train: params(1, 1e-3),
-            }],
-            variants: vec![
-                Variant {
-                    name: "small-scratch".into(),
-                    net: small.clone(),
-                    pretrained: None,
-                    train: params(1, 1e-3),
-                },
-                Variant {
-                    name: "small-pretrained-aug-weighted".into(),
-                    net: small,
-                    pretrained: Some("small".into()),
-                    train: TrainParams {
-                        augment: Some(AugmentParams::default()),
-                        class_weight_power: Some(0.5),
-                        ..params(1, 1e-3)
-                    },
-                },
-            ],
-            tau_grid: vec![0.0, 0.5, 1.0],
-        }
-    }
-}
 
 /// What a pretraining run did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -366,135 +142,6 @@ pub struct LeversResults {
     pub ensembles: Vec<EnsembleResults>,
     /// The best finished variant or ensemble.
     pub best: Option<Best>,
-}
-
-/// Name of the summary of section 6 (`report/results/06-future-work.json`).
-pub const FUTURE_WORK: &str = "06-future-work";
-
-/// One row of the table of every variant run (percent).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct VariantRow {
-    /// Variant name.
-    pub model: String,
-    /// Network (`cnn`, `efficientnet-b0`, ...).
-    pub net: String,
-    /// Trainable parameters.
-    pub parameters: i64,
-    /// `scratch` or `pretrained (<run>)`.
-    pub initialisation: String,
-    /// Whether the training images were augmented.
-    pub augmentation: bool,
-    /// Class weights and logit adjustment as used.
-    pub imbalance: String,
-    /// Epochs trained on the training part.
-    pub epochs: usize,
-    /// Validation macro F1 after adjustment (what picks the best), percent.
-    pub validation_macro_f1: f64,
-    /// Test accuracy after adjustment, percent.
-    pub test_accuracy: f64,
-    /// Test macro F1 after adjustment, percent.
-    pub test_macro_f1: f64,
-    /// Seconds of training on the training part (pretraining not included).
-    pub train_seconds: f64,
-    /// Training images per second.
-    pub train_images_per_second: f64,
-}
-
-/// `report/results/06-future-work.json`: the best model of section 6 and every variant.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FutureWork {
-    /// The best variant (chosen on validation).
-    pub best: Option<Best>,
-    /// Every variant run.
-    pub variants: Vec<VariantRow>,
-}
-
-/// The table of variants of `res`.
-pub fn future_work(res: &LeversResults) -> FutureWork {
-    let rows = res
-        .variants
-        .iter()
-        .map(|v| {
-            let t = &v.variant.train;
-            let mut imbalance = Vec::new();
-            if let Some(p) = t.class_weight_power {
-                imbalance.push(format!("class weights (n/n_c)^{p}"));
-            }
-            if v.tau > 0.0 {
-                imbalance.push(format!("logit adjustment, tau {}", v.tau));
-            }
-            VariantRow {
-                model: v.variant.name.clone(),
-                net: v.variant.net.label(),
-                parameters: v.parameters,
-                initialisation: match &v.variant.pretrained {
-                    Some(p) => format!("pretrained ({p})"),
-                    None => "scratch".into(),
-                },
-                augmentation: t.augment.is_some(),
-                imbalance: if imbalance.is_empty() {
-                    "none".into()
-                } else {
-                    imbalance.join(" + ")
-                },
-                epochs: v.history.len(),
-                validation_macro_f1: 100.0 * v.validation.adjusted_macro_f1,
-                test_accuracy: 100.0 * v.test.adjusted_accuracy,
-                test_macro_f1: 100.0 * v.test.adjusted_macro_f1,
-                train_seconds: v.train_seconds,
-                train_images_per_second: v.train_images_per_second,
-            }
-        })
-        .collect();
-    let mut rows: Vec<VariantRow> = rows;
-    for en in &res.ensembles {
-        let parts: Vec<&VariantRow> = rows
-            .iter()
-            .filter(|r| en.members.contains(&r.model))
-            .collect();
-        let row = VariantRow {
-            model: en.name.clone(),
-            net: "ensemble".into(),
-            parameters: parts.iter().map(|r| r.parameters).sum(),
-            initialisation: format!("{} of: {}", en.name, en.members.join(", ")),
-            augmentation: parts.iter().any(|r| r.augmentation),
-            imbalance: if en.scored.tau > 0.0 {
-                format!("logit adjustment, tau {}", en.scored.tau)
-            } else {
-                "none".into()
-            },
-            epochs: 0,
-            validation_macro_f1: 100.0 * en.scored.validation.adjusted_macro_f1,
-            test_accuracy: 100.0 * en.scored.test.adjusted_accuracy,
-            test_macro_f1: 100.0 * en.scored.test.adjusted_macro_f1,
-            train_seconds: parts.iter().map(|r| r.train_seconds).sum(),
-            train_images_per_second: 0.0,
-        };
-        rows.push(row);
-    }
-    FutureWork {
-        best: res.best.clone(),
-        variants: rows,
-    }
-}
-
-/// The variants as a table (percent, one decimal; seconds whole).
-pub fn variants_table(res: &LeversResults) -> Result<polars::prelude::DataFrame> {
-    use polars::prelude::*;
-    let fw = future_work(res);
-    let r1 = |v: f64| (v * 10.0).round() / 10.0;
-    let v = &fw.variants;
-    Ok(df!(
-        "variant" => v.iter().map(|r| r.model.clone()).collect::<Vec<_>>(),
-        "init" => v.iter().map(|r| r.initialisation.clone()).collect::<Vec<_>>(),
-        "augment" => v.iter().map(|r| r.augmentation).collect::<Vec<_>>(),
-        "imbalance" => v.iter().map(|r| r.imbalance.clone()).collect::<Vec<_>>(),
-        "epochs" => v.iter().map(|r| r.epochs as u32).collect::<Vec<_>>(),
-        "val F1 %" => v.iter().map(|r| r1(r.validation_macro_f1)).collect::<Vec<_>>(),
-        "test acc %" => v.iter().map(|r| r1(r.test_accuracy)).collect::<Vec<_>>(),
-        "test F1 %" => v.iter().map(|r| r1(r.test_macro_f1)).collect::<Vec<_>>(),
-        "train s" => v.iter().map(|r| r.train_seconds.round()).collect::<Vec<_>>(),
-    )?)
 }
 
 /// The section's run folders: `data/models/06.1-levers/`.
