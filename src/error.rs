@@ -47,6 +47,14 @@ pub enum Error {
         /// The serde_json error.
         source: serde_json::Error,
     },
+    /// A run folder is being written by another training (see `run_folder::RunLock`).
+    #[error("run folder {path} is in use by {holder}; wait for it or stop it")]
+    InUse {
+        /// The run folder.
+        path: PathBuf,
+        /// Who holds it: `PID N (started ...)`.
+        holder: String,
+    },
     /// An error from libtorch.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),

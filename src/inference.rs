@@ -6,8 +6,12 @@
 //! optionally `adjustment.json` ([`Adjustment`]: logit adjustment chosen on validation).
 //! An ensemble folder holds `ensemble.json` ([`EnsembleSpec`]): its members' run folders,
 //! whose probabilities are averaged (a soft vote), and its adjustment.
+//!
+//! A folder that does not fit together (weights of another network than `config.json`
+//! describes) or that does not fit the data (another image size or class count) is an error
+//! that says so, never a panic.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Tensor};
@@ -59,6 +63,12 @@ pub struct Predictor {
     device: Device,
     /// `cnn` or `efficientnet-b0` (...).
     pub kind: String,
+    /// Side of the square images the network takes.
+    input_side: i64,
+    /// Number of classes it tells apart.
+    n_classes: i64,
+    /// The run (or ensemble) folder it was loaded from.
+    run_dir: PathBuf,
 }
 
 impl Predictor {
@@ -78,6 +88,24 @@ impl Predictor {
                 return Err(Error::bad_data(&ens_path, "lists no member run folder"));
             }
             let mut first = members.remove(0);
+            if let Some(o) = members
+                .iter()
+                .find(|o| (o.input_side, o.n_classes) != (first.input_side, first.n_classes))
+            {
+                return Err(Error::bad_data(
+                    &ens_path,
+                    format!(
+                        "members do not agree: {} takes {s}x{s} images of {} classes, {} takes \
+                         {t}x{t} images of {} classes",
+                        first.run_dir.display(),
+                        first.n_classes,
+                        o.run_dir.display(),
+                        o.n_classes,
+                        s = first.input_side,
+                        t = o.input_side,
+                    ),
+                ));
+            }
             first.majority = match spec.rule.as_str() {
                 "soft" => false,
                 "majority" => true,
@@ -91,6 +119,7 @@ impl Predictor {
             first.kind = format!("{} vote of {} networks", spec.rule, members.len() + 1);
             first.others = members;
             first.adjustment = spec.adjustment;
+            first.run_dir = run_dir.to_path_buf();
             return Ok(first);
         }
         let config: serde_json::Value = read_json(&run_dir.join("config.json"))?;
@@ -104,7 +133,7 @@ impl Predictor {
         }
         let normalizer: Normalizer = read_json(&norm_path)?;
         let device = Device::cuda_if_available();
-        let mut vs = VarStore::new(device);
+        let vs = VarStore::new(device);
         let model = config
             .get("model")
             .cloned()
@@ -113,25 +142,56 @@ impl Predictor {
             path: run_dir.join("config.json"),
             source: e,
         };
-        let (net, kind): (Box<dyn ModuleT>, String) = if model.get("layers").is_some() {
+        // (network, kind, input side, classes, input channels)
+        let (net, kind, input_side, n_classes, channels): (
+            Box<dyn ModuleT>,
+            String,
+            i64,
+            i64,
+            i64,
+        ) = if model.get("layers").is_some() {
             let p: ResNetParams = serde_json::from_value(model).map_err(parse_err)?;
-            (Box::new(resnet(&vs.root(), &p)?), "resnet".into())
+            let net = Box::new(resnet(&vs.root(), &p)?);
+            (
+                net,
+                "resnet".into(),
+                p.input_side,
+                p.n_classes,
+                p.in_channels,
+            )
         } else if model.get("variant").is_some() {
             let p: EfficientNetParams = serde_json::from_value(model).map_err(parse_err)?;
             let kind = format!("efficientnet-{}", p.variant);
-            (Box::new(efficientnet(&vs.root(), &p)?), kind)
+            let net = Box::new(efficientnet(&vs.root(), &p)?);
+            (net, kind, p.input_side, p.n_classes, p.in_channels)
         } else {
             let p: CnnParams = serde_json::from_value(model).map_err(parse_err)?;
-            (Box::new(cnn(&vs.root(), &p)?), "cnn".into())
+            let net = Box::new(cnn(&vs.root(), &p)?);
+            (net, "cnn".into(), p.input_side, p.n_classes, 1)
         };
+        if channels != 1 {
+            return Err(Error::bad_data(
+                run_dir.join("config.json"),
+                format!("the {kind} network takes {channels}-channel images; charlab's have one"),
+            ));
+        }
         if crate::channels_last() {
             crate::models::to_channels_last(&vs);
         }
         let weights = run_dir.join("best.safetensors");
-        vs.load(&weights).map_err(|e| {
+        if !weights.exists() {
+            return Err(Error::bad_data(
+                &weights,
+                "missing; is the run finished? (`charlab train <model> --resume` finishes it)",
+            ));
+        }
+        crate::run_folder::load_weights(&vs, &weights).map_err(|why| {
             Error::bad_data(
                 &weights,
-                format!("cannot load the weights ({e}); is the run finished?"),
+                format!(
+                    "does not fit the {kind} network of config.json ({why}); config.json and \
+                     best.safetensors must come from the same run"
+                ),
             )
         })?;
         let adj_path = run_dir.join("adjustment.json");
@@ -149,10 +209,54 @@ impl Predictor {
             normalizer,
             device,
             kind,
+            input_side,
+            n_classes,
+            run_dir: run_dir.to_path_buf(),
         })
     }
 
-    /// Class scores `[n, n_classes]` of `images`, `[n, 1, h, w]` float 0/1 (not normalised):
+    /// Side of the square images the network takes (56 for the report's networks).
+    pub fn input_side(&self) -> i64 {
+        self.input_side
+    }
+
+    /// Number of classes the network tells apart.
+    pub fn n_classes(&self) -> i64 {
+        self.n_classes
+    }
+
+    /// `Ok` when `data` has the network's image size and class count; else an error that says
+    /// which differs.
+    pub fn check_data(&self, data: &Dataset) -> Result<()> {
+        let side = self.input_side as usize;
+        if (data.height(), data.width()) != (side, side) {
+            return Err(Error::bad_data(
+                &self.run_dir,
+                format!(
+                    "the model expects {side}x{side} images, the data ({}) has {}x{}",
+                    data.source(),
+                    data.height(),
+                    data.width()
+                ),
+            ));
+        }
+        if data.n_classes() as i64 != self.n_classes {
+            return Err(Error::bad_data(
+                &self.run_dir,
+                format!(
+                    "the model tells {} classes apart, the data ({}) has {}: its labels would not \
+                     name the data's characters; use a model trained on data with these classes",
+                    self.n_classes,
+                    data.source(),
+                    data.n_classes()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Class scores `[n, n_classes]` of `images`, `[n, 1, side, side]` float 0/1 (not
+    /// normalised; another shape is an error):
     /// the network's logits, or a soft vote's log mean probabilities, adjusted when the run
     /// folder has an adjustment.
     pub fn logits(&self, images: &Tensor) -> Result<Tensor> {
@@ -181,7 +285,15 @@ impl Predictor {
 
     /// One network's logits, in batches of 1,024.
     fn net_logits(&self, images: &Tensor) -> Result<Tensor> {
-        let n = images.size()[0];
+        let side = self.input_side;
+        let size = images.size();
+        if size.len() != 4 || size[1] != 1 || size[2] != side || size[3] != side {
+            return Err(Error::param(
+                "images",
+                format!("the model expects [n, 1, {side}, {side}] images, not {size:?}"),
+            ));
+        }
+        let n = size[0];
         let mut out = Vec::new();
         tch::no_grad(|| {
             let mut start = 0;
@@ -201,6 +313,7 @@ impl Predictor {
 
     /// The most likely class of every image of `data` (its labels are not used).
     pub fn predict(&self, data: &Dataset) -> Result<Vec<usize>> {
+        self.check_data(data)?;
         let x = Tensor::from_slice(data.images())
             .view([
                 data.len() as i64,

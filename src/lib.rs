@@ -11,6 +11,7 @@
 //!   (popcount kernel + SMO, or `linfa-svm`), the CNN and EfficientNet (`tch`);
 //! - [`training`]: one training loop for every network, resumable; [`tuning`]: the learning-rate
 //!   sweep and the architecture search; [`inference`]: a trained run loaded back to label new images;
+//!   [`run_folder`]: a run folder's files, checked on resume, and its lock;
 //! - [`sections`]: one module per report section, each writing its figures and results;
 //! - [`reproduce`]: every section in order, reusing what has not changed; [`report`]: the
 //!   report's Markdown and HTML written from the results files;
@@ -33,6 +34,7 @@ pub mod paths;
 pub mod plot;
 pub mod report;
 pub mod reproduce;
+pub mod run_folder;
 pub mod sections;
 pub mod split;
 pub mod training;

@@ -9,7 +9,12 @@
 //! - `epoch-NNN.safetensors`, `epoch-NNN-optim.safetensors`, `state.json`: the end of the last
 //!   finished epoch NNN: weights, Adam's moments and step, and the counters that point at them.
 //!   The new pair is written before `state.json` (atomically) and the old pair deleted after,
-//!   so a crash at any moment leaves a consistent checkpoint.
+//!   so a crash at any moment leaves a consistent checkpoint. `state.json` records the pair's
+//!   SHA-256;
+//! - `run.lock`: present while a training writes to the folder; a second one fails at once.
+//!
+//! [`crate::run_folder`] reads and writes these files; a damaged folder is an error naming
+//! the file and the fix, never a panic.
 //!
 //! # Exact resumption
 //! Everything random is a function of `(seed, epoch)`: the shuffle of epoch `e` comes from a
@@ -31,7 +36,11 @@ use tch::{Device, Kind, Tensor};
 
 use crate::augment::{AugmentParams, PrefetchSource, Prefetcher};
 use crate::data::Dataset;
-use crate::paths::{read_json, write_atomic, write_json};
+use crate::paths::{read_json, sha256_file, write_json};
+use crate::run_folder::{
+    optim_name, remove_leftovers, remove_run_files, save_weights, weights_name, write_history,
+    write_tensors, RunLock, RunState,
+};
 use crate::split::{Normalizer, Split};
 use crate::{Error, Result};
 
@@ -143,15 +152,6 @@ pub struct EpochRecord {
     pub val_accuracy: f64,
     /// Wall time of the epoch (training and validation), seconds.
     pub seconds: f64,
-}
-
-/// Counters saved with the last checkpoint.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct RunState {
-    epochs_done: usize,
-    step: i64,
-    best_epoch: usize,
-    best_val_loss: f64,
 }
 
 /// Normalised tensors of the training and validation parts, built once.
@@ -368,103 +368,46 @@ impl Adam {
         write_tensors(&named, path)
     }
 
-    fn load(&mut self, path: &Path) -> Result<()> {
-        let named: std::collections::HashMap<String, Tensor> =
-            Tensor::read_safetensors(path)?.into_iter().collect();
-        let missing = |k: &str| Error::bad_data(path, format!("optimizer state lacks `{k}`"));
-        for (i, (name, p)) in self.params.iter().enumerate() {
-            let m = named
-                .get(&format!("m.{name}"))
-                .ok_or_else(|| missing(name))?;
-            let v = named
-                .get(&format!("v.{name}"))
-                .ok_or_else(|| missing(name))?;
-            self.m[i] = m.to_device(p.device());
-            self.v[i] = v.to_device(p.device());
+    /// Restores the state saved in `path`, after checking that it is the state of this
+    /// network's parameters; nothing changes when it is not. The error says what is wrong.
+    pub(crate) fn load(&mut self, path: &Path) -> std::result::Result<(), String> {
+        let named = crate::run_folder::read_tensors(path)?;
+        let expected = 2 * self.params.len() + 1;
+        if named.len() != expected {
+            return Err(format!(
+                "holds {} tensors, the optimizer of this network has {expected}",
+                named.len()
+            ));
         }
-        self.step = named
-            .get("step")
-            .ok_or_else(|| missing("step"))?
-            .int64_value(&[0]);
+        let mut m = Vec::with_capacity(self.params.len());
+        let mut v = Vec::with_capacity(self.params.len());
+        for (name, p) in &self.params {
+            for (prefix, out) in [("m", &mut m), ("v", &mut v)] {
+                let key = format!("{prefix}.{name}");
+                let t = named
+                    .get(&key)
+                    .ok_or_else(|| format!("lacks `{key}`: the state of another network"))?;
+                crate::run_folder::check_like(t, p, &key)?;
+                out.push(t.to_device(p.device()));
+            }
+        }
+        let step = named.get("step").ok_or("lacks `step`")?;
+        if step.size() != [1] || step.kind() != Kind::Int64 {
+            return Err(format!(
+                "`step` is {:?} {:?}, not one int64",
+                step.kind(),
+                step.size()
+            ));
+        }
+        let step = step.f_int64_value(&[0]).map_err(|e| e.to_string())?;
+        if step < 0 {
+            return Err(format!("`step` is {step}"));
+        }
+        self.m = m;
+        self.v = v;
+        self.step = step;
         Ok(())
     }
-}
-
-fn tmp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    // Keep the extension last: tch picks the format from it.
-    path.with_file_name(format!(".tmp{}-{name}", std::process::id()))
-}
-
-fn weights_name(epoch: usize) -> String {
-    format!("epoch-{epoch:03}.safetensors")
-}
-
-fn optim_name(epoch: usize) -> String {
-    format!("epoch-{epoch:03}-optim.safetensors")
-}
-
-/// Removes the files of a previous run (only files this module writes).
-fn remove_run_files(run_dir: &Path) -> Result<()> {
-    let entries = std::fs::read_dir(run_dir).map_err(|e| Error::io(run_dir, e))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let ours = matches!(
-            name.as_str(),
-            "state.json" | "history.jsonl" | "best.safetensors" | "best.json" | "config.json"
-        ) || (name.starts_with("epoch-") && name.ends_with(".safetensors"));
-        if ours {
-            std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
-        }
-    }
-    Ok(())
-}
-
-/// Writes `vs` as safetensors (`VarStore::save` refuses channels-last tensors; this writes
-/// every variable in the usual contiguous order, so the file is the same either way).
-fn save_weights(vs: &VarStore, path: &Path) -> Result<()> {
-    let named: Vec<(String, Tensor)> = vs
-        .variables()
-        .into_iter()
-        .map(|(name, t)| (name, t.contiguous()))
-        .collect();
-    write_tensors(&named, path)
-}
-
-/// Writes named tensors as safetensors through a temporary file and a rename.
-fn write_tensors(named: &[(String, Tensor)], path: &Path) -> Result<()> {
-    let tmp = tmp_path(path);
-    Tensor::write_safetensors(named, &tmp)?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-}
-
-fn write_history(path: &Path, history: &[EpochRecord]) -> Result<()> {
-    let mut text = String::new();
-    for r in history {
-        let line = serde_json::to_string(r).map_err(|source| Error::Json {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        text.push_str(&line);
-        text.push('\n');
-    }
-    write_atomic(path, text.as_bytes())
-}
-
-fn read_history(path: &Path) -> Result<Vec<EpochRecord>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            serde_json::from_str(l).map_err(|source| Error::Json {
-                path: path.to_path_buf(),
-                source,
-            })
-        })
-        .collect()
 }
 
 /// A run configuration without its epoch count: two runs that differ only in epochs can
@@ -503,6 +446,8 @@ pub fn train<M: ModuleT + ?Sized>(
     params.check()?;
     tch::set_num_threads(crate::threads() as i32);
     std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
+    // Held until this function returns, by any path.
+    let _lock = RunLock::acquire(run_dir)?;
     let f = |name: &str| run_dir.join(name);
     if crate::channels_last() {
         // Before Adam: its moments copy the weights' layout.
@@ -510,14 +455,9 @@ pub fn train<M: ModuleT + ?Sized>(
     }
     let mut adam = Adam::new(vs);
     let mut history = Vec::new();
-    let mut state = RunState {
-        epochs_done: 0,
-        step: 0,
-        best_epoch: 0,
-        best_val_loss: f64::INFINITY,
-    };
+    let mut state = RunState::fresh();
     if resume && f("state.json").exists() {
-        let saved: serde_json::Value = read_json(&f("config.json"))?;
+        let saved: serde_json::Value = crate::run_folder::read_for_resume(&f("config.json"))?;
         if comparable(&saved) != comparable(config) {
             return Err(Error::bad_data(
                 f("config.json"),
@@ -525,23 +465,8 @@ pub fn train<M: ModuleT + ?Sized>(
                  resume it with the same settings, or start afresh without --resume",
             ));
         }
-        state = read_json(&f("state.json"))?;
-        if state.epochs_done > 0 {
-            vs.load(f(&weights_name(state.epochs_done)))?;
-            adam.load(&f(&optim_name(state.epochs_done)))?;
-        }
-        history = read_history(&f("history.jsonl"))?;
-        history.truncate(state.epochs_done);
-        if history.len() != state.epochs_done {
-            return Err(Error::bad_data(
-                f("history.jsonl"),
-                format!(
-                    "holds {} epochs but state.json says {} are done",
-                    history.len(),
-                    state.epochs_done
-                ),
-            ));
-        }
+        (state, history) = crate::run_folder::resume(run_dir, vs, &mut adam)?;
+        remove_leftovers(run_dir);
     } else {
         remove_run_files(run_dir)?;
     }
@@ -633,6 +558,8 @@ pub fn train<M: ModuleT + ?Sized>(
         let previous = state.epochs_done;
         state.epochs_done = epoch;
         state.step = adam.step;
+        state.weights_sha256 = Some(sha256_file(&f(&weights_name(epoch)))?);
+        state.optim_sha256 = Some(sha256_file(&f(&optim_name(epoch)))?);
         write_json(&f("state.json"), &state)?;
         if previous > 0 {
             let _ = std::fs::remove_file(f(&weights_name(previous)));

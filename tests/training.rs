@@ -282,3 +282,265 @@ fn cnn_search_ranks_candidates_by_validation_loss() {
     assert!(res[0].best_val_loss <= res[1].best_val_loss);
     assert!(res.iter().all(|r| r.parameters > 0 && r.best_epoch == 1));
 }
+
+/// Copies the files of run folder `from` into a fresh folder.
+fn copy_run(from: &std::path::Path, name: &str) -> common::TempDir {
+    let to = common::TempDir::new(name);
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.path().join(e.file_name())).unwrap();
+    }
+    to
+}
+
+/// Bytes from a fixed linear congruential generator (no two faults alike, every run the same).
+fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 56) as u8
+        })
+        .collect()
+}
+
+/// Tries to resume `dir` to 3 epochs; returns the error.
+fn resume_err(dir: &std::path::Path, d: &TrainData) -> charlab::Error {
+    let p = params(3);
+    tch::manual_seed(7);
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let net = cnn(&vs.root(), &small_cnn()).unwrap();
+    train(&net, &mut vs, d, &p, &config(&p), dir, true).unwrap_err()
+}
+
+#[test]
+fn damaged_run_folders_are_clear_errors_on_resume() {
+    let _guard = lock();
+    let d = data();
+    // Two epochs done, with the configuration (all but the epoch count) that `resume_err`
+    // resumes with.
+    let base = common::TempDir::new("damage-base");
+    run(base.path(), 2, false, &d);
+    type Damage = fn(&std::path::Path);
+    let half: Damage = |p| {
+        let bytes = std::fs::read(p).unwrap();
+        std::fs::write(p, &bytes[..bytes.len() / 2]).unwrap();
+    };
+    let random: Damage = |p| {
+        let n = std::fs::metadata(p).unwrap().len() as usize;
+        std::fs::write(p, noise(n, n as u64)).unwrap();
+    };
+    // Same size, valid header: only the bytes of the last tensor change.
+    let flipped: Damage = |p| {
+        let mut bytes = std::fs::read(p).unwrap();
+        let n = bytes.len();
+        for b in &mut bytes[n - 16..] {
+            *b ^= 0x5a;
+        }
+        std::fs::write(p, bytes).unwrap();
+    };
+    let cut_line: Damage = |p| {
+        let text = std::fs::read_to_string(p).unwrap();
+        let first = text.find('\n').unwrap();
+        std::fs::write(p, &text[..first + 20]).unwrap();
+    };
+    let cases: [(&str, Damage, &[&str]); 10] = [
+        (
+            "epoch-002.safetensors",
+            half,
+            &["truncated", "from epoch 2"],
+        ),
+        (
+            "epoch-002.safetensors",
+            random,
+            &["not a safetensors file", "from epoch 2"],
+        ),
+        (
+            "epoch-002.safetensors",
+            flipped,
+            &["SHA-256", "from epoch 2"],
+        ),
+        (
+            "epoch-002-optim.safetensors",
+            half,
+            &["truncated", "from epoch 2"],
+        ),
+        (
+            "epoch-002-optim.safetensors",
+            random,
+            &["corrupt", "from epoch 2"],
+        ),
+        ("state.json", half, &["is unreadable"]),
+        ("state.json", random, &["is unreadable"]),
+        ("config.json", half, &["is unreadable"]),
+        (
+            "history.jsonl",
+            cut_line,
+            &["1 complete epochs", "says 2 are done"],
+        ),
+        ("history.jsonl", random, &["line 1 is corrupt"]),
+    ];
+    for (i, (file, damage, words)) in cases.iter().enumerate() {
+        let dir = copy_run(base.path(), &format!("damage-{i}"));
+        damage(&dir.path().join(file));
+        let err = resume_err(dir.path(), &d);
+        let msg = err.to_string();
+        assert!(
+            matches!(err, charlab::Error::BadData { .. }),
+            "{file}: {msg}"
+        );
+        assert!(
+            msg.contains(file),
+            "{file}: message does not name the file: {msg}"
+        );
+        assert!(
+            msg.contains("rerun without --resume"),
+            "{file}: no fix: {msg}"
+        );
+        for w in *words {
+            assert!(msg.contains(w), "{file}: `{w}` missing from: {msg}");
+        }
+        // The error released the folder's lock.
+        assert!(!dir.path().join("run.lock").exists(), "{file}: lock left");
+    }
+    // A missing checkpoint says so.
+    let dir = copy_run(base.path(), "damage-missing");
+    std::fs::remove_file(dir.path().join("epoch-002-optim.safetensors")).unwrap();
+    let msg = resume_err(dir.path(), &d).to_string();
+    assert!(
+        msg.contains("epoch-002-optim.safetensors: is missing"),
+        "{msg}"
+    );
+    // The optimizer state of another network is refused, naming what does not fit.
+    let dir = copy_run(base.path(), "damage-other-net");
+    let state_path = dir.path().join("state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_path).unwrap()).unwrap();
+    state.as_object_mut().unwrap().remove("optim_sha256");
+    std::fs::write(&state_path, state.to_string()).unwrap();
+    let other = [("step".to_string(), tch::Tensor::from_slice(&[3i64]))];
+    tch::Tensor::write_safetensors(&other, dir.path().join("epoch-002-optim.safetensors")).unwrap();
+    let msg = resume_err(dir.path(), &d).to_string();
+    assert!(msg.contains("holds 1 tensors"), "{msg}");
+}
+
+#[test]
+fn resume_ignores_a_partial_history_line_and_repairs_the_best_checkpoint() {
+    let _guard = lock();
+    let d = data();
+    let straight = common::TempDir::new("tolerate-straight");
+    let full = run(straight.path(), 3, false, &d);
+    let dir = common::TempDir::new("tolerate");
+    run(dir.path(), 2, false, &d);
+    // A crash while the history of epoch 3 was written by hand or copied: a cut line.
+    let hist = dir.path().join("history.jsonl");
+    let mut text = std::fs::read_to_string(&hist).unwrap();
+    text.push_str("{\"epoch\":3,\"train_lo");
+    std::fs::write(&hist, text).unwrap();
+    // Leftover temporary files of a killed writer are cleaned.
+    std::fs::write(dir.path().join(".tmp999.0-epoch-003.safetensors"), b"part").unwrap();
+    std::fs::write(dir.path().join(".state.json.tmp999.1"), b"{").unwrap();
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("state.json")).unwrap())
+            .unwrap();
+    let best_epoch = state["best_epoch"].as_u64().unwrap();
+    std::fs::write(dir.path().join("best.safetensors"), b"garbage").unwrap();
+    if best_epoch != 2 {
+        // The best weights are not the checkpoint's: they are lost, and the error says so.
+        let msg = resume_err(dir.path(), &d).to_string();
+        assert!(
+            msg.contains("best.safetensors") && msg.contains("best epoch"),
+            "{msg}"
+        );
+        return;
+    }
+    tch::manual_seed(4242);
+    let resumed = run(dir.path(), 3, true, &d);
+    let losses = |h: &[EpochRecord]| -> Vec<(usize, f64, f64, f64)> {
+        h.iter()
+            .map(|r| (r.epoch, r.train_loss, r.val_loss, r.val_accuracy))
+            .collect()
+    };
+    assert_eq!(losses(&resumed), losses(&full));
+    let lines = std::fs::read_to_string(&hist).unwrap();
+    assert_eq!(lines.lines().count(), 3, "{lines}");
+    for name in [".tmp999.0-epoch-003.safetensors", ".state.json.tmp999.1"] {
+        assert!(!dir.path().join(name).exists(), "{name} left");
+    }
+    // best.safetensors was rewritten and loads.
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let _net = cnn(&vs.root(), &small_cnn()).unwrap();
+    vs.load(dir.path().join("best.safetensors")).unwrap();
+}
+
+#[test]
+fn a_run_folder_takes_one_training_at_a_time() {
+    let _guard = lock();
+    let d = data();
+    let dir = common::TempDir::new("lock");
+    let lock_path = dir.path().join("run.lock");
+    // A lock file left by a process that died (kill -9): nobody holds it, so it is taken over.
+    std::fs::write(&lock_path, "1\n0\n").unwrap();
+    run(dir.path(), 1, false, &d);
+    assert!(!lock_path.exists(), "the lock outlived the training");
+    // A second training of the folder while one runs fails at once, naming the holder.
+    let err = std::thread::scope(|s| {
+        // Tensors are not `Sync`: the thread gets its own copy of the data.
+        let own = data();
+        let path = dir.path();
+        let first = s.spawn(move || run(path, 4, true, &own));
+        let start = std::time::Instant::now();
+        loop {
+            let text = std::fs::read_to_string(&lock_path).unwrap_or_default();
+            if text.lines().count() >= 2 {
+                break;
+            }
+            assert!(
+                start.elapsed().as_secs() < 60,
+                "the first training never locked"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let p = params(4);
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let net = cnn(&vs.root(), &small_cnn()).unwrap();
+        let started = std::time::Instant::now();
+        let err = train(&net, &mut vs, &d, &p, &config(&p), dir.path(), true).unwrap_err();
+        assert!(
+            started.elapsed().as_secs() < 2,
+            "the second training waited"
+        );
+        assert_eq!(first.join().unwrap().len(), 4);
+        err
+    });
+    let msg = err.to_string();
+    assert!(matches!(err, charlab::Error::InUse { .. }), "{msg}");
+    let pid = format!("in use by PID {} (started ", std::process::id());
+    assert!(msg.contains(&pid), "{msg}");
+    assert!(msg.contains("wait for it or stop it"), "{msg}");
+    assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
+    // The refused call did not disturb the run: four epochs, once each.
+    let text = std::fs::read_to_string(dir.path().join("history.jsonl")).unwrap();
+    let epochs: Vec<u64> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(epochs, [1, 2, 3, 4]);
+    // An error return after the lock was taken releases it too.
+    let other = TrainParams {
+        learning_rate: 1e-2,
+        ..params(5)
+    };
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let net = cnn(&vs.root(), &small_cnn()).unwrap();
+    let err = train(&net, &mut vs, &d, &other, &config(&other), dir.path(), true).unwrap_err();
+    assert!(err.to_string().contains("another configuration"), "{err}");
+    assert!(!lock_path.exists());
+    assert_eq!(run(dir.path(), 5, true, &d).len(), 5);
+}

@@ -16,11 +16,11 @@ fn delta(w: &mut Writer, d: f64) -> String {
 
 /// Pairs of variants `(without, with)` that differ only in the lever `has` looks at (the
 /// other levers `same` compares), for the effect of one lever.
-fn lever_pairs<'a>(
-    vs: &'a [VariantResults],
+fn lever_pairs(
+    vs: &[VariantResults],
     has: impl Fn(&VariantResults) -> bool,
     same: impl Fn(&VariantResults, &VariantResults) -> bool,
-) -> Vec<(&'a VariantResults, &'a VariantResults)> {
+) -> Vec<(&VariantResults, &VariantResults)> {
     let mut out = Vec::new();
     for a in vs.iter().filter(|v| !has(v)) {
         for b in vs.iter().filter(|v| has(v)) {
