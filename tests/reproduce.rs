@@ -94,7 +94,13 @@ fn quick_reproduction_writes_everything_reuses_it_and_recomputes_what_is_corrupt
         assert!(on_disk.contains(&acc), "Table 1 accuracy {acc} missing");
     }
     let html = std::fs::read_to_string(root.join("report/report.html")).unwrap();
-    assert!(html.contains("<table>") && html.contains("../figures/05-confusion-matrix.svg"));
+    // One self-contained file: every figure is inlined as SVG, none is linked.
+    assert!(
+        html.contains("<table>")
+            && html.contains("data-src=\"../figures/05-confusion-matrix.svg\"")
+    );
+    assert_eq!(html.matches("<svg").count(), on_disk.matches("![").count());
+    assert!(!html.contains("<img"));
 
     // Nothing changed: nothing is done.
     let second = reproduce(root);

@@ -504,11 +504,27 @@ fn body_html(md: &str, figures: bool) -> String {
             }
             let (alt, src) = rest.split_once("](").unwrap_or((rest, ""));
             let src = src.trim_end_matches(')');
-            body.push_str(&format!(
-                "<figure><img src=\"{}\" alt=\"{}\"></figure>\n",
-                escape(src),
-                escape(alt)
-            ));
+            // Inline the SVG, so that the page is one self-contained file (mailable, movable);
+            // a figure that is not there stays a link.
+            let file = src
+                .strip_prefix("../figures/")
+                .map(|name| paths::figures_dir().join(name));
+            match file.and_then(|f| std::fs::read_to_string(f).ok()) {
+                Some(svg) => {
+                    let start = svg.find("<svg").unwrap_or(0);
+                    body.push_str(&format!(
+                        "<figure role=\"img\" aria-label=\"{}\" data-src=\"{}\">{}</figure>\n",
+                        escape(alt),
+                        escape(src),
+                        svg[start..].trim_end()
+                    ));
+                }
+                None => body.push_str(&format!(
+                    "<figure><img src=\"{}\" alt=\"{}\"></figure>\n",
+                    escape(src),
+                    escape(alt)
+                )),
+            }
         } else {
             body.push_str(&format!("<p>{}</p>\n", inline(l)));
         }
@@ -526,7 +542,7 @@ fn page(body: &str) -> String {
          <title>Handwritten character classification, reproduced</title>\n<style>\n\
          body {{ font-family: sans-serif; max-width: 60em; margin: 2em auto; line-height: 1.5; \
          padding: 0 1em; }}\n\
-         img {{ max-width: 100%; }}\nfigure {{ margin: 1em 0 0 0; }}\n\
+         img, figure svg {{ max-width: 100%; height: auto; }}\nfigure {{ margin: 1em 0 0 0; }}\n\
          table {{ border-collapse: collapse; margin: 1em 0; }}\n\
          th, td {{ border: 1px solid #bbb; padding: 0.3em 0.8em; text-align: right; }}\n\
          th:first-child, td:first-child {{ text-align: left; }}\n\
