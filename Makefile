@@ -21,7 +21,7 @@ DATA ?=
 ARGS ?=
 DATA_FLAG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab clean-setup bench-baselines bench-neural bench-nets
+.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab clean-setup bench-baselines bench-neural bench-nets fuzz
 
 venv:
 	@scripts/setup.sh venv
@@ -66,6 +66,16 @@ lab: kernel
 
 clean-setup:
 	rm -rf .venv .tools .jupyter target/evcxr
+
+# Fuzzing (not a test: neither `make test` nor `make reproduce` needs it): every reader of
+# outside bytes (train.pkl, EMNIST IDX files, run-folder and results JSON, safetensors weights)
+# under libFuzzer with AddressSanitizer, each target FUZZ_S seconds (`FUZZ_S=600 make fuzz` for
+# a long run), one summary line per target; fails on any crash, its input in fuzz/artifacts/.
+# Installs cargo-fuzz into .tools/ on first use; RUSTC_BOOTSTRAP=1 lets stable rustc accept
+# libFuzzer's nightly-only flags (scripts/fuzz.sh).
+FUZZ_S ?= 60
+fuzz: venv
+	FUZZ_S=$(FUZZ_S) scripts/fuzz.sh
 
 # Benchmarks (not tests): charlab against the Python stack the report used, one after the other
 # on the same machine, same split, same threads. Tables are printed and saved in target/bench/.

@@ -114,7 +114,8 @@ where
         run_dir,
         resume,
     )?;
-    vs.load(run_dir.join("best.safetensors"))?;
+    let best = run_dir.join("best.safetensors");
+    crate::run_folder::load_weights(&vs, &best).map_err(|e| Error::bad_data(&best, e))?;
     let (x_test, y_test) = train_data.normalizer.tensors(data, &split.test, device)?;
     let t = Instant::now();
     let (_, _, preds) = training::evaluate(&net, &x_test, &y_test, config.train().eval_batch_size)?;

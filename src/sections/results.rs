@@ -224,9 +224,9 @@ pub fn summarize(
                 "{} comes from other data (hash {}) than {} (hash {}); rerun its section on \
                  this data first (`charlab reproduce` does it)",
                 o.results_file,
-                &o.data_hash[..o.data_hash.len().min(16)],
+                o.data_hash.get(..16).unwrap_or(&o.data_hash),
                 data.source(),
-                &hash[..16]
+                hash.get(..16).unwrap_or(&hash)
             ),
         ));
     }

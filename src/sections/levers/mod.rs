@@ -284,8 +284,11 @@ pub fn run_variant(
     let mut resume = resume;
     let init_note = match init {
         Some(path) => {
-            vs.load(path).map_err(|e| {
-                Error::bad_data(path, format!("cannot load the pretrained weights: {e}"))
+            crate::run_folder::load_weights(&vs, path).map_err(|e| {
+                Error::bad_data(
+                    path,
+                    format!("cannot start from these pretrained weights: {e}"),
+                )
             })?;
             // A run fine-tuned from other pretrained weights is stale: start it over.
             let digest = paths::sha256_file(path)?;
@@ -313,7 +316,8 @@ pub fn run_variant(
         run_dir,
         resume,
     )?;
-    vs.load(run_dir.join("best.safetensors"))?;
+    let best = run_dir.join("best.safetensors");
+    crate::run_folder::load_weights(&vs, &best).map_err(|e| Error::bad_data(&best, e))?;
     let train_labels: Vec<usize> = split.train.iter().map(|&i| data.labels()[i]).collect();
     let prior = log_prior(&train_labels, data.n_classes());
     let eval_batch = variant.train.eval_batch_size as i64;
