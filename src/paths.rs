@@ -114,11 +114,21 @@ pub fn shared_standin() -> PathBuf {
 /// The shared EMNIST images that are not in the stand-in (`../shared/data/emnist-byclass-rest`
 /// beside the project root): section 6.1's pretraining corpus for developers and CI.
 pub fn shared_emnist_rest() -> PathBuf {
-    root()
-        .join("..")
+    let rel = Path::new("..")
         .join("shared")
         .join("data")
-        .join("emnist-byclass-rest")
+        .join("emnist-byclass-rest");
+    // Relative to the current folder when it is inside the project (a notebook's is
+    // `notebooks/`), so that results and notebooks name no machine's absolute path.
+    let root = root();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| root.clone());
+    match cwd.strip_prefix(&root) {
+        Ok(inside) => inside
+            .components()
+            .fold(PathBuf::new(), |p, _| p.join(".."))
+            .join(rel),
+        Err(_) => root.join(rel),
+    }
 }
 
 /// `path` relative to the project root when it is inside it (for messages and notebook
