@@ -820,13 +820,13 @@ fn levers(args: &LeversArgs, pretrain_only: bool) -> Result<()> {
         println!(
             "{:<30} {:>5.2}  {:>6.2}%  {:>5.2}%  {:>7.2}%  {:>6.2}%  ({:.2} / {:.2})",
             v.variant.name,
-            v.tau,
-            100.0 * v.validation.adjusted_accuracy,
-            100.0 * v.validation.adjusted_macro_f1,
-            100.0 * v.test.adjusted_accuracy,
-            100.0 * v.test.adjusted_macro_f1,
-            100.0 * v.test.accuracy,
-            100.0 * v.test.macro_f1
+            v.scored.tau,
+            100.0 * v.scored.validation.adjusted_accuracy,
+            100.0 * v.scored.validation.adjusted_macro_f1,
+            100.0 * v.scored.test.adjusted_accuracy,
+            100.0 * v.scored.test.adjusted_macro_f1,
+            100.0 * v.scored.test.accuracy,
+            100.0 * v.scored.test.macro_f1
         );
     }
     if let Some(b) = &res.best {

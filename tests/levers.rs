@@ -164,10 +164,10 @@ fn quick_section_runs_end_to_end_and_predict_loads_the_best_run() {
     assert!(seen.iter().any(|m| m.starts_with("pretraining")));
     let n_test = split::random_split(data.len(), 0).unwrap().test.len();
     for v in &res.variants {
-        assert!(config.tau_grid.contains(&v.tau));
-        assert_eq!(v.test_predictions.len(), n_test);
-        assert!(v.test.adjusted_accuracy > 0.0 && v.test.adjusted_accuracy <= 1.0);
-        assert_eq!(v.pairs.len(), levers::PAIRS.len());
+        assert!(config.tau_grid.contains(&v.scored.tau));
+        assert_eq!(v.scored.test_predictions.len(), n_test);
+        assert!(v.scored.test.adjusted_accuracy > 0.0 && v.scored.test.adjusted_accuracy <= 1.0);
+        assert_eq!(v.scored.pairs.len(), levers::PAIRS.len());
     }
     let saved: LeversResults =
         charlab::paths::read_json(&charlab::paths::result(levers::SECTION)).unwrap();
@@ -181,7 +181,7 @@ fn quick_section_runs_end_to_end_and_predict_loads_the_best_run() {
         .variants
         .iter()
         .find(|v| v.variant.name == best.model)
-        .map(|v| v.test_predictions.clone())
+        .map(|v| v.scored.test_predictions.clone())
         .or_else(|| {
             res.ensembles
                 .iter()
@@ -195,7 +195,7 @@ fn quick_section_runs_end_to_end_and_predict_loads_the_best_run() {
         let all = p.predict(&data).unwrap();
         let on_test: Vec<usize> = split.test.iter().map(|&i| all[i]).collect();
         let want = match name {
-            "small-scratch" => res.variants[0].test_predictions.clone(),
+            "small-scratch" => res.variants[0].scored.test_predictions.clone(),
             n => res
                 .ensembles
                 .iter()

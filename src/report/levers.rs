@@ -53,11 +53,11 @@ fn effect(w: &mut Writer, what: &str, pairs: &[(&VariantResults, &VariantResults
             let (an, bn) = (w.lit(&a.variant.name), w.lit(&b.variant.name));
             let da = delta(
                 w,
-                100.0 * (b.test.adjusted_accuracy - a.test.adjusted_accuracy),
+                100.0 * (b.scored.test.adjusted_accuracy - a.scored.test.adjusted_accuracy),
             );
             let df = delta(
                 w,
-                100.0 * (b.test.adjusted_macro_f1 - a.test.adjusted_macro_f1),
+                100.0 * (b.scored.test.adjusted_macro_f1 - a.scored.test.adjusted_macro_f1),
             );
             format!("`{bn}` against `{an}`: {da} points of accuracy, {df} of macro F1")
         })
@@ -230,8 +230,8 @@ pub fn write_section(w: &mut Writer, res: &LeversResults) {
         });
         if let Some(a) = same {
             let (an, bn) = (w.lit(&a.variant.name), w.lit(&b.variant.name));
-            let da_v = 100.0 * (b.test.adjusted_accuracy - a.test.adjusted_accuracy);
-            let df_v = 100.0 * (b.test.adjusted_macro_f1 - a.test.adjusted_macro_f1);
+            let da_v = 100.0 * (b.scored.test.adjusted_accuracy - a.scored.test.adjusted_accuracy);
+            let df_v = 100.0 * (b.scored.test.adjusted_macro_f1 - a.scored.test.adjusted_macro_f1);
             let (da, df) = (delta(w, da_v), delta(w, df_v));
             let verdict = if da_v > 0.0 && df_v > 0.0 {
                 "so with pretraining the original's finding holds here: EfficientNet beats the CNN"
@@ -268,10 +268,10 @@ pub fn write_section(w: &mut Writer, res: &LeversResults) {
     let name = w.lit(&bv.variant.name);
     let (acc, f1) = (w.num(best.test_accuracy, 1), w.num(best.test_macro_f1, 1));
     let (raw_acc, raw_f1) = (
-        w.num(100.0 * bv.test.accuracy, 1),
-        w.num(100.0 * bv.test.macro_f1, 1),
+        w.num(100.0 * bv.scored.test.accuracy, 1),
+        w.num(100.0 * bv.scored.test.macro_f1, 1),
     );
-    let t = w.num(bv.tau, 2);
+    let t = w.num(bv.scored.tau, 2);
     let cnn_path = paths::result(cnn::SECTION);
     let cnn_line = match paths::read_json::<cnn::NeuralResults>(&cnn_path) {
         Ok(c) => format!(
@@ -287,6 +287,7 @@ pub fn write_section(w: &mut Writer, res: &LeversResults) {
          original's {orig_acc}% and {orig_f1}%.{cnn_line}"
     ));
     let pairs: Vec<String> = bv
+        .scored
         .pairs
         .iter()
         .map(|pc| {
@@ -299,7 +300,7 @@ pub fn write_section(w: &mut Writer, res: &LeversResults) {
             format!("{a} read as {b} {r0} -> {a0} times, {b} as {a} {r1} -> {a1}")
         })
         .collect();
-    let why = if bv.tau > 0.0 {
+    let why = if bv.scored.tau > 0.0 {
         "The adjustment moves predictions toward the rarer class of each pair; what stays \
          confused are glyphs that no prior can separate."
     } else {

@@ -75,18 +75,10 @@ pub struct VariantResults {
     pub train_seconds: f64,
     /// Training images per second.
     pub train_images_per_second: f64,
-    /// `tau` picked on validation macro F1.
-    pub tau: f64,
-    /// Validation accuracy and macro F1, raw and adjusted.
-    pub validation: Scores,
-    /// Test accuracy and macro F1, raw and adjusted.
-    pub test: Scores,
-    /// Per-class test F1 after adjustment (by class index).
-    pub per_class_f1: Vec<f64>,
-    /// The look-alike pairs on test.
-    pub pairs: Vec<PairConfusion>,
-    /// Adjusted test predictions, in the split's test order.
-    pub test_predictions: Vec<usize>,
+    /// Its scores: `tau`, validation and test, per class, the look-alike pairs and the
+    /// adjusted test predictions.
+    #[serde(flatten)]
+    pub scored: Scored,
 }
 
 /// An ensemble of finished variants: members picked on validation (the top `k` variants by
@@ -347,12 +339,7 @@ pub fn run_variant(
             / train_seconds.max(1e-9),
         train_seconds,
         history: outcome.history,
-        tau: sc.tau,
-        validation: sc.validation,
-        test: sc.test,
-        per_class_f1: sc.per_class_f1,
-        pairs: sc.pairs,
-        test_predictions: sc.test_predictions,
+        scored: sc,
     };
     Ok((res, val_logits, test_logits))
 }
@@ -387,9 +374,10 @@ pub fn ensembles(
     let mut order: Vec<usize> = (0..variants.len()).collect();
     order.sort_by(|&a, &b| {
         variants[b]
+            .scored
             .validation
             .adjusted_macro_f1
-            .total_cmp(&variants[a].validation.adjusted_macro_f1)
+            .total_cmp(&variants[a].scored.validation.adjusted_macro_f1)
     });
     let mut best: Option<(usize, Scored)> = None;
     for k in 2..=order.len() {
@@ -434,11 +422,11 @@ pub fn best_of(variants: &[VariantResults], ensembles: &[EnsembleResults]) -> Op
         .iter()
         .map(|v| {
             (
-                v.validation.adjusted_macro_f1,
+                v.scored.validation.adjusted_macro_f1,
                 Best {
                     model: v.variant.name.clone(),
-                    test_accuracy: 100.0 * v.test.adjusted_accuracy,
-                    test_macro_f1: 100.0 * v.test.adjusted_macro_f1,
+                    test_accuracy: 100.0 * v.scored.test.adjusted_accuracy,
+                    test_macro_f1: 100.0 * v.scored.test.adjusted_macro_f1,
                     run_dir: dir(&v.variant.name),
                     members: Vec::new(),
                 },

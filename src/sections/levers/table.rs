@@ -58,8 +58,8 @@ pub fn future_work(res: &LeversResults) -> FutureWork {
             if let Some(p) = t.class_weight_power {
                 imbalance.push(format!("class weights (n/n_c)^{p}"));
             }
-            if v.tau > 0.0 {
-                imbalance.push(format!("logit adjustment, tau {}", v.tau));
+            if v.scored.tau > 0.0 {
+                imbalance.push(format!("logit adjustment, tau {}", v.scored.tau));
             }
             VariantRow {
                 model: v.variant.name.clone(),
@@ -76,9 +76,9 @@ pub fn future_work(res: &LeversResults) -> FutureWork {
                     imbalance.join(" + ")
                 },
                 epochs: v.history.len(),
-                validation_macro_f1: 100.0 * v.validation.adjusted_macro_f1,
-                test_accuracy: 100.0 * v.test.adjusted_accuracy,
-                test_macro_f1: 100.0 * v.test.adjusted_macro_f1,
+                validation_macro_f1: 100.0 * v.scored.validation.adjusted_macro_f1,
+                test_accuracy: 100.0 * v.scored.test.adjusted_accuracy,
+                test_macro_f1: 100.0 * v.scored.test.adjusted_macro_f1,
                 train_seconds: v.train_seconds,
                 train_images_per_second: v.train_images_per_second,
             }
