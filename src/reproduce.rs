@@ -117,8 +117,7 @@ pub fn manifest_path() -> PathBuf {
 }
 
 fn sha256_file(path: &Path) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
-    Some(hex(&Sha256::digest(&bytes)))
+    paths::sha256_file(path).ok()
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -67,6 +67,38 @@ pub enum Source {
     },
 }
 
+impl Source {
+    /// What the data is, in words, naming files but no folder (for the report: a machine's
+    /// paths mean nothing to its reader).
+    pub fn describe(&self) -> String {
+        let name = |p: &std::path::Path| {
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        };
+        match self {
+            Source::Pickle { path } => {
+                format!("a pickle of (X, y) in the task's format, `{}`", name(path))
+            }
+            Source::Emnist { dir, report_format } => format!(
+                "EMNIST images in the official IDX layout (`{}`){}",
+                name(dir),
+                if *report_format {
+                    ", each cropped to its ink, scaled to a 52-pixel longer side, centred in \
+                     56 x 56 and binarised, letter case merged into the report's classes"
+                } else {
+                    ""
+                }
+            ),
+            Source::Synthetic { n, seed } => format!(
+                "charlab's embedded generator of handwriting-like glyphs ({n} images, seed {seed})"
+            ),
+            Source::Subset { parent, n } => format!("{n}-image subset of {parent}"),
+        }
+    }
+}
+
 impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

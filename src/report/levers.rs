@@ -104,7 +104,7 @@ pub(super) fn section(w: &mut Writer) -> Result<()> {
 
 /// Section 6.1's text from `res` (after its heading).
 pub fn write_section(w: &mut Writer, res: &LeversResults) {
-    let corpus = w.lit(&res.corpus.to_string());
+    let corpus = w.lit(&res.corpus.describe());
     let (orig_acc, orig_f1) = (
         w.num(results::MODELS[3].2, 1),
         w.num(results::MODELS[3].3, 1),

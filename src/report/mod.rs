@@ -107,7 +107,7 @@ pub fn render() -> Result<Writer> {
     let eff: efficientnet::NeuralResults = read(efficientnet::SECTION)?;
     let res: results::ResultsSummary = read(results::SECTION)?;
     let mut w = Writer::default();
-    let source = ds.source.to_string();
+    let source = ds.source.describe();
     // Model names carry digits ("EfficientNet-b0") that are not measurements.
     for (_, name, _, _) in results::MODELS {
         w.lit(name);

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use tch::nn::ModuleT;
 use tch::{Device, Kind, Tensor};
 
+use crate::data::Dataset;
 use crate::metrics::ConfusionMatrix;
+use crate::split::Split;
 use crate::Result;
 
 /// Confusions of one look-alike pair on test.
@@ -114,13 +116,30 @@ pub struct Scored {
     pub test_predictions: Vec<usize>,
 }
 
-/// Truth, logits and prior of the validation and test parts, for [`score`].
-pub(crate) struct Eval<'a> {
-    pub val_truth: &'a [usize],
-    pub test_truth: &'a [usize],
-    pub prior: &'a [f64],
-    pub chars: &'a [char],
-    pub pairs: &'a [(char, char)],
+/// Truth of the validation and test parts, the training prior and the class characters: what
+/// [`score`] needs besides a model's logits, built once per data set and split.
+pub(crate) struct Eval {
+    pub val_truth: Vec<usize>,
+    pub test_truth: Vec<usize>,
+    /// Log prior of the training part ([`log_prior`]).
+    pub prior: Vec<f64>,
+    pub chars: Vec<char>,
+    pub pairs: Vec<(char, char)>,
+}
+
+impl Eval {
+    /// The parts of `split` of `data`, following the look-alike `pairs`.
+    pub(crate) fn new(data: &Dataset, split: &Split, pairs: &[(char, char)]) -> Eval {
+        let truths =
+            |idx: &[usize]| -> Vec<usize> { idx.iter().map(|&i| data.labels()[i]).collect() };
+        Eval {
+            val_truth: truths(&split.validation),
+            test_truth: truths(&split.test),
+            prior: log_prior(&truths(&split.train), data.n_classes()),
+            chars: data.class_chars().to_vec(),
+            pairs: pairs.to_vec(),
+        }
+    }
 }
 
 /// Picks `tau` in `tau_grid` on validation macro F1 and scores both parts.
@@ -134,31 +153,31 @@ pub(crate) fn score(
     let mut tau = 0.0;
     let mut best_f1 = f64::NEG_INFINITY;
     for &t in tau_grid {
-        let pred = adjusted_predictions(val_logits, e.prior, t)?;
-        let f1 = ConfusionMatrix::new(e.val_truth, &pred, k)?.macro_f1();
+        let pred = adjusted_predictions(val_logits, &e.prior, t)?;
+        let f1 = ConfusionMatrix::new(&e.val_truth, &pred, k)?.macro_f1();
         if f1 > best_f1 + 1e-12 {
             best_f1 = f1;
             tau = t;
         }
     }
-    let val_raw = adjusted_predictions(val_logits, e.prior, 0.0)?;
-    let val_adj = adjusted_predictions(val_logits, e.prior, tau)?;
-    let test_raw = adjusted_predictions(test_logits, e.prior, 0.0)?;
-    let test_adj = adjusted_predictions(test_logits, e.prior, tau)?;
-    let cm_raw = ConfusionMatrix::new(e.test_truth, &test_raw, k)?;
-    let cm_adj = ConfusionMatrix::new(e.test_truth, &test_adj, k)?;
+    let val_raw = adjusted_predictions(val_logits, &e.prior, 0.0)?;
+    let val_adj = adjusted_predictions(val_logits, &e.prior, tau)?;
+    let test_raw = adjusted_predictions(test_logits, &e.prior, 0.0)?;
+    let test_adj = adjusted_predictions(test_logits, &e.prior, tau)?;
+    let cm_raw = ConfusionMatrix::new(&e.test_truth, &test_raw, k)?;
+    let cm_adj = ConfusionMatrix::new(&e.test_truth, &test_adj, k)?;
     Ok(Scored {
         tau,
-        validation: scores(e.val_truth, &val_raw, &val_adj, k)?,
-        test: scores(e.test_truth, &test_raw, &test_adj, k)?,
+        validation: scores(&e.val_truth, &val_raw, &val_adj, k)?,
+        test: scores(&e.test_truth, &test_raw, &test_adj, k)?,
         per_class_f1: cm_adj.per_class().iter().map(|m| m.f1).collect(),
         pairs: e
             .pairs
             .iter()
             .map(|&p| PairConfusion {
                 pair: p,
-                raw: pair_counts(&cm_raw, e.chars, p),
-                adjusted: pair_counts(&cm_adj, e.chars, p),
+                raw: pair_counts(&cm_raw, &e.chars, p),
+                adjusted: pair_counts(&cm_adj, &e.chars, p),
             })
             .collect(),
         test_predictions: test_adj,

@@ -310,24 +310,15 @@ pub fn run_variant(
     )?;
     let best = run_dir.join("best.safetensors");
     crate::run_folder::load_weights(&vs, &best).map_err(|e| Error::bad_data(&best, e))?;
-    let train_labels: Vec<usize> = split.train.iter().map(|&i| data.labels()[i]).collect();
-    let prior = log_prior(&train_labels, data.n_classes());
     let eval_batch = variant.train.eval_batch_size as i64;
     let val_logits = logits(&*net, &td.x_val, eval_batch)?;
     let (x_test, _) = td.normalizer.tensors(data, &split.test, device)?;
     let test_logits = logits(&*net, &x_test, eval_batch)?;
-    let (val_truth, test_truth) = (truths(data, &split.validation), truths(data, &split.test));
-    let e = Eval {
-        val_truth: &val_truth,
-        test_truth: &test_truth,
-        prior: &prior,
-        chars: data.class_chars(),
-        pairs: &PAIRS,
-    };
+    let e = Eval::new(data, split, &PAIRS);
     let sc = score(&e, &val_logits, &test_logits, tau_grid)?;
     let adjustment = Adjustment {
         tau: sc.tau,
-        log_prior: prior.clone(),
+        log_prior: e.prior.clone(),
     };
     paths::write_json(&run_dir.join("adjustment.json"), &adjustment)?;
     let train_seconds: f64 = outcome.history.iter().map(|r| r.seconds).sum();
@@ -344,10 +335,6 @@ pub fn run_variant(
     Ok((res, val_logits, test_logits))
 }
 
-fn truths(data: &Dataset, idx: &[usize]) -> Vec<usize> {
-    idx.iter().map(|&i| data.labels()[i]).collect()
-}
-
 /// Soft and majority votes over the top `k` variants by validation macro F1, `k` (from 2)
 /// chosen by the soft vote's validation macro F1. `logits[i]` are variant `i`'s validation and
 /// test logits.
@@ -361,16 +348,7 @@ pub fn ensembles(
     if variants.len() < 2 {
         return Ok(Vec::new());
     }
-    let train_labels = truths(data, &split.train);
-    let prior = log_prior(&train_labels, data.n_classes());
-    let (val_truth, test_truth) = (truths(data, &split.validation), truths(data, &split.test));
-    let e = Eval {
-        val_truth: &val_truth,
-        test_truth: &test_truth,
-        prior: &prior,
-        chars: data.class_chars(),
-        pairs: &PAIRS,
-    };
+    let e = Eval::new(data, split, &PAIRS);
     let mut order: Vec<usize> = (0..variants.len()).collect();
     order.sort_by(|&a, &b| {
         variants[b]
@@ -520,7 +498,7 @@ pub fn run(
         res.variants.push(r);
         all_logits.push((vl, tl));
         res.ensembles = ensembles(data, &split, &res.variants, &all_logits, &config.tau_grid)?;
-        let prior = log_prior(&truths(data, &split.train), data.n_classes());
+        let prior = Eval::new(data, &split, &PAIRS).prior;
         for en in &res.ensembles {
             let spec = EnsembleSpec {
                 members: en.members.iter().map(|m| Path::new("..").join(m)).collect(),
