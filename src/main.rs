@@ -182,6 +182,10 @@ enum Command {
     /// test image dropped), then the variants: scratch vs pretrained, augmentation, class
     /// weights, logit adjustment (results/06.1-levers.json, runs in data/models/06.1-levers/)
     Levers(LeversArgs),
+    /// Section 6.2: stratified 5-fold cross-validation of Table 1's models and 6.1's best,
+    /// grid searches, votes over the fold models (results/06.2-cv.json, runs in
+    /// data/models/06.2-cv/)
+    Cv(CvArgs),
     /// Section 6.1's pretraining runs only (the first step of `levers`)
     Pretrain(LeversArgs),
     /// Regenerate the report from the results files (report/report.md and report.html)
@@ -200,6 +204,19 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
+}
+
+#[derive(Args)]
+struct CvArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Reuse finished folds and grid points, continue started ones
+    #[arg(long)]
+    resume: bool,
+    /// Small and fast: 3 folds of small models, 2 x 2 grids, on 1,500 embedded images (unless
+    /// --data is given)
+    #[arg(long)]
+    quick: bool,
 }
 
 #[derive(Args)]
@@ -835,6 +852,29 @@ fn levers(args: &LeversArgs, pretrain_only: bool) -> Result<()> {
     Ok(())
 }
 
+fn cross_validate(args: &CvArgs) -> Result<()> {
+    use charlab::sections::cv::{self, CvConfig};
+    let mut data_args = args.data.clone();
+    let config = if args.quick {
+        if data_args.data.is_none() {
+            data_args.default_size = 1_500;
+        }
+        CvConfig::quick()
+    } else {
+        CvConfig::full()
+    };
+    let (data, _) = data_args.load()?;
+    eprintln!(
+        "section 6.2 on {} ({} images); runs in {}",
+        data.source(),
+        data.len(),
+        paths::relative(&cv::run_root())
+    );
+    let res = cv::run(&data, &config, args.resume, |m| eprintln!("[6.2] {m}"))?;
+    print!("{}", cv::summary(&res));
+    Ok(())
+}
+
 fn write_report() -> Result<()> {
     for p in charlab::report::write()? {
         println!("wrote {}", paths::relative(&p));
@@ -853,6 +893,7 @@ fn quick_flag(command: &Command) -> bool {
             model: TuneModel::Cnn { quick, .. },
         } => *quick,
         Command::Levers(a) | Command::Pretrain(a) => a.quick,
+        Command::Cv(a) => a.quick,
         _ => false,
     }
 }
@@ -943,6 +984,7 @@ fn main() -> ExitCode {
         Command::Results { data } => results_section(data),
         Command::Levers(args) => levers(args, false),
         Command::Pretrain(args) => levers(args, true),
+        Command::Cv(args) => cross_validate(args),
         Command::Report => write_report(),
         Command::Reproduce { data, seed, quick } => reproduce(data, *seed, *quick),
     };

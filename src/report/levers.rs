@@ -67,7 +67,11 @@ fn effect(w: &mut Writer, what: &str, pairs: &[(&VariantResults, &VariantResults
 
 /// Table 1's row for section 6.1's best model (beside the original's best, EfficientNet-b0
 /// pretrained), when its results exist.
-pub(super) fn table1_row(w: &mut Writer) -> Result<Option<String>> {
+/// With section 6.2's results, the row has its cross-validated cells too.
+pub(super) fn table1_row(
+    w: &mut Writer,
+    cv: Option<&crate::sections::cv::CvResults>,
+) -> Result<Option<String>> {
     let path = paths::result(levers::SECTION);
     if !path.exists() {
         return Ok(None);
@@ -77,12 +81,12 @@ pub(super) fn table1_row(w: &mut Writer) -> Result<Option<String>> {
         return Ok(None);
     };
     let name = w.lit(&best.model);
-    let cells = [
-        w.num(best.test_accuracy, 1),
-        w.num(best.test_macro_f1, 1),
-        w.num(results::MODELS[3].2, 1),
-        w.num(results::MODELS[3].3, 1),
-    ];
+    let mut cells = vec![w.num(best.test_accuracy, 1), w.num(best.test_macro_f1, 1)];
+    if let Some(c) = cv {
+        cells.extend(super::cv::cv_cells(w, c, &best.model));
+    }
+    cells.push(w.num(results::MODELS[3].2, 1));
+    cells.push(w.num(results::MODELS[3].3, 1));
     Ok(Some(format!(
         "| Section 6.1's best ({name}) | {} |\n",
         cells.join(" | ")

@@ -8,8 +8,10 @@
 
 use std::path::PathBuf;
 
+mod cv;
 mod levers;
 
+pub use cv::write_section as cv_section;
 pub use levers::write_section as levers_section;
 
 use serde::de::DeserializeOwned;
@@ -113,7 +115,14 @@ pub fn render() -> Result<Writer> {
         w.lit(name);
     }
     // Section names are not measurements either.
-    for name in ["section 6.1", "Section 6.1", "Table 6.1"] {
+    for name in [
+        "section 6.1",
+        "Section 6.1",
+        "Table 6.1",
+        "section 6.2",
+        "Table 6.2",
+        "Table 6.3",
+    ] {
         w.lit(name);
     }
 
@@ -256,7 +265,8 @@ pub fn render() -> Result<Writer> {
     w.para("## 5 Results");
     let best = res.best_model.clone();
     let table = w.lit("Table 1");
-    let row6 = levers::table1_row(&mut w)?;
+    let cv_res = cv::results()?;
+    let row6 = levers::table1_row(&mut w, cv_res.as_ref())?;
     let last = if row6.is_some() {
         " The last row is section 6.1's best model (chosen on validation), beside the \
          original's best, its ImageNet-pretrained EfficientNet-b0."
@@ -273,7 +283,10 @@ pub fn render() -> Result<Writer> {
         w.numbers.push(format!("{:.1}", r.report_accuracy));
         w.numbers.push(format!("{:.1}", r.report_macro_f1));
     }
-    let mut table1 = results::table1_markdown(&res.table1);
+    let mut table1 = match &cv_res {
+        Some(c) => cv::table1(&mut w, &res.table1, c),
+        None => results::table1_markdown(&res.table1),
+    };
     if let Some(row) = row6 {
         table1.push_str(&row);
     }
@@ -313,6 +326,7 @@ pub fn render() -> Result<Writer> {
     // 6. The original's future work.
     w.para("## 6 Beyond the original: its future work");
     levers::section(&mut w)?;
+    cv::section(&mut w)?;
 
     // 7. Differences.
     w.para("## 7 Where the outcome differs from the original, and why");

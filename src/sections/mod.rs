@@ -5,6 +5,7 @@
 pub mod baselines;
 pub mod cnn;
 pub mod cnn_tuning;
+pub mod cv;
 pub mod dataset;
 pub mod efficientnet;
 pub mod learning_curves;

@@ -26,10 +26,11 @@ mod table;
 pub use config::{cnn_of, LeversConfig, Net, PretrainSpec, Variant};
 pub use table::{future_work, variants_table, FutureWork, VariantRow, FUTURE_WORK};
 
+pub(crate) use eval::logits;
 pub use eval::{
     adjusted_predictions, log_prior, majority_vote, soft_vote, PairConfusion, Scored, Scores,
 };
-use eval::{logits, score, Eval};
+use eval::{score, Eval};
 
 use crate::data::{Dataset, Source};
 use crate::inference::{Adjustment, EnsembleSpec};

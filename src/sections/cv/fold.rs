@@ -1,0 +1,355 @@
+//! One model in one fold: fitted on the other folds, scored on the held-out fold and on the
+//! test part; its scores and test predictions kept in the fold's folder (`fold.json`, and a
+//! network's adjusted test logits in `test-logits.safetensors`) so it is never fitted twice.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tch::nn::VarStore;
+use tch::{Device, Tensor};
+
+use super::config::{CvConfig, CvKind, CvModel};
+use super::run_root;
+use crate::data::Dataset;
+use crate::metrics::ConfusionMatrix;
+use crate::models::svm::Svm;
+use crate::sections::baselines::{self, features, pixels};
+use crate::sections::levers::{self, adjusted_predictions, log_prior, Net, Variant};
+use crate::split::{self, Fold, Normalizer, Split};
+use crate::{paths, Error, Result};
+
+/// Mean and sample standard deviation (`n - 1`; 0 for one value) of some fold scores.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MeanStd {
+    /// Mean.
+    pub mean: f64,
+    /// Sample standard deviation.
+    pub std: f64,
+    /// Number of values.
+    pub n: usize,
+}
+
+impl MeanStd {
+    /// Of `values` (all zero when empty).
+    pub fn of(values: &[f64]) -> MeanStd {
+        let n = values.len();
+        if n == 0 {
+            return MeanStd::default();
+        }
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let var = if n > 1 {
+            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64
+        } else {
+            0.0
+        };
+        MeanStd {
+            mean,
+            std: var.sqrt(),
+            n,
+        }
+    }
+}
+
+/// One fold model's scores (fractions).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FoldScore {
+    /// Fold (from 0).
+    pub fold: usize,
+    /// Images it was fitted on (a network's inner validation part excluded).
+    pub fit_images: usize,
+    /// Held-out images.
+    pub heldout_images: usize,
+    /// Accuracy on the held-out fold.
+    pub heldout_accuracy: f64,
+    /// Macro F1 on the held-out fold.
+    pub heldout_macro_f1: f64,
+    /// Accuracy on the test part.
+    pub test_accuracy: f64,
+    /// Macro F1 on the test part.
+    pub test_macro_f1: f64,
+    /// Logit adjustment picked on the inner validation part (0 for the pixel models).
+    pub tau: f64,
+    /// Seconds to fit.
+    pub seconds: f64,
+}
+
+/// What a fold's folder keeps: the key it was computed for, its scores and test predictions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct FoldRecord {
+    pub key: String,
+    pub score: FoldScore,
+    pub test_predictions: Vec<usize>,
+}
+
+/// Folder of `model`'s fold `f`.
+pub(crate) fn fold_dir(model: &str, f: usize) -> PathBuf {
+    run_root().join(model).join(format!("fold-{}", f + 1))
+}
+
+/// A digest of everything a fold's result depends on.
+pub(crate) fn key(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub(crate) fn indices_digest(idx: &[usize]) -> String {
+    let mut h = Sha256::new();
+    for &i in idx {
+        h.update((i as u64).to_le_bytes());
+    }
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The record in `dir` if it was computed for `key`.
+pub(crate) fn cached(dir: &Path, key: &str) -> Option<FoldRecord> {
+    let rec: FoldRecord = paths::read_json(&dir.join("fold.json")).ok()?;
+    (rec.key == key).then_some(rec)
+}
+
+fn truths(data: &Dataset, idx: &[usize]) -> Vec<usize> {
+    idx.iter().map(|&i| data.labels()[i]).collect()
+}
+
+fn acc_f1(data: &Dataset, idx: &[usize], pred: &[usize]) -> Result<(f64, f64)> {
+    let cm = ConfusionMatrix::new(&truths(data, idx), pred, data.n_classes())?;
+    Ok((cm.accuracy(), cm.macro_f1()))
+}
+
+/// `net` with its output layer sized for `n` classes.
+pub(crate) fn with_classes(net: &Net, n: usize) -> Net {
+    let n = n as i64;
+    match net.clone() {
+        Net::Cnn(mut p) => {
+            p.n_classes = n;
+            Net::Cnn(p)
+        }
+        Net::Efficientnet(mut p) => {
+            p.n_classes = n;
+            Net::Efficientnet(p)
+        }
+        Net::Resnet(mut p) => {
+            p.n_classes = n;
+            Net::Resnet(p)
+        }
+    }
+}
+
+/// Fits `model` on `fold`'s training images (reusing `fold.json` when `resume` and it matches),
+/// scores the held-out images and `test`.
+pub(crate) fn run_fold(
+    data: &Dataset,
+    model: &CvModel,
+    config: &CvConfig,
+    f: usize,
+    fold: &Fold,
+    test: &[usize],
+    resume: bool,
+) -> Result<FoldScore> {
+    let dir = fold_dir(&model.name, f);
+    let kind = serde_json::to_string(&model.kind).map_err(|source| Error::Json {
+        path: dir.join("fold.json"),
+        source,
+    })?;
+    let k = key(&[
+        &kind,
+        &data.content_hash(),
+        &indices_digest(&fold.train),
+        &indices_digest(&fold.test),
+        &indices_digest(test),
+        &format!("{} {}", config.inner_validation, config.fold_seed),
+    ]);
+    if resume {
+        if let Some(rec) = cached(&dir, &k) {
+            return Ok(rec.score);
+        }
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let (score, preds) = match &model.kind {
+        CvKind::Logreg { params } => {
+            let split = Split {
+                train: fold.train.clone(),
+                validation: Vec::new(),
+                test: fold.test.clone(),
+            };
+            let (m, r) = baselines::fit_logreg(data, &split, params)?;
+            let preds = m.predict(features(data, test).view())?;
+            pixel_score(
+                data,
+                f,
+                fold,
+                test,
+                (r.accuracy, r.macro_f1),
+                r.fit_seconds,
+                preds,
+            )?
+        }
+        CvKind::Svm { params } => {
+            let split = Split {
+                train: fold.train.clone(),
+                validation: Vec::new(),
+                test: fold.test.clone(),
+            };
+            let (m, r): (Svm, _) = baselines::fit_svm(data, &split, params, &model.name)?;
+            let preds = m.predict(&pixels(data, test))?;
+            pixel_score(
+                data,
+                f,
+                fold,
+                test,
+                (r.accuracy, r.macro_f1),
+                r.fit_seconds,
+                preds,
+            )?
+        }
+        CvKind::Net {
+            net,
+            train,
+            pretrained,
+            tau_grid,
+        } => {
+            let net = with_classes(net, data.n_classes());
+            let labels = truths(data, &fold.train);
+            let n_val = ((fold.train.len() as f64) * config.inner_validation).round() as usize;
+            let inner =
+                split::stratified_split_sizes(&labels, n_val, 0, config.fold_seed + f as u64)?;
+            let split = Split {
+                train: inner.train.iter().map(|&p| fold.train[p]).collect(),
+                validation: inner.validation.iter().map(|&p| fold.train[p]).collect(),
+                test: fold.test.clone(),
+            };
+            let init = match pretrained {
+                Some(name) => {
+                    let path = levers::run_root()
+                        .join(format!("pretrain-{name}"))
+                        .join("best.safetensors");
+                    if !path.exists() {
+                        return Err(Error::bad_data(
+                            &path,
+                            format!(
+                                "{} starts from section 6.1's pretraining run `{name}`, which has \
+                                 not run on this data: run `charlab pretrain` with the same \
+                                 --data first",
+                                model.name
+                            ),
+                        ));
+                    }
+                    Some(path)
+                }
+                None => None,
+            };
+            let variant = Variant {
+                name: format!("{}-fold{}", model.name, f + 1),
+                net: net.clone(),
+                pretrained: pretrained.clone(),
+                train: train.clone(),
+            };
+            let (vr, _, _) = levers::run_variant(
+                data,
+                &variant,
+                &split,
+                init.as_deref(),
+                tau_grid,
+                &dir,
+                resume,
+            )?;
+            let prior = log_prior(&truths(data, &split.train), data.n_classes());
+            let logits = test_logits(data, test, &net, &dir, train.eval_batch_size as i64)?;
+            let adjusted =
+                logits - Tensor::from_slice(&prior).to_kind(tch::Kind::Float) * vr.scored.tau;
+            crate::run_folder::write_tensors(
+                &[("logits".to_string(), adjusted.shallow_clone())],
+                &dir.join("test-logits.safetensors"),
+            )?;
+            let preds = adjusted_predictions(&adjusted, &vec![0.0; prior.len()], 0.0)?;
+            let (ta, tf) = acc_f1(data, test, &preds)?;
+            let score = FoldScore {
+                fold: f,
+                fit_images: split.train.len(),
+                heldout_images: fold.test.len(),
+                heldout_accuracy: vr.scored.test.adjusted_accuracy,
+                heldout_macro_f1: vr.scored.test.adjusted_macro_f1,
+                test_accuracy: ta,
+                test_macro_f1: tf,
+                tau: vr.scored.tau,
+                seconds: vr.train_seconds,
+            };
+            (score, preds)
+        }
+    };
+    paths::write_json(
+        &dir.join("fold.json"),
+        &FoldRecord {
+            key: k,
+            score: score.clone(),
+            test_predictions: preds,
+        },
+    )?;
+    Ok(score)
+}
+
+fn pixel_score(
+    data: &Dataset,
+    f: usize,
+    fold: &Fold,
+    test: &[usize],
+    heldout: (f64, f64),
+    seconds: f64,
+    preds: Vec<usize>,
+) -> Result<(FoldScore, Vec<usize>)> {
+    let (ta, tf) = acc_f1(data, test, &preds)?;
+    Ok((
+        FoldScore {
+            fold: f,
+            fit_images: fold.train.len(),
+            heldout_images: fold.test.len(),
+            heldout_accuracy: heldout.0,
+            heldout_macro_f1: heldout.1,
+            test_accuracy: ta,
+            test_macro_f1: tf,
+            tau: 0.0,
+            seconds,
+        },
+        preds,
+    ))
+}
+
+/// Raw logits on `idx` of the network whose best weights and normaliser are in `dir`.
+pub(crate) fn test_logits(
+    data: &Dataset,
+    idx: &[usize],
+    net: &Net,
+    dir: &Path,
+    batch: i64,
+) -> Result<Tensor> {
+    let device = Device::cuda_if_available();
+    let vs = VarStore::new(device);
+    let module = net.build(&vs)?;
+    let best = dir.join("best.safetensors");
+    crate::run_folder::load_weights(&vs, &best).map_err(|e| Error::bad_data(&best, e))?;
+    let normalizer: Normalizer = paths::read_json(&dir.join("normalizer.json"))?;
+    let (x, _) = normalizer.tensors(data, idx, device)?;
+    levers::logits(&*module, &x, batch)
+}
+
+/// A finished fold's adjusted test logits (networks only).
+pub(crate) fn read_test_logits(model: &str, f: usize) -> Result<Tensor> {
+    let path = fold_dir(model, f).join("test-logits.safetensors");
+    let named =
+        Tensor::read_safetensors(&path).map_err(|e| Error::bad_data(&path, e.to_string()))?;
+    named
+        .into_iter()
+        .find(|(n, _)| n == "logits")
+        .map(|(_, t)| t)
+        .ok_or_else(|| Error::bad_data(&path, "no `logits` tensor: rerun the fold"))
+}

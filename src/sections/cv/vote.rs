@@ -1,0 +1,225 @@
+//! Ensembles by vote over the fold models, on the test part: for each cross-validated model,
+//! the hard majority vote (the report's proposal) of its fold models and, for a network, the
+//! soft vote (mean probability); across models, the majority of the three best models by
+//! held-out macro F1 and the soft vote of every network fold model. Each is set beside its
+//! best member, the member with the highest held-out macro F1 (chosen without the test part).
+
+use serde::{Deserialize, Serialize};
+use tch::Tensor;
+
+use super::config::CvKind;
+use super::fold::{fold_dir, read_test_logits, FoldRecord};
+use super::{Folds, ModelCv};
+use crate::data::Dataset;
+use crate::metrics::ConfusionMatrix;
+use crate::sections::levers::soft_vote;
+use crate::{paths, Result};
+
+/// One ensemble on the test part, beside its best member.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnsembleResult {
+    /// Name, e.g. `cnn: majority of 5 folds`.
+    pub name: String,
+    /// `majority` or `soft`.
+    pub rule: String,
+    /// Members (`model/fold-N`, or model names for a vote across models).
+    pub members: Vec<String>,
+    /// Test accuracy (fraction).
+    pub test_accuracy: f64,
+    /// Test macro F1 (fraction).
+    pub test_macro_f1: f64,
+    /// Per-class test F1 (by class index).
+    pub per_class_f1: Vec<f64>,
+    /// The member with the highest held-out macro F1.
+    pub best_member: String,
+    /// Its test accuracy.
+    pub best_member_test_accuracy: f64,
+    /// Its test macro F1.
+    pub best_member_test_macro_f1: f64,
+    /// Its per-class test F1.
+    pub best_member_per_class_f1: Vec<f64>,
+}
+
+/// Hard votes: each member's prediction counts one; a tie goes to the class of the member
+/// ranked first (members are given best first).
+pub fn majority(preds: &[&[usize]], k: usize) -> Vec<usize> {
+    let n = preds.first().map_or(0, |p| p.len());
+    let m = preds.len().max(1) as f64;
+    (0..n)
+        .map(|i| {
+            let mut votes = vec![0.0f64; k];
+            for (rank, p) in preds.iter().enumerate() {
+                if let Some(v) = p.get(i).and_then(|&c| votes.get_mut(c)) {
+                    *v += 1.0 + 1e-3 * (m - rank as f64) / m;
+                }
+            }
+            votes
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map_or(0, |(c, _)| c)
+        })
+        .collect()
+}
+
+fn scores(data: &Dataset, test: &[usize], pred: &[usize]) -> Result<(f64, f64, Vec<f64>)> {
+    let truth: Vec<usize> = test.iter().map(|&i| data.labels()[i]).collect();
+    let cm = ConfusionMatrix::new(&truth, pred, data.n_classes())?;
+    Ok((
+        cm.accuracy(),
+        cm.macro_f1(),
+        cm.per_class().iter().map(|c| c.f1).collect(),
+    ))
+}
+
+fn argmax(t: &Tensor) -> Result<Vec<usize>> {
+    Ok(Vec::<i64>::try_from(&t.argmax(-1, false))?
+        .into_iter()
+        .map(|v| v.max(0) as usize)
+        .collect())
+}
+
+/// Members' test predictions, best (held-out macro F1) first.
+struct Members {
+    names: Vec<String>,
+    preds: Vec<Vec<usize>>,
+}
+
+fn result(
+    data: &Dataset,
+    test: &[usize],
+    name: String,
+    rule: &str,
+    members: &Members,
+    pred: &[usize],
+) -> Result<EnsembleResult> {
+    let (a, f, pc) = scores(data, test, pred)?;
+    let (ba, bf, bpc) = scores(data, test, &members.preds[0])?;
+    Ok(EnsembleResult {
+        name,
+        rule: rule.into(),
+        members: members.names.clone(),
+        test_accuracy: a,
+        test_macro_f1: f,
+        per_class_f1: pc,
+        best_member: members.names[0].clone(),
+        best_member_test_accuracy: ba,
+        best_member_test_macro_f1: bf,
+        best_member_per_class_f1: bpc,
+    })
+}
+
+/// Fold order of `m`, best held-out macro F1 first.
+fn ranked_folds(m: &ModelCv) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..m.folds.len()).collect();
+    order.sort_by(|&a, &b| {
+        m.folds[b]
+            .heldout_macro_f1
+            .total_cmp(&m.folds[a].heldout_macro_f1)
+    });
+    order
+}
+
+/// Every ensemble over the models whose `folds` folds have all finished.
+pub fn ensembles(
+    data: &Dataset,
+    folds: &Folds,
+    models: &[ModelCv],
+    n_folds: usize,
+) -> Result<Vec<EnsembleResult>> {
+    let k = data.n_classes();
+    let test = &folds.test;
+    let mut out = Vec::new();
+    // (model, its fold-majority prediction, mean held-out macro F1)
+    let mut per_model: Vec<(String, Vec<usize>, f64)> = Vec::new();
+    let mut net_logits: Vec<(f64, Tensor)> = Vec::new();
+    for m in models.iter().filter(|m| m.complete(n_folds)) {
+        let name = &m.model.name;
+        let order = ranked_folds(m);
+        let mut members = Members {
+            names: Vec::new(),
+            preds: Vec::new(),
+        };
+        for &f in &order {
+            let rec: FoldRecord = paths::read_json(&fold_dir(name, f).join("fold.json"))?;
+            members.names.push(format!("{name}/fold-{}", f + 1));
+            members.preds.push(rec.test_predictions);
+        }
+        let refs: Vec<&[usize]> = members.preds.iter().map(Vec::as_slice).collect();
+        let maj = majority(&refs, k);
+        out.push(result(
+            data,
+            test,
+            format!("{name}: majority of {n_folds} folds"),
+            "majority",
+            &members,
+            &maj,
+        )?);
+        if matches!(m.model.kind, CvKind::Net { .. }) {
+            let logits: Vec<Tensor> = order
+                .iter()
+                .map(|&f| read_test_logits(name, f))
+                .collect::<Result<_>>()?;
+            let refs: Vec<&Tensor> = logits.iter().collect();
+            let soft = argmax(&soft_vote(&refs)?)?;
+            out.push(result(
+                data,
+                test,
+                format!("{name}: soft vote of {n_folds} folds"),
+                "soft",
+                &members,
+                &soft,
+            )?);
+            for (&f, l) in order.iter().zip(logits) {
+                net_logits.push((m.folds[f].heldout_macro_f1, l));
+            }
+        }
+        per_model.push((name.clone(), maj, m.heldout_macro_f1.mean));
+    }
+    per_model.sort_by(|a, b| b.2.total_cmp(&a.2));
+    if per_model.len() >= 3 {
+        let top = &per_model[..3];
+        let members = Members {
+            names: top.iter().map(|p| p.0.clone()).collect(),
+            preds: top.iter().map(|p| p.1.clone()).collect(),
+        };
+        let refs: Vec<&[usize]> = members.preds.iter().map(Vec::as_slice).collect();
+        out.push(result(
+            data,
+            test,
+            "top 3 models: majority of their fold majorities".into(),
+            "majority",
+            &members,
+            &majority(&refs, k),
+        )?);
+    }
+    let ranked_nets: Vec<&(String, Vec<usize>, f64)> = per_model
+        .iter()
+        .filter(|p| {
+            models
+                .iter()
+                .any(|m| m.model.name == p.0 && matches!(m.model.kind, CvKind::Net { .. }))
+        })
+        .collect();
+    if ranked_nets.len() >= 2 {
+        net_logits.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let refs: Vec<&Tensor> = net_logits.iter().map(|(_, t)| t).collect();
+        let soft = argmax(&soft_vote(&refs)?)?;
+        let members = Members {
+            names: ranked_nets.iter().map(|p| p.0.clone()).collect(),
+            preds: vec![ranked_nets[0].1.clone()],
+        };
+        out.push(result(
+            data,
+            test,
+            format!(
+                "all {} networks x {n_folds} folds: soft vote",
+                ranked_nets.len()
+            ),
+            "soft",
+            &members,
+            &soft,
+        )?);
+    }
+    Ok(out)
+}
