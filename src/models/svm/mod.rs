@@ -25,12 +25,12 @@ mod popcount;
 mod smo;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use ndarray::{Array1, Array2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use self::linfa::{linfa_pair, LinfaPair};
 use self::popcount::{
     check_binary, distance_block, gather, hamming, kernel_table, pack, pair_kernel,
 };
@@ -214,23 +214,60 @@ impl SvmParams {
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Svm> {
         self.check()?;
-        let n = y.len();
-        if n_features == 0 || images.len() != n * n_features || n == 0 {
-            return Err(Error::param(
-                "images",
-                format!(
-                    "{} pixels for {n} labels of {n_features} features",
-                    images.len()
-                ),
-            ));
-        }
-        check_binary(images)?;
-        let ones = images.iter().filter(|&&v| v == 1).count() as f64;
-        let total = images.len() as f64;
-        let gamma = match self.gamma {
+        check_images(images, n_features, y.len())?;
+        let gamma = self.resolve_gamma(images, n_features);
+        let data = Training::new(images, n_features, y)?;
+        let pair_list = data.pair_list(only)?;
+        let table = kernel_table(n_features, gamma);
+        let diag = match self.solver {
+            SvmSolver::Popcount => data.within_class_distances(&pair_list),
+            SvmSolver::Linfa => Vec::new(),
+        };
+        let done = AtomicUsize::new(0);
+        let fitted: Vec<Result<(PairModel, Vec<usize>)>> = pair_list
+            .par_iter()
+            .map(|&(a, b)| {
+                let start = Instant::now();
+                let (solution, earlier) = match self.solver {
+                    SvmSolver::Popcount => (self.solve_popcount(&data, &diag, &table, a, b), None),
+                    SvmSolver::Linfa => self.solve_linfa(&data, gamma, a, b, start)?,
+                };
+                let (sv_global, coef) = data.support_vectors(&solution.coef, a, b);
+                let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+                progress(finished, pair_list.len());
+                Ok((
+                    PairModel {
+                        a: data.classes[a],
+                        b: data.classes[b],
+                        sv: Vec::new(),
+                        coef,
+                        rho: solution.rho,
+                        iterations: solution.iterations,
+                        converged: solution.converged,
+                        seconds: earlier.unwrap_or_else(|| start.elapsed().as_secs_f64()),
+                    },
+                    sv_global,
+                ))
+            })
+            .collect();
+        let (sv_bits, pairs) = data.share_support_vectors(fitted)?;
+        Ok(Svm {
+            n_features,
+            table,
+            gamma,
+            sv_bits,
+            pairs,
+            classes: data.classes,
+        })
+    }
+
+    /// The kernel's `gamma` for `images`: the given value, or scikit-learn's `"scale"`.
+    fn resolve_gamma(&self, images: &[u8], n_features: usize) -> f64 {
+        match self.gamma {
             Gamma::Value(g) => g,
             Gamma::Scale => {
-                let p = ones / total;
+                let ones = images.iter().filter(|&&v| v == 1).count() as f64;
+                let p = ones / images.len() as f64;
                 let var = p - p * p;
                 if var > 0.0 {
                     1.0 / (n_features as f64 * var)
@@ -238,24 +275,109 @@ impl SvmParams {
                     1.0
                 }
             }
-        };
+        }
+    }
+
+    /// [`SvmSolver::Popcount`]: the pair `(a, b)` (class indices) solved by SMO on its kernel,
+    /// from the distances within each class (`diag`) and between the two.
+    fn solve_popcount(
+        &self,
+        data: &Training,
+        diag: &[Vec<u16>],
+        table: &[f32],
+        a: usize,
+        b: usize,
+    ) -> Solution {
+        let (na, nb) = (data.members[a].len(), data.members[b].len());
+        let cross = distance_block(&data.class_bits[a], &data.class_bits[b], data.words);
+        let k = pair_kernel(&diag[a], &diag[b], &cross, na, nb, table);
+        let y: Vec<f64> = (0..na + nb)
+            .map(|i| if i < na { 1.0 } else { -1.0 })
+            .collect();
+        let cap = self
+            .max_iter
+            .unwrap_or_else(|| (100 * (na + nb)).max(10_000_000));
+        smo(&k, &y, self.c, self.tol, cap)
+    }
+}
+
+/// The images must be `n` whole rows of `n_features` 0/1 pixels, `n` >= 1.
+fn check_images(images: &[u8], n_features: usize, n: usize) -> Result<()> {
+    if n_features == 0 || images.len() != n * n_features || n == 0 {
+        return Err(Error::param(
+            "images",
+            format!(
+                "{} pixels for {n} labels of {n_features} features",
+                images.len()
+            ),
+        ));
+    }
+    check_binary(images)
+}
+
+/// A binary problem solved: `alpha_i y_i` of every image of the pair (class `a`'s first, 0 for
+/// the images that are not support vectors), the offset `rho`, the iterations (0 when the solver
+/// does not say) and whether the stopping rule was met.
+struct Solution {
+    coef: Vec<f64>,
+    rho: f64,
+    iterations: usize,
+    converged: bool,
+}
+
+/// The training images arranged for the one-vs-one problems.
+struct Training<'a> {
+    /// `n` rows of `n_features` 0/1 pixels.
+    images: &'a [u8],
+    n_features: usize,
+    /// Number of images.
+    n: usize,
+    /// Classes present, ascending.
+    classes: Vec<usize>,
+    /// Rows of each class, in input order.
+    members: Vec<Vec<usize>>,
+    /// `u64` words per packed image.
+    words: usize,
+    /// Every image, packed.
+    bits: Vec<u64>,
+    /// The packed images of each class.
+    class_bits: Vec<Vec<u64>>,
+}
+
+impl<'a> Training<'a> {
+    /// Groups the images by label; at least two classes are needed.
+    fn new(images: &'a [u8], n_features: usize, y: &[usize]) -> Result<Self> {
         let mut classes = y.to_vec();
         classes.sort_unstable();
         classes.dedup();
         if classes.len() < 2 {
             return Err(Error::param("y", "need at least two classes to fit"));
         }
-        // Members of each class, in input order.
         let members: Vec<Vec<usize>> = classes
             .iter()
-            .map(|&c| (0..n).filter(|&i| y[i] == c).collect())
+            .map(|&c| (0..y.len()).filter(|&i| y[i] == c).collect())
             .collect();
         let words = n_features.div_ceil(64);
         let bits = pack(images, n_features);
-        let table = kernel_table(n_features, gamma);
-        let class_bits: Vec<Vec<u64>> = members.iter().map(|m| gather(&bits, words, m)).collect();
-        let mut pair_list: Vec<(usize, usize)> = (0..classes.len())
-            .flat_map(|a| (a + 1..classes.len()).map(move |b| (a, b)))
+        let class_bits = members.iter().map(|m| gather(&bits, words, m)).collect();
+        Ok(Training {
+            images,
+            n_features,
+            n: y.len(),
+            classes,
+            members,
+            words,
+            bits,
+            class_bits,
+        })
+    }
+
+    /// The pairs of class indices `(a, b)`, `a < b`, to solve (those of `only`, class labels,
+    /// when given), largest first for load balance.
+    fn pair_list(&self, only: Option<&[(usize, usize)]>) -> Result<Vec<(usize, usize)>> {
+        let (classes, k) = (&self.classes, self.classes.len());
+        let mut pair_list: Vec<(usize, usize)> = (0..k)
+            .flat_map(|a| (a + 1..k).map(move |b| (a, b)))
             .filter(|&(a, b)| only.is_none_or(|o| o.contains(&(classes[a], classes[b]))))
             .collect();
         if pair_list.is_empty() {
@@ -264,123 +386,63 @@ impl SvmParams {
                 "none of the requested class pairs has images of both classes",
             ));
         }
-        // Largest pairs first, for load balance.
-        pair_list.sort_by_key(|&(a, b)| std::cmp::Reverse(members[a].len() + members[b].len()));
-        // Distances within each class that some pair needs (every class for a full fit).
-        let needed: Vec<bool> = (0..classes.len())
+        pair_list.sort_by_key(|&(a, b)| {
+            std::cmp::Reverse(self.members[a].len() + self.members[b].len())
+        });
+        Ok(pair_list)
+    }
+
+    /// The distances within each class that some pair of `pair_list` needs (every class for a
+    /// full fit; empty for the others), computed once for all the pairs.
+    fn within_class_distances(&self, pair_list: &[(usize, usize)]) -> Vec<Vec<u16>> {
+        let needed: Vec<bool> = (0..self.classes.len())
             .map(|c| pair_list.iter().any(|&(a, b)| a == c || b == c))
             .collect();
-        let diag: Vec<Vec<u16>> = if self.solver == SvmSolver::Popcount {
-            class_bits
-                .par_iter()
-                .zip(&needed)
-                .map(|(cb, &need)| {
-                    if need {
-                        distance_block(cb, cb, words)
-                    } else {
-                        Vec::new()
-                    }
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let done = AtomicUsize::new(0);
-        let total_pairs = pair_list.len();
-        let fitted: Vec<Result<(PairModel, Vec<usize>)>> = pair_list
+        self.class_bits
             .par_iter()
-            .map(|&(a, b)| {
-                let start = std::time::Instant::now();
-                let (na, nb) = (members[a].len(), members[b].len());
-                let mut earlier: Option<f64> = None;
-                let (coef_all, rho, iterations, converged) = match self.solver {
-                    SvmSolver::Popcount => {
-                        let cross = distance_block(&class_bits[a], &class_bits[b], words);
-                        let k = pair_kernel(&diag[a], &diag[b], &cross, na, nb, &table);
-                        let y: Vec<f64> = (0..na + nb)
-                            .map(|i| if i < na { 1.0 } else { -1.0 })
-                            .collect();
-                        let cap = self
-                            .max_iter
-                            .unwrap_or_else(|| (100 * (na + nb)).max(10_000_000));
-                        smo(&k, &y, self.c, self.tol, cap)
-                    }
-                    SvmSolver::Linfa => {
-                        let cached = self
-                            .pair_cache
-                            .as_ref()
-                            .map(|dir| dir.join(format!("{}-{}.json", classes[a], classes[b])));
-                        match cached
-                            .as_ref()
-                            .and_then(|p| crate::paths::read_json::<LinfaPair>(p).ok())
-                            .filter(|c| c.coef.len() == na + nb)
-                        {
-                            Some(c) => {
-                                earlier = Some(c.seconds);
-                                (c.coef, c.rho, c.iterations, c.converged)
-                            }
-                            None => {
-                                let fit = linfa_pair(
-                                    images,
-                                    n_features,
-                                    &members[a],
-                                    &members[b],
-                                    gamma,
-                                    self.c,
-                                    self.tol,
-                                )?;
-                                if let Some(p) = &cached {
-                                    crate::paths::write_json(
-                                        p,
-                                        &LinfaPair {
-                                            coef: fit.0.clone(),
-                                            rho: fit.1,
-                                            iterations: fit.2,
-                                            converged: fit.3,
-                                            seconds: start.elapsed().as_secs_f64(),
-                                        },
-                                    )?;
-                                }
-                                fit
-                            }
-                        }
-                    }
-                };
-                let mut sv_global = Vec::new();
-                let mut coef = Vec::new();
-                for (i, &cf) in coef_all.iter().enumerate() {
-                    if cf != 0.0 {
-                        let g = if i < na {
-                            members[a][i]
-                        } else {
-                            members[b][i - na]
-                        };
-                        sv_global.push(g);
-                        coef.push(cf as f32);
-                    }
+            .zip(&needed)
+            .map(|(cb, &need)| {
+                if need {
+                    distance_block(cb, cb, self.words)
+                } else {
+                    Vec::new()
                 }
-                let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-                progress(finished, total_pairs);
-                Ok((
-                    PairModel {
-                        a: classes[a],
-                        b: classes[b],
-                        sv: Vec::new(),
-                        coef,
-                        rho,
-                        iterations,
-                        converged,
-                        seconds: earlier.unwrap_or_else(|| start.elapsed().as_secs_f64()),
-                    },
-                    sv_global,
-                ))
             })
-            .collect();
-        // Distinct support vectors in a shared store.
-        let mut slot = vec![u32::MAX; n];
+            .collect()
+    }
+
+    /// The support vectors of pair `(a, b)` from its coefficients over the pair's images (class
+    /// `a`'s first): their rows in the training images and their coefficients.
+    fn support_vectors(&self, coef_all: &[f64], a: usize, b: usize) -> (Vec<usize>, Vec<f32>) {
+        let na = self.members[a].len();
+        let mut sv_global = Vec::new();
+        let mut coef = Vec::new();
+        for (i, &cf) in coef_all.iter().enumerate() {
+            if cf != 0.0 {
+                let g = if i < na {
+                    self.members[a][i]
+                } else {
+                    self.members[b][i - na]
+                };
+                sv_global.push(g);
+                coef.push(cf as f32);
+            }
+        }
+        (sv_global, coef)
+    }
+
+    /// Stores each distinct support vector of the fitted pairs once (packed, in the order the
+    /// pairs first use them) and points the pairs at it; returns the store and the pairs in
+    /// class order, or the first pair's error.
+    fn share_support_vectors(
+        &self,
+        fitted: Vec<Result<(PairModel, Vec<usize>)>>,
+    ) -> Result<(Vec<u64>, Vec<PairModel>)> {
+        let words = self.words;
+        let mut slot = vec![u32::MAX; self.n];
         let mut sv_bits = Vec::new();
         let mut next = 0u32;
-        let mut pairs = Vec::with_capacity(total_pairs);
+        let mut pairs = Vec::with_capacity(fitted.len());
         for f in fitted {
             let (mut pm, globals) = f?;
             pm.sv = globals
@@ -389,7 +451,7 @@ impl SvmParams {
                     if slot[g] == u32::MAX {
                         slot[g] = next;
                         next += 1;
-                        sv_bits.extend_from_slice(&bits[g * words..(g + 1) * words]);
+                        sv_bits.extend_from_slice(&self.bits[g * words..(g + 1) * words]);
                     }
                     slot[g]
                 })
@@ -397,14 +459,7 @@ impl SvmParams {
             pairs.push(pm);
         }
         pairs.sort_by_key(|p| (p.a, p.b));
-        Ok(Svm {
-            n_features,
-            table,
-            gamma,
-            sv_bits,
-            pairs,
-            classes,
-        })
+        Ok((sv_bits, pairs))
     }
 }
 

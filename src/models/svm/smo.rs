@@ -1,17 +1,13 @@
 //! libsvm's SMO solver of [`SvmSolver::Popcount`](super::SvmSolver::Popcount)'s binary
 //! problems (second-order working set selection, Fan, Chen and Lin 2005; no shrinking).
 
+use super::Solution;
+
 /// libsvm's SMO for C-SVC without shrinking on a dense kernel `k` (`[n, n]`, row-major) with
 /// labels `y` (+1 / -1): returns `alpha_i y_i`, `rho`, iterations and whether the maximal
 /// violation fell below `tol` within `max_iter` iterations.
 #[allow(clippy::needless_range_loop)]
-pub(super) fn smo(
-    k: &[f32],
-    y: &[f64],
-    c: f64,
-    tol: f64,
-    max_iter: usize,
-) -> (Vec<f64>, f64, usize, bool) {
+pub(super) fn smo(k: &[f32], y: &[f64], c: f64, tol: f64, max_iter: usize) -> Solution {
     const TAU: f64 = 1e-12;
     let n = y.len();
     let mut alpha = vec![0.0f64; n];
@@ -172,5 +168,10 @@ pub(super) fn smo(
         (ub + lb) / 2.0
     };
     let coef = alpha.iter().zip(y).map(|(a, yy)| a * yy).collect();
-    (coef, rho, iter, converged)
+    Solution {
+        coef,
+        rho,
+        iterations: iter,
+        converged,
+    }
 }
