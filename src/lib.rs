@@ -59,10 +59,10 @@ pub mod prelude {
 /// Makes glibc's allocator keep freed memory for reuse instead of returning large blocks to
 /// the system. libtorch allocates each batch's activations anew (the CNN's first block alone
 /// is 51 MB at batch 128); glibc serves blocks above 32 MB with `mmap` and unmaps them when
-/// freed, so every training step page-faults its activations in again. Measured on the CNN
-/// (`charlab train cnn --quick`, one thread): 2.8 million page faults and 32.9 s of CPU
-/// before, 0.2 million and 24.9 s after, with identical losses. The CLI calls this first;
-/// a no-op off glibc. Memory freed by the process then stays mapped until it exits.
+/// freed, so without this every training step page-faults its activations in again. Only the
+/// allocator changes, not the arithmetic: the losses are the same. What it saves (page faults,
+/// CPU time) is measured in `docs/measurements.md`. The CLI calls this first; a no-op off
+/// glibc. Memory freed by the process then stays mapped until it exits.
 pub fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator parameters; it is called before any thread is

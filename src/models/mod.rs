@@ -38,11 +38,11 @@ pub fn channels_last_copy(t: &tch::Tensor) -> tch::Tensor {
 /// Stores every 4-D variable of `vs` (the convolution weights) channels-last, in place.
 ///
 /// libtorch then runs each convolution, and the pooling and batch norm after it, with oneDNN's
-/// NHWC kernels; the values, the variable names and the checkpoints do not change (saving
-/// writes the usual NCHW order, loading copies into the stored layout). Measured on the
-/// report's CNN (batch 128, 2 threads, forward + backward + Adam): 366-422 ms per step
-/// NCHW, 313-317 ms channels-last. Float sums run in another order, so the losses differ from
-/// an NCHW run in the last digits. [`crate::channels_last`] says whether training uses it.
+/// NHWC kernels, for speed (the step times are in `docs/measurements.md`); the values, the
+/// variable names and the checkpoints do not change (saving writes the usual NCHW order,
+/// loading copies into the stored layout). Float sums run in another order, so the losses
+/// differ from an NCHW run in the last digits. [`crate::channels_last`] says whether training
+/// uses it.
 pub fn to_channels_last(vs: &tch::nn::VarStore) {
     for (_, mut v) in vs.variables() {
         if v.dim() == 4 {

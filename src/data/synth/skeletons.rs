@@ -1,163 +1,12 @@
-//! The embedded default data set: handwriting-like 56x56 binary glyphs for the report's 36
-//! classes, generated in-process from a seed (no file, no download).
-//!
-//! Each character has one or more pen-stroke skeletons (upper and lower case for letters, the
-//! common ways of writing `1`, `4`, `7`...), drawn in a unit box. Every image then gets:
-//! - per-stroke shifts and end-point drift (strokes that miss or overshoot their joins);
-//! - a smooth random warp (sinusoidal displacement field), the hand's wobble;
-//! - a random affine map: rotation, slant (shear) and aspect ratio;
-//! - a random pen width, varying a little from stroke to stroke;
-//! - the stand-in's framing: cropped to the ink, scaled so the longer side is 52 px, centred
-//!   in 56x56, binary.
-//!
-//! Because letters merge case and some shapes are drawn alike (`O`/`o`/`0`, `I`/`l`/`1`,
-//! `Z`/`2`, `S`/`5`), the set has the report's confusions built in and no model reaches 100%.
-//! Class sizes follow the report's histogram ([`class_counts`]), including the single-image
-//! class 30. Image `i` depends only on `(seed, i)`, so generation is parallel and repeatable.
+//! The pen-stroke skeletons of the report's characters, drawn in a unit box (x to the right, y
+//! down), and the pieces they are made of: polylines, elliptic arcs and Bézier curves.
 
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
+/// A point of the unit box.
+pub(super) type Pt = (f32, f32);
+/// A pen stroke: the points it passes through, in order.
+pub(super) type Stroke = Vec<Pt>;
 
-use super::{Dataset, Source, IMAGE_SIDE, REPORT_CLASSES, REPORT_COUNTS};
-use crate::{Error, Result};
-
-/// Seed of the embedded default data set.
-pub const DEFAULT_SEED: u64 = 0;
-
-/// Parameters of the generator.
-///
-/// Defaults: `distortion = 1.0`, pen width 2.5 to 8.5 px. `n` must be at least 36 (one image
-/// per class).
-#[derive(Clone, Debug, PartialEq)]
-pub struct SynthParams {
-    n: usize,
-    seed: u64,
-    distortion: f32,
-    pen_width: (f32, f32),
-}
-
-impl SynthParams {
-    /// `n` images (30,134 gives the report's exact histogram) from `seed`.
-    pub fn new(n: usize, seed: u64) -> Result<Self> {
-        if n < REPORT_CLASSES.len() {
-            return Err(Error::param(
-                "n",
-                format!(
-                    "{n} images is fewer than the {} classes; ask for at least {}",
-                    REPORT_CLASSES.len(),
-                    REPORT_CLASSES.len()
-                ),
-            ));
-        }
-        Ok(SynthParams {
-            n,
-            seed,
-            distortion: 1.0,
-            pen_width: (2.5, 8.5),
-        })
-    }
-
-    /// Scales every random deformation (0 = clean skeletons, 1 = default, at most 3).
-    pub fn distortion(mut self, d: f32) -> Result<Self> {
-        if !(0.0..=3.0).contains(&d) {
-            return Err(Error::param("distortion", format!("{d} is outside 0..=3")));
-        }
-        self.distortion = d;
-        Ok(self)
-    }
-
-    /// Pen width range in output pixels (`1 <= min <= max <= 12`).
-    pub fn pen_width(mut self, min: f32, max: f32) -> Result<Self> {
-        if !(1.0..=12.0).contains(&min) || !(min..=12.0).contains(&max) {
-            return Err(Error::param(
-                "pen_width",
-                format!("({min}, {max}) must satisfy 1 <= min <= max <= 12"),
-            ));
-        }
-        self.pen_width = (min, max);
-        Ok(self)
-    }
-
-    /// Number of images.
-    pub fn n(&self) -> usize {
-        self.n
-    }
-
-    /// Seed.
-    pub fn seed(&self) -> u64 {
-        self.seed
-    }
-}
-
-/// Images per class for a data set of `n` images: the report's histogram scaled to `n`
-/// (largest remainders), with at least one image per class. `class_counts(30134)` is the
-/// report's histogram exactly.
-pub fn class_counts(n: usize) -> Vec<usize> {
-    let total: usize = REPORT_COUNTS.iter().sum();
-    let k = REPORT_COUNTS.len();
-    let n = n.max(k);
-    // One image per class first, the rest shared in proportion to the report's counts.
-    let rest = n - k;
-    let weights: Vec<f64> = REPORT_COUNTS.iter().map(|&c| (c - 1) as f64).collect();
-    let wsum: f64 = (total - k) as f64;
-    let exact: Vec<f64> = weights.iter().map(|w| w * rest as f64 / wsum).collect();
-    let mut counts: Vec<usize> = exact.iter().map(|e| e.floor() as usize).collect();
-    let mut left = rest - counts.iter().sum::<usize>();
-    let mut order: Vec<usize> = (0..k).collect();
-    order.sort_by(|&a, &b| {
-        let fa = exact[a] - exact[a].floor();
-        let fb = exact[b] - exact[b].floor();
-        fb.total_cmp(&fa).then(a.cmp(&b))
-    });
-    for &c in order.iter().cycle() {
-        if left == 0 {
-            break;
-        }
-        counts[c] += 1;
-        left -= 1;
-    }
-    counts.iter().map(|c| c + 1).collect()
-}
-
-/// Generates the data set (see the module documentation).
-pub fn generate(params: &SynthParams) -> Result<Dataset> {
-    let counts = class_counts(params.n);
-    let mut labels: Vec<usize> = counts
-        .iter()
-        .enumerate()
-        .flat_map(|(c, &k)| std::iter::repeat_n(c, k))
-        .collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
-    labels.shuffle(&mut rng);
-    let p = IMAGE_SIDE * IMAGE_SIDE;
-    let mut images = vec![0u8; labels.len() * p];
-    images
-        .par_chunks_mut(p)
-        .zip(labels.par_iter())
-        .enumerate()
-        .for_each(|(i, (out, &label))| {
-            let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
-            rng.set_stream(i as u64 + 1);
-            render_glyph(REPORT_CLASSES[label], params, &mut rng, out);
-        });
-    Dataset::new(
-        images,
-        labels,
-        IMAGE_SIDE,
-        IMAGE_SIDE,
-        REPORT_CLASSES.to_vec(),
-        Source::Synthetic {
-            n: params.n,
-            seed: params.seed,
-        },
-    )
-}
-
-type Pt = (f32, f32);
-type Stroke = Vec<Pt>;
-
+/// A polyline through `pts`.
 fn seg(pts: &[Pt]) -> Stroke {
     pts.to_vec()
 }
@@ -194,12 +43,13 @@ fn join(parts: &[Stroke]) -> Stroke {
     parts.iter().flatten().copied().collect()
 }
 
+/// A dot (the pen set down briefly) at `(x, y)`.
 fn dot(x: f32, y: f32) -> Stroke {
     vec![(x, y), (x + 0.01, y + 0.02)]
 }
 
 /// The skeleton variants of a class character: upper case, lower case and common styles.
-fn variants(ch: char) -> Vec<Vec<Stroke>> {
+pub(super) fn variants(ch: char) -> Vec<Vec<Stroke>> {
     let bowl = |cx: f32| arc(cx, 0.72, 0.3, 0.27, 0.0, 360.0);
     match ch {
         '0' => vec![
@@ -580,124 +430,10 @@ fn variants(ch: char) -> Vec<Vec<Stroke>> {
     }
 }
 
-fn normal(rng: &mut ChaCha8Rng) -> f32 {
-    // Box-Muller; rand's distributions crate is not needed for this.
-    let u1: f32 = rng.random_range(f32::EPSILON..1.0);
-    let u2: f32 = rng.random();
-    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
-}
-
-/// Draws one glyph of character `ch` into `out` (`[56, 56]`, 0/1).
-fn render_glyph(ch: char, params: &SynthParams, rng: &mut ChaCha8Rng, out: &mut [u8]) {
-    let d = params.distortion;
-    let all = variants(ch);
-    let mut strokes = all[rng.random_range(0..all.len())].clone();
-
-    // Per-stroke shift and end-point drift.
-    for s in strokes.iter_mut() {
-        let (tx, ty) = (0.02 * d * normal(rng), 0.02 * d * normal(rng));
-        let (ax, ay) = (0.025 * d * normal(rng), 0.025 * d * normal(rng));
-        let (bx, by) = (0.025 * d * normal(rng), 0.025 * d * normal(rng));
-        let n = s.len().max(2) - 1;
-        for (k, p) in s.iter_mut().enumerate() {
-            let t = k as f32 / n as f32;
-            p.0 += tx + ax * (1.0 - t) + bx * t;
-            p.1 += ty + ay * (1.0 - t) + by * t;
-        }
-    }
-
-    // Smooth warp.
-    let amp = d * rng.random_range(0.0..0.045);
-    let (f1, f2, f3, f4) = (
-        rng.random_range(0.4..1.3f32),
-        rng.random_range(0.4..1.3f32),
-        rng.random_range(-0.6..0.6f32),
-        rng.random_range(-0.6..0.6f32),
-    );
-    let (ph1, ph2) = (
-        rng.random_range(0.0..std::f32::consts::TAU),
-        rng.random_range(0.0..std::f32::consts::TAU),
-    );
-    // Affine: rotation, slant, aspect.
-    let rot = (d * 7.0 * normal(rng)).clamp(-20.0, 20.0).to_radians();
-    let shear = (d * 0.18 * normal(rng)).clamp(-0.5, 0.5);
-    let aspect = (d * 0.15 * normal(rng)).clamp(-0.5, 0.5).exp();
-    let (sin, cos) = rot.sin_cos();
-    for s in strokes.iter_mut() {
-        for p in s.iter_mut() {
-            let tau = std::f32::consts::TAU;
-            let (x, y) = *p;
-            let x = x + amp * (tau * (f1 * y + f3 * x) + ph1).sin();
-            let y = y + amp * (tau * (f2 * x + f4 * y) + ph2).sin();
-            let x = (x - 0.5) * aspect - shear * (y - 0.5);
-            let y = y - 0.5;
-            *p = (cos * x - sin * y, sin * x + cos * y);
-        }
-    }
-
-    // Pen width and framing: crop to the ink, longer side 52 px, centred in 56x56.
-    let (w0, w1) = params.pen_width;
-    let width = (rng.random_range(w0..=w1) + rng.random_range(w0..=w1)) / 2.0;
-    let stroke_widths: Vec<f32> = strokes
-        .iter()
-        .map(|_| width * rng.random_range(0.85..1.15f32))
-        .collect();
-    let (mut x0, mut x1, mut y0, mut y1) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
-    for p in strokes.iter().flatten() {
-        x0 = x0.min(p.0);
-        x1 = x1.max(p.0);
-        y0 = y0.min(p.1);
-        y1 = y1.max(p.1);
-    }
-    let max_w = stroke_widths.iter().copied().fold(0.0, f32::max);
-    let span = (x1 - x0).max(y1 - y0).max(1e-3);
-    let scale = ((super::emnist::GLYPH_SIDE as f32 - max_w) / span).max(1.0);
-    let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
-    let half = IMAGE_SIDE as f32 / 2.0;
-    out.fill(0);
-    for (s, &w) in strokes.iter().zip(&stroke_widths) {
-        let pts: Vec<Pt> = s
-            .iter()
-            .map(|p| ((p.0 - cx) * scale + half, (p.1 - cy) * scale + half))
-            .collect();
-        if pts.len() == 1 {
-            draw_segment(out, pts[0], pts[0], w / 2.0);
-        }
-        for pair in pts.windows(2) {
-            draw_segment(out, pair[0], pair[1], w / 2.0);
-        }
-    }
-}
-
-/// Sets every pixel whose centre lies within `r` of the segment `a`-`b`.
-fn draw_segment(out: &mut [u8], a: Pt, b: Pt, r: f32) {
-    let side = IMAGE_SIDE as isize;
-    let lo_x = ((a.0.min(b.0) - r).floor() as isize).clamp(0, side - 1);
-    let hi_x = ((a.0.max(b.0) + r).ceil() as isize).clamp(0, side - 1);
-    let lo_y = ((a.1.min(b.1) - r).floor() as isize).clamp(0, side - 1);
-    let hi_y = ((a.1.max(b.1) + r).ceil() as isize).clamp(0, side - 1);
-    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-    let len2 = dx * dx + dy * dy;
-    let r2 = r * r;
-    for y in lo_y..=hi_y {
-        for x in lo_x..=hi_x {
-            let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
-            let t = if len2 > 0.0 {
-                (((px - a.0) * dx + (py - a.1) * dy) / len2).clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
-            let (qx, qy) = (a.0 + t * dx - px, a.1 + t * dy - py);
-            if qx * qx + qy * qy <= r2 {
-                out[(y * side + x) as usize] = 1;
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::REPORT_CLASSES;
 
     #[test]
     fn every_class_has_a_skeleton() {
@@ -711,14 +447,5 @@ mod tests {
                 "no glyph for {c}"
             );
         }
-    }
-
-    #[test]
-    fn counts_match_report_at_full_size() {
-        assert_eq!(class_counts(30134), REPORT_COUNTS.to_vec());
-        let small = class_counts(500);
-        assert_eq!(small.iter().sum::<usize>(), 500);
-        assert!(small.iter().all(|&c| c >= 1));
-        assert_eq!(small[30], 1);
     }
 }
