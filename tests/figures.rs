@@ -38,3 +38,90 @@ fn learning_curves_render_with_legends() {
         assert!(svg.contains(text), "SVG lacks {text}");
     }
 }
+
+use charlab::data::REPORT_CLASSES;
+use charlab::plot::{class_label, class_labels, PerClassBars, F1_AXIS, NO_TEST_IMAGES};
+use charlab::sections::baselines;
+
+#[test]
+fn class_30_is_named_with_its_index_and_every_class_name_is_unique() {
+    assert_eq!(class_label(&REPORT_CLASSES, 30), "N (30)");
+    assert_eq!(class_label(&REPORT_CLASSES, 22), "N");
+    assert_eq!(class_label(&REPORT_CLASSES, 3), "L");
+    let labels = class_labels(&REPORT_CLASSES);
+    let mut unique = labels.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), REPORT_CLASSES.len(), "{labels:?}");
+    assert_eq!(charlab::plot::split_label("N (30)"), ("N", "(30)"));
+    assert_eq!(charlab::plot::split_label("N"), ("N", ""));
+}
+
+/// The text of every `<text>` element of `svg`, trimmed.
+fn texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let body = &t[t.find('>')? + 1..];
+            Some(body[..body.find("</text>")?].trim().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn f1_bars_run_to_100_and_tell_a_zero_from_an_absent_class() {
+    let chars = ['0', 'O', 'N', 'N'];
+    let bars = |values: Vec<f64>, absent: Vec<usize>| PerClassBars {
+        title: "t".into(),
+        classes: chars.to_vec(),
+        series: vec![("Logistic regression".into(), values)],
+        y_desc: F1_AXIS.into(),
+        absent,
+    };
+    let with_zero = render_svg(&bars(vec![0.0, 0.9, 0.8, 0.0], vec![3])).unwrap();
+    let t = texts(&with_zero);
+    let has = |x: &str| t.iter().any(|y| y == x);
+    assert!(has(NO_TEST_IMAGES));
+    assert!(has("100") && !has("110") && !has("120"), "{t:?}");
+    assert!(has(F1_AXIS));
+    assert!(has("(3)"), "class 3 is not named N (3)");
+    assert!(with_zero.contains("F1 of 0"));
+    assert!(with_zero.contains("<circle"), "a zero F1 is not drawn");
+    let no_zero = render_svg(&bars(vec![0.5, 0.9, 0.8, 0.0], vec![3])).unwrap();
+    assert!(
+        !no_zero.contains("<circle"),
+        "an absent class is drawn as a zero"
+    );
+    assert!(!no_zero.contains("F1 of 0"));
+}
+
+#[test]
+fn baseline_legends_show_display_names() {
+    let model = |name: &str, max_iter: Option<u64>| baselines::ModelResult {
+        name: name.into(),
+        n_fit: 1,
+        n_test: 1,
+        fit_seconds: 0.0,
+        predict_seconds: 0.0,
+        accuracy: 0.5,
+        macro_f1: 0.5,
+        per_class: vec![],
+        confusion: vec![],
+        test_predictions: vec![],
+        params: serde_json::json!({"solver": "Popcount", "max_iter": max_iter}),
+        fit_report: serde_json::Value::Null,
+    };
+    assert_eq!(
+        baselines::display_name(&model("logreg", Some(1000))),
+        "Logistic regression"
+    );
+    assert_eq!(
+        baselines::display_name(&model("svm", Some(1000))),
+        "RBF SVM, capped at 1000 iterations"
+    );
+    assert_eq!(baselines::display_name(&model("svm", None)), "RBF SVM");
+    assert_eq!(
+        baselines::display_name(&model("svm-converged", None)),
+        "RBF SVM, converged"
+    );
+}

@@ -176,6 +176,10 @@ pub struct ResultsSummary {
     pub best_model: String,
     /// The best model's most confused pairs, most frequent first.
     pub most_confused: Vec<ConfusedPair>,
+    /// Classes without a test image in any model's test set: their F1 is undefined, not 0
+    /// (empty in files written before it was recorded).
+    #[serde(default)]
+    pub absent_classes: Vec<usize>,
     /// Per-class test F1 of every model: (model, F1 per class).
     pub per_class_f1: Vec<(String, Vec<f64>)>,
     /// Results files read.
@@ -269,6 +273,13 @@ pub fn summarize(
         .collect();
     let mut inputs: Vec<String> = outcomes.iter().map(|o| o.results_file.clone()).collect();
     inputs.dedup();
+    let absent_classes = (0..chars.len())
+        .filter(|&c| {
+            outcomes
+                .iter()
+                .all(|o| o.per_class.get(c).is_none_or(|m| m.support == 0))
+        })
+        .collect();
     Ok(ResultsSummary {
         section: SECTION.into(),
         source: data.source().clone(),
@@ -277,6 +288,7 @@ pub fn summarize(
         missing,
         best_model: best.name.clone(),
         most_confused,
+        absent_classes,
         per_class_f1: outcomes
             .iter()
             .map(|o| (o.name.clone(), o.per_class.iter().map(|m| m.f1).collect()))
@@ -541,13 +553,26 @@ impl Figure for ConfusedPairs {
     }
 }
 
-/// Per-class F1 of every model in `summary`, as grouped bars.
+/// Per-class F1 of every model in `summary`, as grouped bars (legend: model and macro F1;
+/// classes without test images marked as such).
 pub fn per_class_f1_bars(summary: &ResultsSummary, classes: &[char]) -> PerClassBars {
     PerClassBars {
         title: "Per-class F1 on the test set".into(),
         classes: classes.to_vec(),
-        series: summary.per_class_f1.clone(),
-        y_desc: "F1, %".into(),
+        series: summary
+            .per_class_f1
+            .iter()
+            .map(|(name, f1)| {
+                let macro_f1 = summary.table1.iter().find(|r| &r.model == name);
+                let name = match macro_f1 {
+                    Some(r) => format!("{name} (macro F1 {:.1}%)", r.macro_f1),
+                    None => name.clone(),
+                };
+                (name, f1.clone())
+            })
+            .collect(),
+        y_desc: plot::F1_AXIS.into(),
+        absent: summary.absent_classes.clone(),
     }
 }
 
