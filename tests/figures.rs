@@ -40,8 +40,11 @@ fn learning_curves_render_with_legends() {
 }
 
 use charlab::data::REPORT_CLASSES;
+use charlab::metrics::ConfusionMatrix;
 use charlab::plot::{class_label, class_labels, PerClassBars, F1_AXIS, NO_TEST_IMAGES};
 use charlab::sections::baselines;
+use charlab::sections::results::{text_color_on, viridis, ConfusionHeatmap, ModelOutcome};
+use plotters::style::colors::{BLACK, WHITE};
 
 #[test]
 fn class_30_is_named_with_its_index_and_every_class_name_is_unique() {
@@ -57,6 +60,23 @@ fn class_30_is_named_with_its_index_and_every_class_name_is_unique() {
     assert_eq!(charlab::plot::split_label("N"), ("N", ""));
 }
 
+/// A confusion matrix of `n` classes from `(truth, predicted, count)` cells.
+fn matrix(n: usize, cells: &[(usize, usize, u64)]) -> ConfusionMatrix {
+    let mut counts = vec![0u64; n * n];
+    for &(t, p, c) in cells {
+        counts[t * n + p] += c;
+    }
+    ConfusionMatrix::from_counts(n, counts).unwrap()
+}
+
+#[test]
+fn cell_numbers_contrast_with_their_cell() {
+    assert_eq!(text_color_on(viridis(1.0)), BLACK);
+    assert_eq!(text_color_on(viridis(0.8)), BLACK);
+    assert_eq!(text_color_on(viridis(0.0)), WHITE);
+    assert_eq!(text_color_on(viridis(0.2)), WHITE);
+}
+
 /// The text of every `<text>` element of `svg`, trimmed.
 fn texts(svg: &str) -> Vec<String> {
     svg.split("<text")
@@ -66,6 +86,42 @@ fn texts(svg: &str) -> Vec<String> {
             Some(body[..body.find("</text>")?].trim().to_string())
         })
         .collect()
+}
+
+fn outcome(name: &str, cm: &ConfusionMatrix, data_hash: &str, preds: Vec<usize>) -> ModelOutcome {
+    ModelOutcome {
+        key: "efficientnet".into(),
+        name: name.into(),
+        results_file: "report/results/x.json".into(),
+        data_hash: data_hash.into(),
+        split_seed: 0,
+        accuracy: cm.accuracy(),
+        macro_f1: cm.macro_f1(),
+        per_class: cm.per_class(),
+        confusion: cm.counts().to_vec(),
+        test_predictions: preds,
+    }
+}
+
+#[test]
+fn the_confusion_matrix_numbers_its_diagonal_and_marks_a_class_without_test_images() {
+    let chars = ['N', 'M', 'N'];
+    // Class 2, a second 'N', has no test image.
+    let cm = matrix(
+        3,
+        &[(0, 0, 86), (0, 1, 13), (0, 2, 1), (1, 1, 47), (1, 0, 3)],
+    );
+    let fig = ConfusionHeatmap::of(&outcome("m", &cm, "h", vec![]), &chars).unwrap();
+    // Character order: M, N, N (2).
+    assert_eq!(fig.labels, vec!["M", "N", "N (2)"]);
+    assert_eq!(fig.empty_rows, vec![false, false, true]);
+    let texts = texts(&render_svg(&fig).unwrap());
+    let has = |t: &str| texts.iter().any(|x| x == t);
+    // Both diagonal cells and the off-diagonal ones of 2% or more carry their percentage.
+    for text in ["86", "13", "94", "6", NO_TEST_IMAGES, "(2)"] {
+        assert!(has(text), "SVG lacks {text}: {texts:?}");
+    }
+    assert!(!has("1"), "a 1% cell is numbered");
 }
 
 #[test]
