@@ -39,11 +39,13 @@ fn learning_curves_render_with_legends() {
     }
 }
 
-use charlab::data::REPORT_CLASSES;
+use charlab::data::{Dataset, Source, REPORT_CLASSES};
 use charlab::metrics::ConfusionMatrix;
 use charlab::plot::{class_label, class_labels, PerClassBars, F1_AXIS, NO_TEST_IMAGES};
 use charlab::sections::baselines;
-use charlab::sections::results::{text_color_on, viridis, ConfusionHeatmap, ModelOutcome};
+use charlab::sections::results::{
+    self, confused_pairs, text_color_on, viridis, ConfusedPairs, ConfusionHeatmap, ModelOutcome,
+};
 use plotters::style::colors::{BLACK, WHITE};
 
 #[test]
@@ -67,6 +69,53 @@ fn matrix(n: usize, cells: &[(usize, usize, u64)]) -> ConfusionMatrix {
         counts[t * n + p] += c;
     }
     ConfusionMatrix::from_counts(n, counts).unwrap()
+}
+
+#[test]
+fn a_confused_pair_is_counted_once_with_both_directions_summed() {
+    // Classes: 0 'L', 1 '1', 2 '0', 3 'O', 4 'I'.
+    let chars = ['L', '1', '0', 'O', 'I'];
+    let cm = matrix(
+        5,
+        &[
+            (0, 0, 100),
+            (1, 1, 100),
+            (2, 2, 10),
+            (3, 3, 100),
+            (4, 4, 20),
+            (0, 1, 80), // L read as 1
+            (1, 0, 58), // 1 read as L
+            (2, 3, 52), // 0 read as O
+            (4, 1, 29), // I read as 1
+            (1, 4, 1),  // 1 read as I
+        ],
+    );
+    let pairs = confused_pairs(&cm, &chars, 10);
+    assert_eq!(pairs.len(), 3, "{pairs:?}");
+    assert_eq!(pairs[0].count, 138);
+    assert_eq!(pairs[0].classes, [(0, 'L'), (1, '1')]);
+    let dirs: Vec<_> = pairs[0]
+        .directions
+        .iter()
+        .map(|d| (d.truth.0, d.predicted.0, d.count))
+        .collect();
+    assert_eq!(dirs, vec![(0, 1, 80), (1, 0, 58)]);
+    assert_eq!(pairs[1].count, 52);
+    assert_eq!(pairs[1].directions.len(), 1);
+    assert_eq!(pairs[2].count, 30);
+    assert_eq!(pairs[2].classes, [(4, 'I'), (1, '1')]);
+    // No unordered pair twice.
+    let mut keys: Vec<(usize, usize)> = pairs
+        .iter()
+        .map(|p| {
+            let (a, b) = (p.classes[0].0, p.classes[1].0);
+            (a.min(b), a.max(b))
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), pairs.len());
+    assert_eq!(confused_pairs(&cm, &chars, 1).len(), 1);
 }
 
 #[test]
@@ -180,4 +229,94 @@ fn baseline_legends_show_display_names() {
         baselines::display_name(&model("svm-converged", None)),
         "RBF SVM, converged"
     );
+}
+
+#[test]
+fn confused_pairs_figure_shows_each_pair_once_with_reference_images_of_the_class_read() {
+    // 400 distinct 8x8 images (image i holds i in binary), classes 'L', '1', '0', 'O' in turn.
+    let (n, side) = (400, 8);
+    let mut images = vec![0u8; n * side * side];
+    for i in 0..n {
+        for b in 0..9 {
+            images[i * side * side + b] = ((i >> b) & 1) as u8;
+        }
+    }
+    let labels: Vec<usize> = (0..n).map(|i| i % 4).collect();
+    let chars = vec!['L', '1', '0', 'O'];
+    let data = Dataset::new(
+        images,
+        labels.clone(),
+        side,
+        side,
+        chars,
+        Source::Synthetic { n, seed: 0 },
+    )
+    .unwrap();
+    let split = charlab::split::random_split(n, 0).unwrap();
+    let mut seen = [0usize; 4];
+    let preds: Vec<usize> = split
+        .test
+        .iter()
+        .map(|&i| {
+            let t = labels[i];
+            seen[t] += 1;
+            match t {
+                0 if seen[0] <= 3 => 1, // L read as 1, three times
+                1 if seen[1] <= 2 => 0, // 1 read as L, twice
+                2 => 3,                 // every 0 read as O
+                _ => t,
+            }
+        })
+        .collect();
+    let truth: Vec<usize> = split.test.iter().map(|&i| labels[i]).collect();
+    let cm = ConfusionMatrix::new(&truth, &preds, 4).unwrap();
+    let best = outcome("EfficientNet-b0", &cm, &data.content_hash(), preds);
+    let summary = results::summarize(&data, std::slice::from_ref(&best), vec![], 4).unwrap();
+    // Two directed entries for L/1, one pair.
+    assert_eq!(summary.most_confused.len(), 3);
+    assert_eq!(
+        summary.confused_pairs.len(),
+        2,
+        "{:?}",
+        summary.confused_pairs
+    );
+    let zero_o = seen[2] as u64;
+    let first = &summary.confused_pairs[0];
+    let second = &summary.confused_pairs[1];
+    let (big, small) = if zero_o > 5 {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    assert_eq!(small.count, 5);
+    assert_eq!(small.directions.len(), 2);
+    assert_eq!(big.count, zero_o);
+
+    let fig = ConfusedPairs::of(&data, &summary, &best, 5).unwrap();
+    let class_of = |img: &Vec<u8>| {
+        let i = (0..9).fold(0usize, |acc, b| acc | ((img[b] as usize) << b));
+        labels[i]
+    };
+    for (pair, rows) in &fig.rows {
+        assert_eq!(rows.len(), pair.directions.len());
+        for row in rows {
+            let (t, p) = (row.direction.truth.0, row.direction.predicted.0);
+            assert!(!row.misread.is_empty());
+            assert!(row.misread.iter().all(|img| class_of(img) == t));
+            assert_eq!(row.reference.len(), ConfusedPairs::REFERENCES);
+            assert!(
+                row.reference.iter().all(|img| class_of(img) == p),
+                "a reference image of {p} is of another class"
+            );
+        }
+    }
+    let svg = render_svg(&fig).unwrap();
+    for text in [
+        "L read as 1",
+        "1 read as L",
+        "0 read as O",
+        "the class they were read as",
+    ] {
+        assert!(svg.contains(text), "SVG lacks {text}");
+    }
 }

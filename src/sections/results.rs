@@ -159,6 +159,70 @@ pub struct ConfusedPair {
     pub rate: f64,
 }
 
+/// A pair of classes the model confused in either direction, counted once: `L` read as `1`
+/// and `1` read as `L` are one pair.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PairConfusion {
+    /// The two classes (index, character), the class of the larger direction first.
+    pub classes: [(usize, char); 2],
+    /// Test images of either class read as the other: both directions summed.
+    pub count: u64,
+    /// Each direction with at least one image, the larger first.
+    pub directions: Vec<ConfusedPair>,
+}
+
+/// The `k` pairs of classes most often confused in `cm`, each unordered pair once with both
+/// directions summed, most images first (ties: the higher rate of a direction, then the lower
+/// class indices). `chars` names the classes (`'?'` beyond it).
+pub fn confused_pairs(cm: &ConfusionMatrix, chars: &[char], k: usize) -> Vec<PairConfusion> {
+    let n = cm.n_classes();
+    let ch = |c: usize| chars.get(c).copied().unwrap_or('?');
+    let rows: Vec<u64> = (0..n).map(|t| (0..n).map(|p| cm.get(t, p)).sum()).collect();
+    let direction = |t: usize, p: usize| {
+        let count = cm.get(t, p);
+        (count > 0).then(|| ConfusedPair {
+            truth: (t, ch(t)),
+            predicted: (p, ch(p)),
+            count,
+            rate: count as f64 / rows[t].max(1) as f64,
+        })
+    };
+    let mut pairs: Vec<PairConfusion> = (0..n)
+        .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
+        .filter_map(|(a, b)| {
+            let mut directions: Vec<ConfusedPair> = [direction(a, b), direction(b, a)]
+                .into_iter()
+                .flatten()
+                .collect();
+            directions.sort_by(|x, y| {
+                y.count
+                    .cmp(&x.count)
+                    .then(y.rate.total_cmp(&x.rate))
+                    .then(x.truth.0.cmp(&y.truth.0))
+            });
+            let first = directions.first()?;
+            Some(PairConfusion {
+                classes: [first.truth, first.predicted],
+                count: directions.iter().map(|d| d.count).sum(),
+                directions,
+            })
+        })
+        .collect();
+    let top_rate = |p: &PairConfusion| p.directions.first().map_or(0.0, |d| d.rate);
+    let low = |p: &PairConfusion| {
+        let (a, b) = (p.classes[0].0, p.classes[1].0);
+        (a.min(b), a.max(b))
+    };
+    pairs.sort_by(|x, y| {
+        y.count
+            .cmp(&x.count)
+            .then(top_rate(y).total_cmp(&top_rate(x)))
+            .then(low(x).cmp(&low(y)))
+    });
+    pairs.truncate(k);
+    pairs
+}
+
 /// `report/results/05-results.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResultsSummary {
@@ -174,8 +238,13 @@ pub struct ResultsSummary {
     pub missing: Vec<String>,
     /// The model with the highest test accuracy (ties: macro F1).
     pub best_model: String,
-    /// The best model's most confused pairs, most frequent first.
+    /// The best model's most frequent confusions, one direction each (`L` read as `1` and `1`
+    /// read as `L` are two entries), most frequent first.
     pub most_confused: Vec<ConfusedPair>,
+    /// The best model's most confused pairs of classes, each pair once with both directions
+    /// summed, most images first (empty in files written before it was recorded).
+    #[serde(default)]
+    pub confused_pairs: Vec<PairConfusion>,
     /// Classes without a test image in any model's test set: their F1 is undefined, not 0
     /// (empty in files written before it was recorded).
     #[serde(default)]
@@ -288,6 +357,7 @@ pub fn summarize(
         missing,
         best_model: best.name.clone(),
         most_confused,
+        confused_pairs: confused_pairs(&cm, chars, n_pairs),
         absent_classes,
         per_class_f1: outcomes
             .iter()
@@ -524,23 +594,47 @@ impl Figure for ConfusionHeatmap {
     }
 }
 
-/// The most confused pairs, one row each: the pair, then test images of the true class that
-/// the model took for the other.
+/// One direction of a confused pair in [`ConfusedPairs`]: test images of the true class that
+/// the model read as the other, and reference images of the class they were read as.
+#[derive(Clone, Debug)]
+pub struct MisreadRow {
+    /// The direction: true class, the class it was read as, images, rate.
+    pub direction: ConfusedPair,
+    /// Test images of `direction.truth` read as `direction.predicted` (`[height * width]` 0/1).
+    pub misread: Vec<Vec<u8>>,
+    /// Images of `direction.predicted`: test images the model read correctly, then (when
+    /// there are too few) images of the class from the rest of the data.
+    pub reference: Vec<Vec<u8>>,
+}
+
+/// The most confused pairs of classes, each pair counted once (both directions summed): per
+/// pair a header with the total, then one row per direction with the misread test images
+/// beside reference images of the class they were read as, as the original report showed
+/// both classes side by side.
 #[derive(Clone, Debug)]
 pub struct ConfusedPairs {
     /// Title over the figure.
     pub title: String,
-    /// (pair, its images `[height * width]` 0/1).
-    pub rows: Vec<(ConfusedPair, Vec<Vec<u8>>)>,
+    /// Each pair with one [`MisreadRow`] per direction.
+    pub rows: Vec<(PairConfusion, Vec<MisreadRow>)>,
+    /// Name of every class by index ([`plot::class_label`]).
+    pub labels: Vec<String>,
     /// Image height and width.
     pub shape: (usize, usize),
-    /// Images per row at most.
+    /// Misread images per direction at most.
     pub per_row: usize,
+    /// Reference images per direction at most.
+    pub references: usize,
 }
 
 impl ConfusedPairs {
-    /// The pairs of `summary` with up to `per_row` test images each, from `data` and the best
-    /// model's test predictions.
+    /// Reference images per direction drawn by [`ConfusedPairs::of`].
+    pub const REFERENCES: usize = 3;
+
+    /// The confused pairs of `summary` (or, for a summary written before they were recorded,
+    /// of the best model's confusion matrix) with up to `per_row` misread test images per
+    /// direction and [`Self::REFERENCES`] reference images, from `data` and the best model's
+    /// test predictions.
     pub fn of(
         data: &Dataset,
         summary: &ResultsSummary,
@@ -560,35 +654,96 @@ impl ConfusedPairs {
                 ),
             ));
         }
-        let rows = summary
-            .most_confused
-            .iter()
+        let chars = data.class_chars();
+        let pairs = if summary.confused_pairs.is_empty() {
+            let cm = ConfusionMatrix::from_counts(chars.len(), best.confusion.clone())?;
+            confused_pairs(&cm, chars, summary.most_confused.len())
+        } else {
+            summary.confused_pairs.clone()
+        };
+        let labels = data.labels();
+        let test = || {
+            split
+                .test
+                .iter()
+                .copied()
+                .zip(best.test_predictions.iter().copied())
+        };
+        let references = Self::REFERENCES;
+        let rows = pairs
+            .into_iter()
             .map(|pair| {
-                let images = split
-                    .test
+                let directions = pair
+                    .directions
                     .iter()
-                    .zip(&best.test_predictions)
-                    .filter(|(&i, &p)| data.labels()[i] == pair.truth.0 && p == pair.predicted.0)
-                    .take(per_row)
-                    .map(|(&i, _)| data.image(i).to_vec())
+                    .map(|d| {
+                        let (t, p) = (d.truth.0, d.predicted.0);
+                        let misread = test()
+                            .filter(|&(i, q)| labels[i] == t && q == p)
+                            .take(per_row)
+                            .map(|(i, _)| data.image(i).to_vec())
+                            .collect();
+                        let read_right = test().filter(|&(i, q)| labels[i] == p && q == p);
+                        let elsewhere = split
+                            .train_and_validation()
+                            .into_iter()
+                            .filter(|&i| labels[i] == p)
+                            .map(|i| (i, p));
+                        let reference = read_right
+                            .chain(elsewhere)
+                            .take(references)
+                            .map(|(i, _)| data.image(i).to_vec())
+                            .collect();
+                        MisreadRow {
+                            direction: d.clone(),
+                            misread,
+                            reference,
+                        }
+                    })
                     .collect();
-                (pair.clone(), images)
+                (pair, directions)
             })
             .collect();
         Ok(ConfusedPairs {
-            title: format!("{}: most confused pairs, test images", best.name),
+            title: format!(
+                "{}: the most confused pairs of classes on the test set",
+                best.name
+            ),
             rows,
+            labels: plot::class_labels(chars),
             shape: (data.height(), data.width()),
             per_row,
+            references,
         })
+    }
+
+    fn label(&self, class: usize) -> String {
+        self.labels
+            .get(class)
+            .cloned()
+            .unwrap_or_else(|| class.to_string())
     }
 }
 
+const PAIRS_LABEL_W: i32 = 330;
+const PAIRS_CELL: i32 = 112;
+const PAIRS_GAP: i32 = 80;
+const PAIRS_HEADER_H: i32 = 40;
+const PAIRS_ROW_H: i32 = 120;
+const PAIRS_TOP: i32 = 112;
+
 impl Figure for ConfusedPairs {
     fn size(&self) -> (u32, u32) {
+        let rows: i32 = self
+            .rows
+            .iter()
+            .map(|(_, d)| PAIRS_HEADER_H + PAIRS_ROW_H * d.len() as i32)
+            .sum();
+        let w =
+            PAIRS_LABEL_W + PAIRS_CELL * (self.per_row + self.references) as i32 + PAIRS_GAP + 16;
         (
-            320 + 120 * self.per_row as u32,
-            70 + 130 * self.rows.len().max(1) as u32,
+            w.max(900) as u32,
+            (PAIRS_TOP + rows.max(PAIRS_ROW_H) + 10) as u32,
         )
     }
 
@@ -596,30 +751,108 @@ impl Figure for ConfusedPairs {
     where
         DB::ErrorType: 'static,
     {
-        let root = root.titled(&self.title, ("sans-serif", 24))?;
-        let areas = root.split_evenly((self.rows.len().max(1), 1));
-        for (area, (pair, images)) in areas.iter().zip(&self.rows) {
-            let row_h = area.dim_in_pixel().1 as i32;
-            let (label, glyphs) = area.split_horizontally(310);
-            label.draw(&Text::new(
-                format!("true {} -> predicted {}", pair.truth.1, pair.predicted.1),
-                (12, row_h / 2 - 22),
-                ("sans-serif", 22),
+        let grey = RGBColor(90, 90, 90);
+        let rule = RGBColor(190, 190, 190);
+        let width = root.dim_in_pixel().0 as i32;
+        let refs_x = PAIRS_LABEL_W + PAIRS_CELL * self.per_row as i32 + PAIRS_GAP;
+        root.draw(&Text::new(
+            self.title.clone(),
+            (width / 2, 22),
+            ("sans-serif", 26).into_text_style(root).pos(centered()),
+        ))?;
+        root.draw(&Text::new(
+            "each pair counted once: its images misread in either direction, summed",
+            (width / 2, 52),
+            ("sans-serif", 18).into_font().color(&grey).pos(centered()),
+        ))?;
+        let head = ("sans-serif", 17).into_font().color(&grey);
+        root.draw(&Text::new(
+            "misread test images",
+            (PAIRS_LABEL_W + 6, 90),
+            head.clone(),
+        ))?;
+        root.draw(&Text::new(
+            "the class they were read as",
+            (refs_x + 6, 80),
+            head.clone(),
+        ))?;
+        root.draw(&Text::new(
+            "(test images the model read correctly)",
+            (refs_x + 6, 99),
+            head.clone(),
+        ))?;
+        let mut y = PAIRS_TOP;
+        for (pair, directions) in &self.rows {
+            let (a, b) = (self.label(pair.classes[0].0), self.label(pair.classes[1].0));
+            root.draw(&PathElement::new(
+                vec![(10, y + 2), (width - 10, y + 2)],
+                rule.stroke_width(1),
             ))?;
-            label.draw(&Text::new(
-                format!(
-                    "{} images, {:.1}% of {}",
+            let header = match directions.as_slice() {
+                [only] => format!(
+                    "{a} and {b}: {} test image{} confused, all {} read as {}",
                     pair.count,
-                    100.0 * pair.rate,
-                    pair.truth.1
+                    if pair.count == 1 { "" } else { "s" },
+                    self.label(only.direction.truth.0),
+                    self.label(only.direction.predicted.0)
                 ),
-                (12, row_h / 2 + 6),
-                ("sans-serif", 17).into_font().color(&RGBColor(90, 90, 90)),
+                _ => format!(
+                    "{a} and {b}: {} test images confused in either direction",
+                    pair.count
+                ),
+            };
+            root.draw(&Text::new(
+                header,
+                (12, y + 12),
+                ("sans-serif", 21).into_font(),
             ))?;
-            let cells = glyphs.split_evenly((1, self.per_row));
-            for (cell, img) in cells.iter().zip(images) {
-                let inner = cell.margin(6, 6, 6, 6);
-                plot::draw_glyph(&inner, img, self.shape.0, self.shape.1)?;
+            y += PAIRS_HEADER_H;
+            for d in directions {
+                let dir = &d.direction;
+                let (t, p) = (self.label(dir.truth.0), self.label(dir.predicted.0));
+                root.draw(&Text::new(
+                    format!("{t} read as {p}"),
+                    (28, y + PAIRS_ROW_H / 2 - 24),
+                    ("sans-serif", 21).into_font(),
+                ))?;
+                root.draw(&Text::new(
+                    format!(
+                        "{} image{}, {:.1}% of the test images of '{t}'",
+                        dir.count,
+                        if dir.count == 1 { "" } else { "s" },
+                        100.0 * dir.rate
+                    ),
+                    (28, y + PAIRS_ROW_H / 2 + 6),
+                    ("sans-serif", 16).into_font().color(&grey),
+                ))?;
+                let cell = |x: i32| {
+                    root.clone().shrink(
+                        (x + 5, y + 4),
+                        ((PAIRS_CELL - 10) as u32, (PAIRS_ROW_H - 8) as u32),
+                    )
+                };
+                for (k, img) in d.misread.iter().enumerate() {
+                    let area = cell(PAIRS_LABEL_W + PAIRS_CELL * k as i32);
+                    plot::draw_glyph(&area, img, self.shape.0, self.shape.1)?;
+                }
+                // The reference images, behind a faint rule and led by their class's name.
+                root.draw(&PathElement::new(
+                    vec![
+                        (refs_x - PAIRS_GAP + 4, y + 8),
+                        (refs_x - PAIRS_GAP + 4, y + PAIRS_ROW_H - 8),
+                    ],
+                    rule.stroke_width(1),
+                ))?;
+                root.draw(&Text::new(
+                    p.clone(),
+                    (refs_x - PAIRS_GAP / 2, y + PAIRS_ROW_H / 2),
+                    ("sans-serif", 24).into_text_style(root).pos(centered()),
+                ))?;
+                for (k, img) in d.reference.iter().enumerate() {
+                    let area = cell(refs_x + PAIRS_CELL * k as i32);
+                    plot::draw_glyph(&area, img, self.shape.0, self.shape.1)?;
+                }
+                y += PAIRS_ROW_H;
             }
         }
         Ok(())
@@ -661,7 +894,7 @@ pub fn run(data: &Dataset) -> Result<ResultsSummary> {
         &paths::figure(CONFUSION_FIGURE),
     )?;
     plot::save(
-        &ConfusedPairs::of(data, &summary, best, 6)?,
+        &ConfusedPairs::of(data, &summary, best, 5)?,
         &paths::figure(PAIRS_FIGURE),
     )?;
     plot::save(
