@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -157,18 +158,80 @@ where
     Ok(())
 }
 
-/// The character of class `v` for an axis tick at `v` when `v` is a whole number, else an
-/// empty label (for the in-between ticks plotters may ask for).
-pub fn class_tick(chars: &[char], v: f64) -> String {
+/// The name of class `class` on an axis or in a table: its character, followed by its index
+/// when an earlier class has the same character, so that no two classes look alike. The
+/// report's class 30, a second 'N' (one image, as in the original data), is `N (30)`; a class
+/// beyond `chars` is its index.
+pub fn class_label(chars: &[char], class: usize) -> String {
+    match chars.get(class) {
+        Some(&c) if chars[..class].contains(&c) => format!("{c} ({class})"),
+        Some(c) => c.to_string(),
+        None => class.to_string(),
+    }
+}
+
+/// [`class_label`] of every class, by class index.
+pub fn class_labels(chars: &[char]) -> Vec<String> {
+    (0..chars.len()).map(|c| class_label(chars, c)).collect()
+}
+
+/// The label at position `v` of a class axis whose positions `0, 1, ...` carry `labels`, when
+/// `v` is a whole number, else an empty label (for the in-between ticks plotters may ask for).
+pub fn class_tick<T: std::fmt::Display>(labels: &[T], v: f64) -> String {
     let i = v.round();
     if (v - i).abs() < 1e-6 && i >= 0.0 {
-        chars
+        labels
             .get(i as usize)
             .map(|c| c.to_string())
             .unwrap_or_default()
     } else {
         String::new()
     }
+}
+
+/// A class name split for a crowded x axis: the character, and the `(index)` that
+/// [`class_label`] adds to a repeated character (empty when there is none), drawn on a second
+/// line by [`draw_x_second_lines`].
+pub fn split_label(label: &str) -> (&str, &str) {
+    match label.find(" (") {
+        Some(i) => (&label[..i], &label[i + 1..]),
+        None => (label, ""),
+    }
+}
+
+/// Draws on `area` (the area `chart` was built on) the second line of every class name of an x
+/// axis whose positions `0, 1, ...` carry `labels` (see [`split_label`]), under the first line
+/// that the mesh drew `below` pixels under the axis.
+pub fn draw_x_second_lines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    labels: &[String],
+    below: i32,
+    font_size: u32,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let y_range = chart.y_range();
+    let (bx, by) = area.get_base_pixel();
+    for (pos, label) in labels.iter().enumerate() {
+        let (_, second) = split_label(label);
+        if second.is_empty() {
+            continue;
+        }
+        let (x, y) = chart.backend_coord(&(pos as f64, y_range.start));
+        area.draw(&Text::new(
+            second.to_string(),
+            (x - bx, y - by + below),
+            TextStyle::from(("sans-serif", font_size).into_font()).pos(
+                plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Center,
+                    plotters::style::text_anchor::VPos::Top,
+                ),
+            ),
+        ))?;
+    }
+    Ok(())
 }
 
 /// Class indices in character order (digits, then letters; ties by index), the order of the
@@ -179,18 +242,36 @@ pub fn char_order(classes: &[char]) -> Vec<usize> {
     order
 }
 
+/// The y axis description of every per-class F1 chart (one spelling for all of them).
+pub const F1_AXIS: &str = "F1, %";
+
+/// Text shown on the classes that have no test image, whose F1 is undefined (not 0).
+pub const NO_TEST_IMAGES: &str = "no test images";
+
+/// Fill of the classes without test images, on every per-class figure.
+pub const ABSENT_FILL: RGBColor = RGBColor(228, 228, 228);
+
+/// Colour of the text on [`ABSENT_FILL`].
+pub const ABSENT_TEXT: RGBColor = RGBColor(95, 95, 95);
+
 /// Grouped bars, one group per class and one bar per series (e.g. per-class F1 of several
-/// models), values in `[0, 1]` drawn as percentages; classes in character order.
+/// models), values in `[0, 1]` drawn as percentages on a 0-100 axis; classes in character
+/// order. A value of 0 is drawn as a dot on the axis (a bar of height 0 would not show), and a
+/// class in `absent` as a grey band saying it has no test images, so the two never look alike.
+/// The legend sits above the chart, outside the bars.
 #[derive(Clone, Debug)]
 pub struct PerClassBars {
     /// Title over the chart.
     pub title: String,
-    /// Label of each class (its character), on the x axis.
+    /// Character of each class, by class index; the x axis names each class by
+    /// [`class_label`].
     pub classes: Vec<char>,
     /// `(name, value per class)` for each series, in legend order.
     pub series: Vec<(String, Vec<f64>)>,
-    /// y axis description.
+    /// y axis description ([`F1_AXIS`] for F1).
     pub y_desc: String,
+    /// Classes without test images (their values are not defined; drawn as a grey band).
+    pub absent: Vec<usize>,
 }
 
 /// Colours of successive series (colour-blind safe, Okabe-Ito).
@@ -203,9 +284,118 @@ pub const SERIES_COLORS: [RGBColor; 6] = [
     RGBColor(213, 94, 0),
 ];
 
+/// One entry of a legend drawn by [`draw_legend`].
+#[derive(Clone, Debug)]
+pub enum LegendKey {
+    /// A filled square of a colour (a bar series).
+    Swatch(RGBColor),
+    /// A filled dot of a colour.
+    Dot(RGBColor),
+    /// A square filled with [`ABSENT_FILL`].
+    Absent,
+}
+
+/// Where [`draw_legend`] puts each of `items` on `area`: `(x, line)` of every item, the
+/// items flowing left to right from `x0` and wrapping before the right margin (`x0` wide).
+pub fn legend_layout<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    items: &[(LegendKey, String)],
+    x0: i32,
+    font_size: u32,
+) -> std::result::Result<Vec<(i32, i32)>, Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let font: TextStyle = ("sans-serif", font_size).into_font().into();
+    let width = area.dim_in_pixel().0 as i32;
+    let key = font_size as i32;
+    let (mut x, mut line) = (x0, 0);
+    let mut out = Vec::with_capacity(items.len());
+    for (_, text) in items {
+        let (tw, _) = area.estimate_text_size(text, &font)?;
+        let item_w = key + 8 + tw as i32 + 26;
+        if x > x0 && x + item_w > width - x0 {
+            x = x0;
+            line += 1;
+        }
+        out.push((x, line));
+        x += item_w;
+    }
+    Ok(out)
+}
+
+/// Draws `items` as a legend on `area` at the places [`legend_layout`] gives, lines
+/// `line_height` pixels apart from `y0`.
+pub fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    items: &[(LegendKey, String)],
+    (x0, y0): (i32, i32),
+    font_size: u32,
+    line_height: i32,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let font: TextStyle = ("sans-serif", font_size).into_font().into();
+    let key = font_size as i32;
+    let places = legend_layout(area, items, x0, font_size)?;
+    for ((mark, text), (x, line)) in items.iter().zip(places) {
+        let mid = y0 + line * line_height + line_height / 2;
+        let square = [(x, mid - key / 2), (x + key, mid + key / 2)];
+        match mark {
+            LegendKey::Swatch(c) => area.draw(&Rectangle::new(square, c.filled()))?,
+            LegendKey::Dot(c) => area.draw(&Circle::new((x + key / 2, mid), 5, c.filled()))?,
+            LegendKey::Absent => {
+                area.draw(&Rectangle::new(square, ABSENT_FILL.filled()))?;
+                area.draw(&Rectangle::new(square, ABSENT_TEXT.stroke_width(1)))?;
+            }
+        }
+        area.draw(&Text::new(
+            text.clone(),
+            (x + key + 8, mid),
+            font.clone().pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Left,
+                plotters::style::text_anchor::VPos::Center,
+            )),
+        ))?;
+    }
+    Ok(())
+}
+
+impl PerClassBars {
+    fn legend_items(&self) -> Vec<(LegendKey, String)> {
+        let mut items: Vec<(LegendKey, String)> = self
+            .series
+            .iter()
+            .enumerate()
+            .map(|(s, (name, _))| {
+                (
+                    LegendKey::Swatch(SERIES_COLORS[s % SERIES_COLORS.len()]),
+                    name.clone(),
+                )
+            })
+            .collect();
+        let zero = self.series.iter().any(|(_, v)| {
+            v.iter()
+                .enumerate()
+                .any(|(c, &f)| f == 0.0 && !self.absent.contains(&c))
+        });
+        if zero {
+            items.push((
+                LegendKey::Dot(RGBColor(60, 60, 60)),
+                "0: F1 of 0 (none of the class's test images read correctly)".into(),
+            ));
+        }
+        if !self.absent.is_empty() {
+            items.push((LegendKey::Absent, NO_TEST_IMAGES.into()));
+        }
+        items
+    }
+}
+
 impl Figure for PerClassBars {
     fn size(&self) -> (u32, u32) {
-        (1400, 560)
+        (1400, 600)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
@@ -213,57 +403,122 @@ impl Figure for PerClassBars {
         DB::ErrorType: 'static,
     {
         let k = self.classes.len();
-        let m_len = self.series.len().max(1) as f64;
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, ("sans-serif", 26))
+        let root = root.titled(&self.title, ("sans-serif", 26))?;
+        // The legend above the chart, so that no bar hides behind it and the axis ends at 100.
+        let items = self.legend_items();
+        let lines = legend_layout(&root, &items, 82, 17)?
+            .last()
+            .map_or(0, |&(_, line)| line + 1);
+        let (legend, plot_area) = root.split_vertically((lines * 28 + 8) as u32);
+        draw_legend(&legend, &items, (82, 2), 17, 28)?;
+        let mut chart = ChartBuilder::on(&plot_area)
             .margin(12)
-            .x_label_area_size(50)
+            .margin_top(6)
+            .x_label_area_size(62)
             .y_label_area_size(70)
-            // Headroom above 100% for the legend.
-            .build_cartesian_2d(-0.5f64..(k as f64 - 0.5), 0f64..(100.0 + 9.0 * m_len))?;
+            .build_cartesian_2d(-0.5f64..(k as f64 - 0.5), 0f64..100f64)?;
         let order = char_order(&self.classes);
-        let chars: Vec<char> = order.iter().map(|&i| self.classes[i]).collect();
+        let labels = class_labels(&self.classes);
+        let ticks: Vec<String> = order.iter().map(|&i| labels[i].clone()).collect();
+        let first_lines: Vec<&str> = ticks.iter().map(|t| split_label(t).0).collect();
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(RGBColor(240, 240, 240))
+            .bold_line_style(RGBColor(215, 215, 215))
             .x_labels(k)
-            .x_label_formatter(&|x| class_tick(&chars, *x))
+            .x_label_formatter(&|x| class_tick(&first_lines, *x))
             .x_desc("class")
+            .y_labels(11)
             .y_desc(self.y_desc.as_str())
-            .y_label_formatter(&|y| {
-                if *y <= 100.0 {
-                    format!("{y:.0}")
-                } else {
-                    String::new()
-                }
-            })
+            .y_label_formatter(&|y| format!("{y:.0}"))
             .label_style(("sans-serif", 16))
             .axis_desc_style(("sans-serif", 18))
             .draw()?;
+        draw_x_second_lines(&plot_area, &chart, &ticks, 24, 14)?;
+        // Classes without test images: a grey band with the reason, in place of bars.
+        let absent_pos: Vec<usize> = order
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| self.absent.contains(c))
+            .map(|(pos, _)| pos)
+            .collect();
+        chart.draw_series(absent_pos.iter().map(|&pos| {
+            let x = pos as f64;
+            Rectangle::new([(x - 0.45, 0.0), (x + 0.45, 100.0)], ABSENT_FILL.filled())
+        }))?;
+        chart.draw_series(absent_pos.iter().map(|&pos| {
+            Text::new(
+                NO_TEST_IMAGES,
+                (pos as f64, 50.0),
+                ("sans-serif", 16)
+                    .into_font()
+                    .color(&ABSENT_TEXT)
+                    .transform(FontTransform::Rotate270)
+                    .pos(plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Center,
+                    )),
+            )
+        }))?;
         let m = self.series.len().max(1) as f64;
         let width = 0.8 / m;
-        for (s, (name, values)) in self.series.iter().enumerate() {
+        // Zeros: dots as wide as a bar (so that neighbouring zeros stay apart), 2-5 px radius.
+        let bar_px = chart.backend_coord(&(width, 0.0)).0 - chart.backend_coord(&(0.0, 0.0)).0;
+        let radius = ((bar_px - 1) / 2).clamp(2, 5);
+        for (s, (_, values)) in self.series.iter().enumerate() {
             let color = SERIES_COLORS[s % SERIES_COLORS.len()];
             let left = -0.4 + s as f64 * width;
-            chart
-                .draw_series(order.iter().enumerate().map(|(pos, &c)| {
-                    let v = values.get(c).copied().unwrap_or(0.0);
-                    let x0 = pos as f64 + left;
-                    Rectangle::new([(x0, 0.0), (x0 + width, 100.0 * v)], color.filled())
-                }))?
-                .label(name.as_str())
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled())
-                });
+            let shown = || {
+                order
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| !self.absent.contains(c))
+                    .filter_map(|(pos, &c)| values.get(c).map(|&v| (pos as f64 + left, v)))
+            };
+            chart.draw_series(shown().filter(|&(_, v)| v > 0.0).map(|(x0, v)| {
+                Rectangle::new([(x0, 0.0), (x0 + width, 100.0 * v)], color.filled())
+            }))?;
+            // A zero: a dot on the axis, where the bar would stand.
+            chart.draw_series(shown().filter(|&(_, v)| v <= 0.0).map(|(x0, _)| {
+                EmptyElement::at((x0 + width / 2.0, 0.0))
+                    + Circle::new((0, -radius - 1), radius, color.filled())
+            }))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .label_font(("sans-serif", 17))
-            .draw()?;
+        // Over every run of neighbouring zeros of a class, a "0" (the dots alone are small).
+        let zero = |c: usize, s: usize| {
+            self.series[s].1.get(c).is_some_and(|&v| v <= 0.0) && !self.absent.contains(&c)
+        };
+        let mut runs = Vec::new();
+        for (pos, &c) in order.iter().enumerate() {
+            let mut s = 0;
+            while s < self.series.len() {
+                if zero(c, s) {
+                    let start = s;
+                    while s < self.series.len() && zero(c, s) {
+                        s += 1;
+                    }
+                    let mid = -0.4 + width * (start + s) as f64 / 2.0;
+                    runs.push(pos as f64 + mid);
+                } else {
+                    s += 1;
+                }
+            }
+        }
+        chart.draw_series(runs.into_iter().map(|x| {
+            EmptyElement::at((x, 0.0))
+                + Text::new(
+                    "0",
+                    (0, -2 * radius - 4),
+                    ("sans-serif", 15)
+                        .into_font()
+                        .color(&RGBColor(60, 60, 60))
+                        .pos(plotters::style::text_anchor::Pos::new(
+                            plotters::style::text_anchor::HPos::Center,
+                            plotters::style::text_anchor::VPos::Bottom,
+                        )),
+                )
+        }))?;
         Ok(())
     }
 }

@@ -24,6 +24,9 @@ use crate::{paths, Error, Result};
 /// Name of this section in file names.
 pub const SECTION: &str = "04.1-baselines";
 
+/// Figure stem of the per-class F1 of the baselines.
+pub const F1_FIGURE: &str = "04-baselines-f1";
+
 /// Everything that defines the section's fits (saved in the results).
 ///
 /// Defaults: [`LogRegParams::default`] (C 1, 1,000 iterations, tol 1e-4), the SVM with C 1,
@@ -377,12 +380,46 @@ pub fn save(res: &BaselinesResults, chars: &[char]) -> Result<crate::plot::Png> 
     f1_figure(res, chars)
 }
 
-/// Per-class test F1 of every fitted model as grouped bars, saved as
-/// `figures/04-baselines-f1.{svg,png}` (and returned for display).
-pub fn f1_figure(res: &BaselinesResults, chars: &[char]) -> Result<crate::plot::Png> {
-    let fig = crate::plot::PerClassBars {
+/// The name of a fitted model in figures and tables: `Logistic regression`, `RBF SVM` (with
+/// its iteration cap when the fit was capped) or `RBF SVM, converged`; an unknown name as it is.
+pub fn display_name(m: &ModelResult) -> String {
+    match m.name.as_str() {
+        "logreg" => "Logistic regression".into(),
+        "svm-converged" => "RBF SVM, converged".into(),
+        "svm" => {
+            // linfa-svm has no iteration cap (its fit is the converged one) whatever max_iter says.
+            let popcount = m.params.get("solver").and_then(|v| v.as_str()) == Some("Popcount");
+            match m.params.get("max_iter").and_then(|v| v.as_u64()) {
+                Some(cap) if popcount => format!("RBF SVM, capped at {cap} iterations"),
+                _ => "RBF SVM".into(),
+            }
+        }
+        other => other.into(),
+    }
+}
+
+/// Classes that have no test image in any of `res`'s models (F1 undefined, drawn as absent).
+pub fn absent_classes(res: &BaselinesResults) -> Vec<usize> {
+    let n = res
+        .models
+        .iter()
+        .map(|m| m.per_class.len())
+        .max()
+        .unwrap_or(0);
+    (0..n)
+        .filter(|&c| {
+            res.models
+                .iter()
+                .all(|m| m.per_class.get(c).is_none_or(|k| k.support == 0))
+        })
+        .collect()
+}
+
+/// The per-class F1 chart of `res` (see [`f1_figure`]), classes named by `chars`.
+pub fn f1_bars(res: &BaselinesResults, chars: &[char]) -> crate::plot::PerClassBars {
+    crate::plot::PerClassBars {
         title: format!(
-            "Per-class test F1 of the baselines ({} test images)",
+            "Per-class F1 of the baselines on the test set ({} test images)",
             res.split_sizes.2
         ),
         classes: chars.to_vec(),
@@ -391,14 +428,47 @@ pub fn f1_figure(res: &BaselinesResults, chars: &[char]) -> Result<crate::plot::
             .iter()
             .map(|m| {
                 (
-                    format!("{} (macro F1 {:.1}%)", m.name, 100.0 * m.macro_f1),
+                    format!("{} (macro F1 {:.1}%)", display_name(m), 100.0 * m.macro_f1),
                     m.per_class.iter().map(|c| c.f1).collect(),
                 )
             })
             .collect(),
-        y_desc: "F1 (%)".into(),
-    };
-    crate::plot::save(&fig, &paths::figure("04-baselines-f1"))
+        y_desc: crate::plot::F1_AXIS.into(),
+        absent: absent_classes(res),
+    }
+}
+
+/// Per-class test F1 of every fitted model as grouped bars, saved as
+/// `figures/04-baselines-f1.{svg,png}` (and returned for display); `chars` are the classes of
+/// the data `res` comes from.
+pub fn f1_figure(res: &BaselinesResults, chars: &[char]) -> Result<crate::plot::Png> {
+    crate::plot::save(&f1_bars(res, chars), &paths::figure(F1_FIGURE))
+}
+
+/// [`f1_figure`] from the results alone (`charlab figures baselines`), without the data: the
+/// classes are the report's ([`crate::data::REPORT_CLASSES`], the classes of every source in
+/// the report's format). Results with another number of classes are an error that says to
+/// redraw the figure with the data (`charlab baselines` does).
+pub fn f1_figure_from(res: &BaselinesResults) -> Result<crate::plot::Png> {
+    let classes = &crate::data::REPORT_CLASSES;
+    if let Some(m) = res
+        .models
+        .iter()
+        .find(|m| m.per_class.len() != classes.len())
+    {
+        return Err(Error::param(
+            "baselines",
+            format!(
+                "{} holds {} classes for {}, not the report's {}; redraw the figure with the \
+                 data (`charlab baselines --data ...`)",
+                paths::relative(&paths::result(SECTION)),
+                m.per_class.len(),
+                m.name,
+                classes.len()
+            ),
+        ));
+    }
+    f1_figure(res, classes)
 }
 
 /// The Table 1 rows of the baselines: model, accuracy %, macro F1 %, fit and predict seconds.

@@ -55,6 +55,40 @@ impl Figure for ClassDistribution {
             &format!("Images per class ({total} images, {k} classes)"),
             ("sans-serif", 30),
         )?;
+        // A class whose character an earlier class has too (the report's class 30, a second
+        // 'N'), said in words under the title.
+        let repeated: Vec<String> = (0..k)
+            .filter(|&c| {
+                self.chars
+                    .get(c)
+                    .is_some_and(|ch| self.chars[..c].contains(ch))
+            })
+            .map(|c| {
+                let n = self.counts[c];
+                format!(
+                    "{}: a second class of '{}' ({n} image{})",
+                    plot::class_label(&self.chars, c),
+                    self.chars[c],
+                    if n == 1 { "" } else { "s" }
+                )
+            })
+            .collect();
+        let root = if repeated.is_empty() {
+            root
+        } else {
+            root.draw(&Text::new(
+                repeated.join("; "),
+                (root.dim_in_pixel().0 as i32 / 2, 4),
+                ("sans-serif", 18)
+                    .into_font()
+                    .color(&RGBColor(80, 80, 80))
+                    .pos(plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Top,
+                    )),
+            ))?;
+            root.split_vertically(26).1
+        };
         let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 / 2);
         for (area, log) in [(top, false), (bottom, true)] {
             let caption = if log { "log scale" } else { "linear scale" };
@@ -119,19 +153,30 @@ impl ClassDistribution {
                 BAR.filled(),
             )
         }))?;
-        // The character above each bar.
-        chart.draw_series(self.counts.iter().enumerate().map(|(i, &c)| {
-            Text::new(
-                self.chars[i].to_string(),
-                (i as f64, (c as f64).max(base)),
-                ("sans-serif", 16).into_font().color(&BLACK).pos(
-                    plotters::style::text_anchor::Pos::new(
-                        plotters::style::text_anchor::HPos::Center,
-                        plotters::style::text_anchor::VPos::Bottom,
-                    ),
+        // The class's name above each bar ([`plot::class_label`]), its index, if it has one, on
+        // a second line: `N` over `(30)`.
+        let bottom = |size: u32| {
+            ("sans-serif", size).into_font().color(&BLACK).pos(
+                plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Center,
+                    plotters::style::text_anchor::VPos::Bottom,
                 ),
             )
-        }))?;
+        };
+        let labels = plot::class_labels(&self.chars);
+        chart.draw_series(self.counts.iter().zip(&labels).enumerate().map(
+            |(i, (&c, label))| {
+                let (first, second) = plot::split_label(label);
+                let at = (i as f64, (c as f64).max(base));
+                EmptyElement::at(at)
+                    + Text::new(
+                        first.to_string(),
+                        (0, if second.is_empty() { 0 } else { -16 }),
+                        bottom(16),
+                    )
+                    + Text::new(second.to_string(), (0, 0), bottom(14))
+            },
+        ))?;
         Ok(())
     }
 }

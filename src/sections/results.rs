@@ -159,6 +159,70 @@ pub struct ConfusedPair {
     pub rate: f64,
 }
 
+/// A pair of classes the model confused in either direction, counted once: `L` read as `1`
+/// and `1` read as `L` are one pair.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PairConfusion {
+    /// The two classes (index, character), the class of the larger direction first.
+    pub classes: [(usize, char); 2],
+    /// Test images of either class read as the other: both directions summed.
+    pub count: u64,
+    /// Each direction with at least one image, the larger first.
+    pub directions: Vec<ConfusedPair>,
+}
+
+/// The `k` pairs of classes most often confused in `cm`, each unordered pair once with both
+/// directions summed, most images first (ties: the higher rate of a direction, then the lower
+/// class indices). `chars` names the classes (`'?'` beyond it).
+pub fn confused_pairs(cm: &ConfusionMatrix, chars: &[char], k: usize) -> Vec<PairConfusion> {
+    let n = cm.n_classes();
+    let ch = |c: usize| chars.get(c).copied().unwrap_or('?');
+    let rows: Vec<u64> = (0..n).map(|t| (0..n).map(|p| cm.get(t, p)).sum()).collect();
+    let direction = |t: usize, p: usize| {
+        let count = cm.get(t, p);
+        (count > 0).then(|| ConfusedPair {
+            truth: (t, ch(t)),
+            predicted: (p, ch(p)),
+            count,
+            rate: count as f64 / rows[t].max(1) as f64,
+        })
+    };
+    let mut pairs: Vec<PairConfusion> = (0..n)
+        .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
+        .filter_map(|(a, b)| {
+            let mut directions: Vec<ConfusedPair> = [direction(a, b), direction(b, a)]
+                .into_iter()
+                .flatten()
+                .collect();
+            directions.sort_by(|x, y| {
+                y.count
+                    .cmp(&x.count)
+                    .then(y.rate.total_cmp(&x.rate))
+                    .then(x.truth.0.cmp(&y.truth.0))
+            });
+            let first = directions.first()?;
+            Some(PairConfusion {
+                classes: [first.truth, first.predicted],
+                count: directions.iter().map(|d| d.count).sum(),
+                directions,
+            })
+        })
+        .collect();
+    let top_rate = |p: &PairConfusion| p.directions.first().map_or(0.0, |d| d.rate);
+    let low = |p: &PairConfusion| {
+        let (a, b) = (p.classes[0].0, p.classes[1].0);
+        (a.min(b), a.max(b))
+    };
+    pairs.sort_by(|x, y| {
+        y.count
+            .cmp(&x.count)
+            .then(top_rate(y).total_cmp(&top_rate(x)))
+            .then(low(x).cmp(&low(y)))
+    });
+    pairs.truncate(k);
+    pairs
+}
+
 /// `report/results/05-results.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResultsSummary {
@@ -174,8 +238,17 @@ pub struct ResultsSummary {
     pub missing: Vec<String>,
     /// The model with the highest test accuracy (ties: macro F1).
     pub best_model: String,
-    /// The best model's most confused pairs, most frequent first.
+    /// The best model's most frequent confusions, one direction each (`L` read as `1` and `1`
+    /// read as `L` are two entries), most frequent first.
     pub most_confused: Vec<ConfusedPair>,
+    /// The best model's most confused pairs of classes, each pair once with both directions
+    /// summed, most images first (empty in files written before it was recorded).
+    #[serde(default)]
+    pub confused_pairs: Vec<PairConfusion>,
+    /// Classes without a test image in any model's test set: their F1 is undefined, not 0
+    /// (empty in files written before it was recorded).
+    #[serde(default)]
+    pub absent_classes: Vec<usize>,
     /// Per-class test F1 of every model: (model, F1 per class).
     pub per_class_f1: Vec<(String, Vec<f64>)>,
     /// Results files read.
@@ -269,6 +342,13 @@ pub fn summarize(
         .collect();
     let mut inputs: Vec<String> = outcomes.iter().map(|o| o.results_file.clone()).collect();
     inputs.dedup();
+    let absent_classes = (0..chars.len())
+        .filter(|&c| {
+            outcomes
+                .iter()
+                .all(|o| o.per_class.get(c).is_none_or(|m| m.support == 0))
+        })
+        .collect();
     Ok(ResultsSummary {
         section: SECTION.into(),
         source: data.source().clone(),
@@ -277,6 +357,8 @@ pub fn summarize(
         missing,
         best_model: best.name.clone(),
         most_confused,
+        confused_pairs: confused_pairs(&cm, chars, n_pairs),
+        absent_classes,
         per_class_f1: outcomes
             .iter()
             .map(|o| (o.name.clone(), o.per_class.iter().map(|m| m.f1).collect()))
@@ -302,18 +384,25 @@ pub fn best<'a>(
 }
 
 /// The row-normalised confusion matrix as a heatmap (rows: true class, columns: predicted
-/// class), with a colour bar.
+/// class), with a colour bar. Every cell on the diagonal and every other cell of at least
+/// [`ConfusionHeatmap::LABEL_MIN`] carries its percentage, in black or white, whichever reads
+/// better on the cell's colour; a row without test images is grey and says so.
 #[derive(Clone, Debug)]
 pub struct ConfusionHeatmap {
     /// Title over the chart.
     pub title: String,
-    /// Character of each row and column, in drawing order.
-    pub classes: Vec<char>,
+    /// Name of each row and column ([`plot::class_label`]), in drawing order.
+    pub labels: Vec<String>,
     /// Row-normalised cells in that order, row-major `[truth, predicted]`, in `[0, 1]`.
     pub rates: Vec<f64>,
+    /// Whether each row, in drawing order, has no test image (its rates are not defined).
+    pub empty_rows: Vec<bool>,
 }
 
 impl ConfusionHeatmap {
+    /// Off-diagonal cells below this share of their row carry no number.
+    pub const LABEL_MIN: f64 = 0.02;
+
     /// The heatmap of `outcome`'s confusion matrix, classes in character order (digits, then
     /// letters), so that look-alikes such as 0/O and 1/I/L are easy to find.
     pub fn of(outcome: &ModelOutcome, classes: &[char]) -> Result<Self> {
@@ -321,16 +410,21 @@ impl ConfusionHeatmap {
         let cm = ConfusionMatrix::from_counts(n, outcome.confusion.clone())?;
         let rates = cm.normalized();
         let order = plot::char_order(classes);
+        let labels = plot::class_labels(classes);
         Ok(ConfusionHeatmap {
             title: format!(
                 "{}: confusion matrix on the test set (row-normalised)",
                 outcome.name
             ),
-            classes: order.iter().map(|&c| classes[c]).collect(),
+            labels: order.iter().map(|&c| labels[c].clone()).collect(),
             rates: order
                 .iter()
                 .flat_map(|&t| order.iter().map(move |&p| (t, p)))
                 .map(|(t, p)| rates[t * n + p])
+                .collect(),
+            empty_rows: order
+                .iter()
+                .map(|&t| (0..n).all(|p| cm.get(t, p) == 0))
                 .collect(),
         })
     }
@@ -358,28 +452,67 @@ pub fn viridis(v: f64) -> RGBColor {
     RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
 
+/// Black or white, whichever contrasts more with `background` (WCAG relative luminance).
+pub fn text_color_on(background: RGBColor) -> RGBColor {
+    let lin = |c: u8| {
+        let c = c as f64 / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let l = 0.2126 * lin(background.0) + 0.7152 * lin(background.1) + 0.0722 * lin(background.2);
+    // Contrast with black (l + 0.05) / 0.05 beats contrast with white 1.05 / (l + 0.05)
+    // above l = 0.179.
+    if l > 0.179 {
+        BLACK
+    } else {
+        WHITE
+    }
+}
+
+fn centered() -> plotters::style::text_anchor::Pos {
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    Pos::new(HPos::Center, VPos::Center)
+}
+
 impl Figure for ConfusionHeatmap {
     fn size(&self) -> (u32, u32) {
-        (1150, 1050)
+        (1500, 1470)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
     where
         DB::ErrorType: 'static,
     {
-        let n = self.classes.len();
-        let root = root.titled(&self.title, ("sans-serif", 26))?;
+        let n = self.labels.len();
+        let (_, root) = root.split_vertically(8);
+        let root = root.titled(&self.title, ("sans-serif", 28))?;
+        root.draw(&Text::new(
+            format!(
+                "numbers: % of the true class's test images, on the diagonal and wherever {:.0}% \
+                 or more",
+                100.0 * Self::LABEL_MIN
+            ),
+            (root.dim_in_pixel().0 as i32 / 2, 12),
+            ("sans-serif", 18)
+                .into_font()
+                .color(&RGBColor(80, 80, 80))
+                .pos(centered()),
+        ))?;
+        let (_, root) = root.split_vertically(30);
         let (w, _) = root.dim_in_pixel();
-        let (main, bar) = root.split_horizontally(w - 130);
-        let chars = self.classes.clone();
-        let label = move |v: &f64| plot::class_tick(&chars, *v);
-        let chars_y = self.classes.clone();
+        let (main, bar) = root.split_horizontally(w - 140);
+        let first_lines: Vec<&str> = self.labels.iter().map(|l| plot::split_label(l).0).collect();
+        let label = move |v: &f64| plot::class_tick(&first_lines, *v);
+        let labels_y = self.labels.clone();
         // Row 0 at the top.
-        let label_y = move |v: &f64| plot::class_tick(&chars_y, n as f64 - 1.0 - v);
+        let label_y = move |v: &f64| plot::class_tick(&labels_y, n as f64 - 1.0 - v);
         let mut chart = ChartBuilder::on(&main)
             .margin(10)
-            .x_label_area_size(55)
-            .y_label_area_size(55)
+            .x_label_area_size(78)
+            .y_label_area_size(90)
             .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), -0.5f64..(n as f64 - 0.5))?;
         chart
             .configure_mesh()
@@ -390,44 +523,66 @@ impl Figure for ConfusionHeatmap {
             .y_label_formatter(&label_y)
             .x_desc("predicted class")
             .y_desc("true class")
-            .label_style(("sans-serif", 15))
-            .axis_desc_style(("sans-serif", 19))
+            .label_style(("sans-serif", 17))
+            .axis_desc_style(("sans-serif", 20))
             .draw()?;
+        plot::draw_x_second_lines(&main, &chart, &self.labels, 26, 14)?;
+        let empty = |t: usize| self.empty_rows.get(t).copied().unwrap_or(false);
+        let rate = |cell: usize| self.rates.get(cell).copied().unwrap_or(0.0);
         chart.draw_series((0..n * n).map(|cell| {
             let (t, p) = (cell / n, cell % n);
             let (x, y) = (p as f64, (n - 1 - t) as f64);
-            Rectangle::new(
-                [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)],
-                viridis(self.rates[cell]).filled(),
-            )
+            let fill = if empty(t) {
+                plot::ABSENT_FILL
+            } else {
+                viridis(rate(cell))
+            };
+            Rectangle::new([(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)], fill.filled())
         }))?;
-        // Off-diagonal cells of at least 5%: their percentage, so small confusions are read,
-        // not guessed from a colour.
+        // The diagonal and the off-diagonal cells of at least LABEL_MIN: their percentage, so
+        // that confusions are read, not guessed from a colour.
         chart.draw_series(
             (0..n * n)
-                .filter(|&cell| cell / n != cell % n && self.rates[cell] >= 0.05)
+                .filter(|&cell| {
+                    let (t, p) = (cell / n, cell % n);
+                    !empty(t) && (t == p || rate(cell) >= Self::LABEL_MIN)
+                })
                 .map(|cell| {
                     let (t, p) = (cell / n, cell % n);
+                    let v = rate(cell);
                     Text::new(
-                        format!("{:.0}", 100.0 * self.rates[cell]),
-                        (p as f64 - 0.35, (n - 1 - t) as f64 + 0.25),
-                        ("sans-serif", 12).into_font().color(&WHITE),
+                        format!("{:.0}", 100.0 * v),
+                        (p as f64, (n - 1 - t) as f64),
+                        ("sans-serif", 16)
+                            .into_font()
+                            .color(&text_color_on(viridis(v)))
+                            .pos(centered()),
                     )
                 }),
         )?;
+        chart.draw_series((0..n).filter(|&t| empty(t)).map(|t| {
+            Text::new(
+                plot::NO_TEST_IMAGES,
+                ((n as f64 - 1.0) / 2.0, (n - 1 - t) as f64),
+                ("sans-serif", 16)
+                    .into_font()
+                    .color(&plot::ABSENT_TEXT)
+                    .pos(centered()),
+            )
+        }))?;
         let mut cb = ChartBuilder::on(&bar)
             .margin_top(10)
-            .margin_bottom(65)
+            .margin_bottom(88)
             .margin_right(10)
-            .y_label_area_size(70)
+            .y_label_area_size(75)
             .build_cartesian_2d(0f64..1f64, 0f64..100f64)?;
         cb.configure_mesh()
             .disable_mesh()
             .disable_x_axis()
             .y_desc("share of the true class, %")
             .y_label_formatter(&|v| format!("{v:.0}"))
-            .label_style(("sans-serif", 15))
-            .axis_desc_style(("sans-serif", 16))
+            .label_style(("sans-serif", 17))
+            .axis_desc_style(("sans-serif", 18))
             .draw()?;
         cb.draw_series((0..100).map(|i| {
             Rectangle::new(
@@ -439,23 +594,47 @@ impl Figure for ConfusionHeatmap {
     }
 }
 
-/// The most confused pairs, one row each: the pair, then test images of the true class that
-/// the model took for the other.
+/// One direction of a confused pair in [`ConfusedPairs`]: test images of the true class that
+/// the model read as the other, and reference images of the class they were read as.
+#[derive(Clone, Debug)]
+pub struct MisreadRow {
+    /// The direction: true class, the class it was read as, images, rate.
+    pub direction: ConfusedPair,
+    /// Test images of `direction.truth` read as `direction.predicted` (`[height * width]` 0/1).
+    pub misread: Vec<Vec<u8>>,
+    /// Images of `direction.predicted`: test images the model read correctly, then (when
+    /// there are too few) images of the class from the rest of the data.
+    pub reference: Vec<Vec<u8>>,
+}
+
+/// The most confused pairs of classes, each pair counted once (both directions summed): per
+/// pair a header with the total, then one row per direction with the misread test images
+/// beside reference images of the class they were read as, as the original report showed
+/// both classes side by side.
 #[derive(Clone, Debug)]
 pub struct ConfusedPairs {
     /// Title over the figure.
     pub title: String,
-    /// (pair, its images `[height * width]` 0/1).
-    pub rows: Vec<(ConfusedPair, Vec<Vec<u8>>)>,
+    /// Each pair with one [`MisreadRow`] per direction.
+    pub rows: Vec<(PairConfusion, Vec<MisreadRow>)>,
+    /// Name of every class by index ([`plot::class_label`]).
+    pub labels: Vec<String>,
     /// Image height and width.
     pub shape: (usize, usize),
-    /// Images per row at most.
+    /// Misread images per direction at most.
     pub per_row: usize,
+    /// Reference images per direction at most.
+    pub references: usize,
 }
 
 impl ConfusedPairs {
-    /// The pairs of `summary` with up to `per_row` test images each, from `data` and the best
-    /// model's test predictions.
+    /// Reference images per direction drawn by [`ConfusedPairs::of`].
+    pub const REFERENCES: usize = 3;
+
+    /// The confused pairs of `summary` (or, for a summary written before they were recorded,
+    /// of the best model's confusion matrix) with up to `per_row` misread test images per
+    /// direction and [`Self::REFERENCES`] reference images, from `data` and the best model's
+    /// test predictions.
     pub fn of(
         data: &Dataset,
         summary: &ResultsSummary,
@@ -475,35 +654,96 @@ impl ConfusedPairs {
                 ),
             ));
         }
-        let rows = summary
-            .most_confused
-            .iter()
+        let chars = data.class_chars();
+        let pairs = if summary.confused_pairs.is_empty() {
+            let cm = ConfusionMatrix::from_counts(chars.len(), best.confusion.clone())?;
+            confused_pairs(&cm, chars, summary.most_confused.len())
+        } else {
+            summary.confused_pairs.clone()
+        };
+        let labels = data.labels();
+        let test = || {
+            split
+                .test
+                .iter()
+                .copied()
+                .zip(best.test_predictions.iter().copied())
+        };
+        let references = Self::REFERENCES;
+        let rows = pairs
+            .into_iter()
             .map(|pair| {
-                let images = split
-                    .test
+                let directions = pair
+                    .directions
                     .iter()
-                    .zip(&best.test_predictions)
-                    .filter(|(&i, &p)| data.labels()[i] == pair.truth.0 && p == pair.predicted.0)
-                    .take(per_row)
-                    .map(|(&i, _)| data.image(i).to_vec())
+                    .map(|d| {
+                        let (t, p) = (d.truth.0, d.predicted.0);
+                        let misread = test()
+                            .filter(|&(i, q)| labels[i] == t && q == p)
+                            .take(per_row)
+                            .map(|(i, _)| data.image(i).to_vec())
+                            .collect();
+                        let read_right = test().filter(|&(i, q)| labels[i] == p && q == p);
+                        let elsewhere = split
+                            .train_and_validation()
+                            .into_iter()
+                            .filter(|&i| labels[i] == p)
+                            .map(|i| (i, p));
+                        let reference = read_right
+                            .chain(elsewhere)
+                            .take(references)
+                            .map(|(i, _)| data.image(i).to_vec())
+                            .collect();
+                        MisreadRow {
+                            direction: d.clone(),
+                            misread,
+                            reference,
+                        }
+                    })
                     .collect();
-                (pair.clone(), images)
+                (pair, directions)
             })
             .collect();
         Ok(ConfusedPairs {
-            title: format!("{}: most confused pairs, test images", best.name),
+            title: format!(
+                "{}: the most confused pairs of classes on the test set",
+                best.name
+            ),
             rows,
+            labels: plot::class_labels(chars),
             shape: (data.height(), data.width()),
             per_row,
+            references,
         })
+    }
+
+    fn label(&self, class: usize) -> String {
+        self.labels
+            .get(class)
+            .cloned()
+            .unwrap_or_else(|| class.to_string())
     }
 }
 
+const PAIRS_LABEL_W: i32 = 330;
+const PAIRS_CELL: i32 = 112;
+const PAIRS_GAP: i32 = 80;
+const PAIRS_HEADER_H: i32 = 40;
+const PAIRS_ROW_H: i32 = 120;
+const PAIRS_TOP: i32 = 112;
+
 impl Figure for ConfusedPairs {
     fn size(&self) -> (u32, u32) {
+        let rows: i32 = self
+            .rows
+            .iter()
+            .map(|(_, d)| PAIRS_HEADER_H + PAIRS_ROW_H * d.len() as i32)
+            .sum();
+        let w =
+            PAIRS_LABEL_W + PAIRS_CELL * (self.per_row + self.references) as i32 + PAIRS_GAP + 16;
         (
-            320 + 120 * self.per_row as u32,
-            70 + 130 * self.rows.len().max(1) as u32,
+            w.max(900) as u32,
+            (PAIRS_TOP + rows.max(PAIRS_ROW_H) + 10) as u32,
         )
     }
 
@@ -511,43 +751,134 @@ impl Figure for ConfusedPairs {
     where
         DB::ErrorType: 'static,
     {
-        let root = root.titled(&self.title, ("sans-serif", 24))?;
-        let areas = root.split_evenly((self.rows.len().max(1), 1));
-        for (area, (pair, images)) in areas.iter().zip(&self.rows) {
-            let row_h = area.dim_in_pixel().1 as i32;
-            let (label, glyphs) = area.split_horizontally(310);
-            label.draw(&Text::new(
-                format!("true {} -> predicted {}", pair.truth.1, pair.predicted.1),
-                (12, row_h / 2 - 22),
-                ("sans-serif", 22),
+        let grey = RGBColor(90, 90, 90);
+        let rule = RGBColor(190, 190, 190);
+        let width = root.dim_in_pixel().0 as i32;
+        let refs_x = PAIRS_LABEL_W + PAIRS_CELL * self.per_row as i32 + PAIRS_GAP;
+        root.draw(&Text::new(
+            self.title.clone(),
+            (width / 2, 22),
+            ("sans-serif", 26).into_text_style(root).pos(centered()),
+        ))?;
+        root.draw(&Text::new(
+            "each pair counted once: its images misread in either direction, summed",
+            (width / 2, 52),
+            ("sans-serif", 18).into_font().color(&grey).pos(centered()),
+        ))?;
+        let head = ("sans-serif", 17).into_font().color(&grey);
+        root.draw(&Text::new(
+            "misread test images",
+            (PAIRS_LABEL_W + 6, 90),
+            head.clone(),
+        ))?;
+        root.draw(&Text::new(
+            "the class they were read as",
+            (refs_x + 6, 80),
+            head.clone(),
+        ))?;
+        root.draw(&Text::new(
+            "(test images the model read correctly)",
+            (refs_x + 6, 99),
+            head.clone(),
+        ))?;
+        let mut y = PAIRS_TOP;
+        for (pair, directions) in &self.rows {
+            let (a, b) = (self.label(pair.classes[0].0), self.label(pair.classes[1].0));
+            root.draw(&PathElement::new(
+                vec![(10, y + 2), (width - 10, y + 2)],
+                rule.stroke_width(1),
             ))?;
-            label.draw(&Text::new(
-                format!(
-                    "{} images, {:.1}% of {}",
+            let header = match directions.as_slice() {
+                [only] => format!(
+                    "{a} and {b}: {} test image{} confused, all {} read as {}",
                     pair.count,
-                    100.0 * pair.rate,
-                    pair.truth.1
+                    if pair.count == 1 { "" } else { "s" },
+                    self.label(only.direction.truth.0),
+                    self.label(only.direction.predicted.0)
                 ),
-                (12, row_h / 2 + 6),
-                ("sans-serif", 17).into_font().color(&RGBColor(90, 90, 90)),
+                _ => format!(
+                    "{a} and {b}: {} test images confused in either direction",
+                    pair.count
+                ),
+            };
+            root.draw(&Text::new(
+                header,
+                (12, y + 12),
+                ("sans-serif", 21).into_font(),
             ))?;
-            let cells = glyphs.split_evenly((1, self.per_row));
-            for (cell, img) in cells.iter().zip(images) {
-                let inner = cell.margin(6, 6, 6, 6);
-                plot::draw_glyph(&inner, img, self.shape.0, self.shape.1)?;
+            y += PAIRS_HEADER_H;
+            for d in directions {
+                let dir = &d.direction;
+                let (t, p) = (self.label(dir.truth.0), self.label(dir.predicted.0));
+                root.draw(&Text::new(
+                    format!("{t} read as {p}"),
+                    (28, y + PAIRS_ROW_H / 2 - 24),
+                    ("sans-serif", 21).into_font(),
+                ))?;
+                root.draw(&Text::new(
+                    format!(
+                        "{} image{}, {:.1}% of the test images of '{t}'",
+                        dir.count,
+                        if dir.count == 1 { "" } else { "s" },
+                        100.0 * dir.rate
+                    ),
+                    (28, y + PAIRS_ROW_H / 2 + 6),
+                    ("sans-serif", 16).into_font().color(&grey),
+                ))?;
+                let cell = |x: i32| {
+                    root.clone().shrink(
+                        (x + 5, y + 4),
+                        ((PAIRS_CELL - 10) as u32, (PAIRS_ROW_H - 8) as u32),
+                    )
+                };
+                for (k, img) in d.misread.iter().enumerate() {
+                    let area = cell(PAIRS_LABEL_W + PAIRS_CELL * k as i32);
+                    plot::draw_glyph(&area, img, self.shape.0, self.shape.1)?;
+                }
+                // The reference images, behind a faint rule and led by their class's name.
+                root.draw(&PathElement::new(
+                    vec![
+                        (refs_x - PAIRS_GAP + 4, y + 8),
+                        (refs_x - PAIRS_GAP + 4, y + PAIRS_ROW_H - 8),
+                    ],
+                    rule.stroke_width(1),
+                ))?;
+                root.draw(&Text::new(
+                    p.clone(),
+                    (refs_x - PAIRS_GAP / 2, y + PAIRS_ROW_H / 2),
+                    ("sans-serif", 24).into_text_style(root).pos(centered()),
+                ))?;
+                for (k, img) in d.reference.iter().enumerate() {
+                    let area = cell(refs_x + PAIRS_CELL * k as i32);
+                    plot::draw_glyph(&area, img, self.shape.0, self.shape.1)?;
+                }
+                y += PAIRS_ROW_H;
             }
         }
         Ok(())
     }
 }
 
-/// Per-class F1 of every model in `summary`, as grouped bars.
+/// Per-class F1 of every model in `summary`, as grouped bars (legend: model and macro F1;
+/// classes without test images marked as such).
 pub fn per_class_f1_bars(summary: &ResultsSummary, classes: &[char]) -> PerClassBars {
     PerClassBars {
         title: "Per-class F1 on the test set".into(),
         classes: classes.to_vec(),
-        series: summary.per_class_f1.clone(),
-        y_desc: "F1, %".into(),
+        series: summary
+            .per_class_f1
+            .iter()
+            .map(|(name, f1)| {
+                let macro_f1 = summary.table1.iter().find(|r| &r.model == name);
+                let name = match macro_f1 {
+                    Some(r) => format!("{name} (macro F1 {:.1}%)", r.macro_f1),
+                    None => name.clone(),
+                };
+                (name, f1.clone())
+            })
+            .collect(),
+        y_desc: plot::F1_AXIS.into(),
+        absent: summary.absent_classes.clone(),
     }
 }
 
@@ -563,7 +894,7 @@ pub fn run(data: &Dataset) -> Result<ResultsSummary> {
         &paths::figure(CONFUSION_FIGURE),
     )?;
     plot::save(
-        &ConfusedPairs::of(data, &summary, best, 6)?,
+        &ConfusedPairs::of(data, &summary, best, 5)?,
         &paths::figure(PAIRS_FIGURE),
     )?;
     plot::save(
