@@ -40,11 +40,14 @@ lint: venv
 	@start=$$SECONDS; $(CARGO) clippy --release --locked --all-targets -- -D warnings && echo "[make] clippy: $$((SECONDS - start)) s"
 
 unit: venv
+	.venv/bin/python scripts/test_run_notebooks.py
 	@start=$$SECONDS; $(CARGO) test --release --locked && echo "[make] unit tests (incl. build): $$((SECONDS - start)) s"
 
 # Runs every notebook headlessly on the embedded default (quick mode) into target/notebooks/,
-# failing on any error output; the committed notebooks are left untouched.
+# failing on any error output or error message on stderr; the committed notebooks are left
+# untouched. First the runner itself, on fixture notebooks: it must reject a cell returning Err.
 notebooks: kernel build
+	.venv/bin/python scripts/test_run_notebooks.py --kernel
 	CHARLAB_DATA=default CHARLAB_QUICK=1 .venv/bin/python scripts/run_notebooks.py --out target/notebooks notebooks/*.ipynb
 
 test: lint unit notebooks
