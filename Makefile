@@ -60,7 +60,7 @@ test: lint unit notebooks
 notebooks-commit: kernel build
 	CHARLAB_DATA=$(if $(DATA),$(abspath $(DATA)),../../shared/data/alphamoon-standin/train.pkl) .venv/bin/python scripts/run_notebooks.py --in-place notebooks/*.ipynb
 
-# The README's picture of the embedded default data set (the project's figures/ stay untouched).
+# docs/data.md's picture of the embedded default data set (the project's figures/ stay untouched).
 readme-figures: build
 	CHARLAB_ROOT=$(ROOT)/target/default-figures $(BIN) figures dataset --data default --seed 0
 	cp target/default-figures/figures/02-samples.png figures/02-samples-default.png
