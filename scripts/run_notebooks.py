@@ -12,7 +12,9 @@ stderr that is not one of charlab's progress messages (PROGRESS below), or when 
 expected to show a figure shows none; each failure is printed with the notebook, the cell's
 index (0-based, as nbformat counts, markdown cells included) and the message. The stderr rule
 catches evcxr's way of reporting a failed `?`: a cell whose code returns `Err` is not an error
-for the kernel (status "ok", no error output); evcxr only prints the error's message on stderr.
+for the kernel (status "ok", no error output); evcxr only prints the error's message on stderr,
+sometimes after the cell's reply, so the runner waits briefly after each cell for such late
+output (SETTLE_S).
 
 Progress messages are dropped from the outputs written (executed copies and --in-place), so a
 committed notebook shows results, not the log of how long each step took.
@@ -20,16 +22,25 @@ Prints the time spent on each notebook.
 """
 import argparse
 import os
+import queue
 import re
 import sys
 import time
 from pathlib import Path
 
 import nbformat
+from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 CELL_TIMEOUT = int(os.environ.get("CHARLAB_CELL_TIMEOUT", "1800"))
+# evcxr_jupyter forwards the kernel's stdout and stderr from a thread of its own, tagged with the
+# execute request current when a line is forwarded: a line a cell printed last (the message of a
+# failed `?`) can come after the cell's reply. nbclient drops such a late line, or files it under
+# the next cell. After each cell the runner waits this long for late lines (longer after the
+# last one) and files those tagged with the cell under it.
+SETTLE_S = 0.2
+FINAL_SETTLE_S = 3.0
 
 
 # charlab's progress messages on stderr (anything else on stderr is an error): the library's
@@ -78,7 +89,7 @@ def problems(nb):
                 images += 1
         if stderr:
             text = "\n".join(stderr)
-            out.append(f"cell {i} wrote to stderr (a `?` that returned Err, or a compile error): {text[:800]}")
+            out.append(f"cell {i} wrote to stderr (the message of a `?` that returned Err): {text[:800]}")
     expect = nb.metadata.get("charlab", {}).get("expected_figures", 0)
     if images < expect:
         out.append(f"shows {images} figure(s), expected at least {expect}")
@@ -105,6 +116,27 @@ def drop_progress(nb):
     return dropped
 
 
+def late_output_collector(client, nb):
+    """An nbclient on_cell_executed hook that files late stream output under its cell."""
+    cells = {}
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    last = code[-1] if code else -1
+
+    async def collect(cell, cell_index, execute_reply):
+        cells[execute_reply["parent_header"].get("msg_id")] = cell
+        settle = FINAL_SETTLE_S if cell_index == last else SETTLE_S
+        while True:
+            try:
+                msg = await ensure_async(client.kc.iopub_channel.get_msg(timeout=settle))
+            except queue.Empty:
+                return
+            owner = cells.get(msg["parent_header"].get("msg_id"))
+            if owner is not None and msg["msg_type"] == "stream":
+                owner.outputs.append(nbformat.v4.output_from_msg(msg))
+
+    return collect
+
+
 def main():
     ap = argparse.ArgumentParser()
     g = ap.add_mutually_exclusive_group(required=True)
@@ -128,6 +160,7 @@ def main():
             resources={"metadata": {"path": str(path.parent.resolve())}},
             allow_errors=False,
         )
+        client.on_cell_executed = late_output_collector(client, nb)
         err = None
         try:
             client.execute()
