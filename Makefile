@@ -10,10 +10,13 @@ ROOT := $(CURDIR)
 export VIRTUAL_ENV := $(ROOT)/.venv
 export PATH := $(ROOT)/.venv/bin:$(PATH)
 export LIBTORCH_USE_PYTORCH := 1
-export JUPYTER_PATH := $(ROOT)/.jupyter
-export JUPYTER_DATA_DIR := $(ROOT)/.jupyter
-export JUPYTER_CONFIG_DIR := $(ROOT)/.jupyter/config
-export IPYTHONDIR := $(ROOT)/.jupyter/ipython
+# Where the `rust` kernel spec and Jupyter's own files live (CHARLAB_JUPYTER_DIR=DIR for another).
+CHARLAB_JUPYTER_DIR ?= $(ROOT)/.jupyter
+export CHARLAB_JUPYTER_DIR
+export JUPYTER_PATH := $(CHARLAB_JUPYTER_DIR)
+export JUPYTER_DATA_DIR := $(CHARLAB_JUPYTER_DIR)
+export JUPYTER_CONFIG_DIR := $(CHARLAB_JUPYTER_DIR)/config
+export IPYTHONDIR := $(CHARLAB_JUPYTER_DIR)/ipython
 
 CARGO ?= cargo
 BIN := target/release/charlab
@@ -21,7 +24,7 @@ DATA ?=
 ARGS ?=
 DATA_FLAG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab clean-setup bench-baselines bench-neural bench-nets fuzz
+.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab first-cell clean-setup bench-baselines bench-neural bench-nets fuzz
 
 venv:
 	@scripts/setup.sh venv
@@ -40,11 +43,14 @@ lint: venv
 	@start=$$SECONDS; $(CARGO) clippy --release --locked --all-targets -- -D warnings && echo "[make] clippy: $$((SECONDS - start)) s"
 
 unit: venv
+	.venv/bin/python scripts/test_run_notebooks.py
 	@start=$$SECONDS; $(CARGO) test --release --locked && echo "[make] unit tests (incl. build): $$((SECONDS - start)) s"
 
 # Runs every notebook headlessly on the embedded default (quick mode) into target/notebooks/,
-# failing on any error output; the committed notebooks are left untouched.
+# failing on any error output or error message on stderr; the committed notebooks are left
+# untouched. First the runner itself, on fixture notebooks: it must reject a cell returning Err.
 notebooks: kernel build
+	.venv/bin/python scripts/test_run_notebooks.py --kernel
 	CHARLAB_DATA=default CHARLAB_QUICK=1 .venv/bin/python scripts/run_notebooks.py --out target/notebooks notebooks/*.ipynb
 
 test: lint unit notebooks
@@ -54,15 +60,22 @@ test: lint unit notebooks
 notebooks-commit: kernel build
 	CHARLAB_DATA=$(if $(DATA),$(abspath $(DATA)),../../shared/data/alphamoon-standin/train.pkl) .venv/bin/python scripts/run_notebooks.py --in-place notebooks/*.ipynb
 
-# The README's picture of the embedded default data set (the project's figures/ stay untouched).
+# docs/data.md's picture of the embedded default data set (the project's figures/ stay untouched).
 readme-figures: build
 	CHARLAB_ROOT=$(ROOT)/target/default-figures $(BIN) figures dataset --data default --seed 0
 	cp target/default-figures/figures/02-samples.png figures/02-samples-default.png
 
-# Jupyter Lab with the project's `rust` kernel (installs jupyterlab into .venv on first use).
+# Jupyter Lab with the project's `rust` kernel (installs jupyterlab into .venv on first use;
+# --allow-root when run as root, which Jupyter otherwise refuses).
+LAB_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: kernel
 	@.venv/bin/python -c 'import jupyterlab' 2>/dev/null || .venv/bin/pip install --quiet jupyterlab
-	cd notebooks && ../.venv/bin/jupyter lab
+	cd notebooks && ../.venv/bin/jupyter lab $(LAB_FLAGS)
+
+# How long a notebook's first cells take in the kernel, through Jupyter's protocol (the README's
+# numbers): kernel start, the `:dep` cell, the `use` cell and loading the data.
+first-cell: kernel
+	.venv/bin/python scripts/kernel_first_cell.py --cells 3
 
 clean-setup:
 	rm -rf .venv .tools .jupyter target/evcxr

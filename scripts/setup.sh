@@ -3,6 +3,9 @@
 #   .venv/                      Python venv from requirements.txt (torch==2.13.0 = libtorch for tch)
 #   .tools/bin/evcxr_jupyter    the Rust Jupyter kernel (cargo install --locked evcxr_jupyter)
 #   .jupyter/kernels/rust/      the `rust` kernel spec, found through JUPYTER_PATH=.jupyter
+#                               (CHARLAB_JUPYTER_DIR=DIR puts it in DIR/kernels/rust instead)
+#   target/evcxr/               the kernel's build folder, charlab and its dependencies built
+#                               once here (kernel) so that a notebook's first cell is quick
 # Usage: scripts/setup.sh [venv|kernel|all]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,14 +44,15 @@ setup_kernel() {
     cargo install --quiet --locked --root .tools "evcxr_jupyter@$EVCXR_VERSION"
     log "evcxr_jupyter ready in $((SECONDS - start)) s"
   fi
-  local lib spec=.jupyter/kernels/rust
+  local lib jdir=${CHARLAB_JUPYTER_DIR:-$root/.jupyter}
+  local spec=$jdir/kernels/rust
   lib=$(torch_lib)
   mkdir -p "$spec" target/evcxr/ctx target/evcxr/.cargo
   # evcxr builds the notebooks' dependencies in its own crate (target/evcxr/ctx) with its dev
   # profile at opt-level 2: about 1,600 CPU seconds for charlab's dependency tree. Cargo reads
   # this file from the crate's parent folder: charlab itself and the crates whose code runs hot
   # in a notebook (hashing, PNG and gzip coding, glyph rasterising) stay at opt-level 2, the
-  # rest (polars, tch's C++ shim, clap, linfa, ...) build at opt-level 0. Measured here on the
+  # rest (polars, tch's C++ shim, linfa, ...) build at opt-level 0. Measured here on the
   # first notebook (compile + run): 1,623 CPU s at opt-level 2, 651 CPU s with this file. The
   # notebooks' heavy work (fits, training) runs in charlab and libtorch, which keep their speed.
   {
@@ -61,7 +65,7 @@ setup_kernel() {
   mv target/evcxr/.cargo/config.toml.tmp target/evcxr/.cargo/config.toml
   # evcxr_jupyter reinstalls its spec (dropping our env) whenever version.txt is missing or
   # stale, so install its resources first, then write kernel.json over its own.
-  JUPYTER_PATH="$root/.jupyter" .tools/bin/evcxr_jupyter --install >/dev/null
+  JUPYTER_PATH="$jdir" .tools/bin/evcxr_jupyter --install >/dev/null
   # The kernel compiles charlab (and tch's build script needs the venv's torch), and loads
   # libtorch at run time: evcxr's generated crate gets no rpath, hence LD_LIBRARY_PATH.
   .venv/bin/python - "$root" "$lib" "$spec/kernel.json" <<'PY'
@@ -86,6 +90,31 @@ with open(tmp, "w") as f:
     json.dump(spec, f, indent=2)
 os.replace(tmp, out)
 PY
+  prebuild_kernel "$jdir"
+}
+
+# Builds what the notebooks' first cell (`:dep charlab = ...`) builds, in the kernel's own build
+# folder (EVCXR_TMPDIR=target/evcxr/ctx), by running that cell in the kernel: `make lab` and
+# `make test` then find charlab and its dependencies built, and a notebook's first cell only
+# checks and links (the README has the times, `make first-cell` measures them). The
+# dependencies take about 650 CPU s once; after that only charlab is rebuilt, when its source
+# changes. Skipped while nothing that build reads has changed. (evcxr's own `:cache` keeps
+# registry crates in ~/.cache/evcxr, outside the project, and never charlab, a path crate; the
+# fixed EVCXR_TMPDIR already keeps the whole build.)
+prebuild_kernel() {
+  local jdir=$1 stamp=target/evcxr/prebuilt.sha256 want
+  want=$( { cat Cargo.toml Cargo.lock build.rs target/evcxr/.cargo/config.toml .tools/.crates.toml
+            find src -type f -name '*.rs' | LC_ALL=C sort | xargs cat
+            rustc -V; grep -h ':dep ' notebooks/*.ipynb | sort -u; } | sha256sum | cut -d' ' -f1)
+  if [ -d target/evcxr/ctx/target ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  local start=$SECONDS
+  log "building charlab in the notebook kernel (target/evcxr; the first time with its dependencies, several minutes on 2 cores)"
+  JUPYTER_PATH="$jdir" JUPYTER_DATA_DIR="$jdir" .venv/bin/python scripts/kernel_first_cell.py --quiet \
+    --json target/evcxr/prebuild-timings.json
+  echo "$want" > "$stamp"
+  log "kernel build ready in $((SECONDS - start)) s"
 }
 
 case "$what" in
