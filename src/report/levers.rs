@@ -93,6 +93,15 @@ pub(super) fn table1_row(
     )))
 }
 
+/// The results file, when section 6.1 has run.
+pub(super) fn results() -> Result<Option<LeversResults>> {
+    let path = paths::result(levers::SECTION);
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(paths::read_json(&path)?))
+}
+
 /// Writes section 6.1, or a line saying how to compute it when its results are missing.
 pub(super) fn section(w: &mut Writer) -> Result<()> {
     w.para("### 6.1 Pretraining, class imbalance and augmentation");

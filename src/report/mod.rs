@@ -8,17 +8,26 @@
 
 use std::path::PathBuf;
 
+mod analysis;
 mod cv;
+mod html;
 mod levers;
+mod writer;
 
 pub use cv::write_section as cv_section;
+pub use html::{markdown_fragment_html, to_html, unrecorded_numbers};
 pub use levers::write_section as levers_section;
+pub use writer::Writer;
 
 use serde::de::DeserializeOwned;
 
 use crate::sections::neural::{NeuralConfig, NeuralResults};
 use crate::sections::{baselines, cnn, dataset, efficientnet, preprocessing, results};
 use crate::{paths, Error, Result};
+
+/// Content hash of the stand-in data set (`../shared/data/alphamoon-standin/train.pkl`), the
+/// one the committed results come from: the report describes it when it is the data.
+const STANDIN_HASH: &str = "6eae6e1c370f4ac6446350e98cbba190ef99fc3d2e37b882408e437c0a0cd7d5";
 
 /// Step name in [`crate::reproduce`].
 pub const STEP: &str = "report";
@@ -31,59 +40,6 @@ pub fn markdown_path() -> PathBuf {
 /// `report/report.html`.
 pub fn html_path() -> PathBuf {
     paths::out_root().join("report").join("report.html")
-}
-
-/// Builds the report text and remembers every number written into it.
-#[derive(Default, Debug, Clone)]
-pub struct Writer {
-    /// The Markdown so far.
-    pub text: String,
-    /// Every number (as written) that came from a results file or a data set's name.
-    pub numbers: Vec<String>,
-}
-
-impl Writer {
-    /// `v` with `decimals` decimals, recorded.
-    pub fn num(&mut self, v: f64, decimals: usize) -> String {
-        let s = format!("{v:.decimals$}");
-        self.numbers.push(s.clone());
-        s
-    }
-
-    /// An integer with thousands separators (`30,134`), recorded.
-    pub fn int(&mut self, v: usize) -> String {
-        let digits = v.to_string();
-        let mut s = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                s.push(',');
-            }
-            s.push(c);
-        }
-        self.numbers.push(s.clone());
-        s
-    }
-
-    /// A literal (a name or path) whose digits are not measurements, recorded as is.
-    pub fn lit(&mut self, s: &str) -> String {
-        self.numbers.push(s.to_string());
-        s.to_string()
-    }
-
-    fn line(&mut self, s: &str) {
-        self.text.push_str(s);
-        self.text.push('\n');
-    }
-
-    fn para(&mut self, s: &str) {
-        self.line(s);
-        self.line("");
-    }
-
-    fn figure(&mut self, stem: &str, caption: &str) {
-        self.para(&format!("![{caption}](../figures/{stem}.svg)"));
-        self.para(&format!("*{caption}*"));
-    }
 }
 
 fn read<T: DeserializeOwned>(section: &str) -> Result<T> {
@@ -135,6 +91,14 @@ pub fn render() -> Result<Writer> {
          hash `{hash}`)."
     );
     w.para(&head);
+    if ds.data_hash == STANDIN_HASH {
+        w.para(
+            "This data set is the stand-in for the original's, which is not public: real \
+             handwriting, the EMNIST ByClass test images of the report's 36 characters, \
+             cropped, scaled to 56 x 56 pixels and binarised, drawn to the original's class \
+             histogram.",
+        );
+    }
 
     // 1. Task.
     w.para("## 1 The task");
@@ -168,6 +132,21 @@ pub fn render() -> Result<Writer> {
          {small_n}, a ratio of {ratio} to one. Ink covers {ink}% of the pixels."
     );
     w.para(&t);
+    for (i, r) in ds.table.iter().enumerate() {
+        let twin = ds.table[..i].iter().find(|o| o.character == r.character);
+        if let Some(o) = twin {
+            let (ci, co, n) = (w.int(r.class), w.int(o.class), w.int(r.count));
+            let label = w.lit(&format!("{} ({})", r.character, r.class));
+            let images = if r.count == 1 { "image" } else { "images" };
+            w.para(&format!(
+                "Class {ci} is a second '{}' ({n} {images}, the same character as class {co}), \
+                 as in the original data; the figures label it \"{label}\". It cannot be told \
+                 apart from class {co} and, with so few images, usually has none in the test \
+                 part.",
+                r.character
+            ));
+        }
+    }
     w.figure("02-samples", "One sample image per class.");
     w.figure("02-class-distribution", "Images per class.");
 
@@ -197,9 +176,20 @@ pub fn render() -> Result<Writer> {
         } else {
             ("classes", "have")
         };
+        let names: Vec<String> = pre
+            .random
+            .missing
+            .2
+            .iter()
+            .map(|&c| {
+                let ch = ds.table.get(c).map_or('?', |r| r.character);
+                w.lit(&format!("{ch} ({c})"))
+            })
+            .collect();
         t.push_str(&format!(
-            " With so few images in the rarest classes, {m} {classes} {have} no test image \
-             at all in this split; macro F1 averages over the classes present."
+            " With so few images in the rarest classes, {m} {classes} ({}) {have} no test \
+             image at all in this split; macro F1 averages over the classes present.",
+            names.join(", ")
         ));
     }
     w.para(&t);
@@ -249,17 +239,37 @@ pub fn render() -> Result<Writer> {
          connected layers.",
         &cnn_r,
     );
+    let tuning_path = paths::result(crate::sections::cnn_tuning::SECTION);
+    if tuning_path.exists() {
+        let t: crate::sections::cnn_tuning::TuningResults = paths::read_json(&tuning_path)?;
+        let text = analysis::tuning(&mut w, &t);
+        if !text.is_empty() {
+            w.para(&text);
+        }
+    }
     network(
         &mut w,
         "### 4.3 EfficientNet-b0",
-        "EfficientNet-b0 is built for one input channel and its classifier is replaced; no \
-         layer is frozen and it is trained from scratch.",
+        "EfficientNet-b0 is built for one input channel and this data's classes and trained \
+         from scratch, every layer trainable. The original started from timm's ImageNet \
+         weights and replaced the classifier; no such weights can be downloaded here (`--init` \
+         loads them for a user who has them), which section 6.1 answers with pretraining on \
+         handwriting.",
         &eff,
     );
     w.figure(
         "04-learning-curves",
         "Training cross-entropy and validation accuracy per epoch.",
     );
+    for (name, r) in [
+        ("The CNN", (&cnn_r.history, cnn_r.best_epoch)),
+        ("EfficientNet-b0", (&eff.history, eff.best_epoch)),
+    ] {
+        let t = analysis::curve(&mut w, name, r.0, r.1);
+        if !t.is_empty() {
+            w.para(&t);
+        }
+    }
 
     // 5. Results.
     w.para("## 5 Results");
@@ -291,37 +301,104 @@ pub fn render() -> Result<Writer> {
         table1.push_str(&row);
     }
     w.para(table1.trim_end());
+    let n_test = pre.random.sizes.2;
+    if let Some(t) = analysis::noise(&mut w, &res.table1, n_test, cv_res.as_ref()) {
+        w.para(&t);
+    }
     w.figure(
         "05-confusion-matrix",
         &format!("Row-normalised confusion matrix of {best} on the test set."),
     );
     let pairs: Vec<String> = res
-        .most_confused
+        .confused_pairs
         .iter()
         .map(|p| {
-            let count = w.int(p.count as usize);
-            let rate = w.num(100.0 * p.rate, 1);
             // Class characters are names, even the digits.
-            let truth = w.lit(&format!("'{}'", p.truth.1));
-            let predicted = w.lit(&format!("'{}'", p.predicted.1));
-            let images = if p.count == 1 { "image" } else { "images" };
-            format!("{truth} read as {predicted} ({count} {images}, {rate}% of {truth})")
+            let (a, b) = (
+                w.lit(&format!("'{}'", p.classes[0].1)),
+                w.lit(&format!("'{}'", p.classes[1].1)),
+            );
+            let count = w.int(p.count as usize);
+            let dirs: Vec<String> = p
+                .directions
+                .iter()
+                .map(|d| {
+                    let (t, pr) = (
+                        w.lit(&format!("'{}'", d.truth.1)),
+                        w.lit(&format!("'{}'", d.predicted.1)),
+                    );
+                    let (c, r) = (w.int(d.count as usize), w.num(100.0 * d.rate, 1));
+                    format!("{t} as {pr} {c}, {r}% of {t}")
+                })
+                .collect();
+            format!("{a} and {b}, {count} test images ({})", dirs.join("; "))
         })
         .collect();
     if !pairs.is_empty() {
         // Class names, not numbers: the original report's confused pairs.
         let original = w.lit("I and 1, O and 0, Z and 2, S and 5");
         w.para(&format!(
-            "Its most frequent mistakes: {}. These are characters that look alike in \
-             handwriting; the original report's most confused pairs were {original}.",
+            "The pairs it confuses most, both directions counted: {}. These are characters \
+             that look alike in handwriting; the original report's most confused pairs were \
+             {original}.",
             pairs.join("; ")
         ));
     }
     w.figure(
         "05-confused-pairs",
-        &format!("Test images of the most confused pairs, as {best} labelled them."),
+        &format!(
+            "The most confused pairs: test images {best} misread, beside images of the class \
+             it read them as."
+        ),
     );
     w.figure("05-per-class-f1", "Per-class F1 of every model.");
+    let mut views: Vec<analysis::ModelView> = Vec::new();
+    for (key, name, _, _) in results::MODELS {
+        match key {
+            "cnn" => views.push(analysis::ModelView {
+                name,
+                confusion: &cnn_r.confusion,
+                per_class: &cnn_r.per_class,
+            }),
+            "efficientnet" => views.push(analysis::ModelView {
+                name,
+                confusion: &eff.confusion,
+                per_class: &eff.per_class,
+            }),
+            k => {
+                if let Some(m) = base.model(k) {
+                    views.push(analysis::ModelView {
+                        name,
+                        confusion: &m.confusion,
+                        per_class: &m.per_class,
+                    });
+                }
+            }
+        }
+    }
+    let twins = analysis::look_alikes(&mut w, &ds, &views, &best);
+    let twins_confused = !twins.is_empty();
+    if twins_confused {
+        w.para(
+            "Per class, the frequency prior decides between look-alikes: the models read the \
+             rarer character of a pair as its more frequent twin, as the original report \
+             observed.",
+        );
+        for t in &twins {
+            w.line(&format!("- {t}"));
+        }
+        w.line("");
+    }
+    if let Some(bv) = views.iter().find(|v| v.name == best) {
+        let weak = analysis::weak_classes(&mut w, &ds, bv, 0.3);
+        if !weak.is_empty() {
+            let pct = w.num(30.0, 0);
+            w.para(&format!(
+                "Classes under {pct}% F1 for {best}: {} (F1 %).",
+                weak.join(", ")
+            ));
+        }
+    }
 
     // 6. The original's future work.
     w.para("## 6 Beyond the original: its future work");
@@ -334,10 +411,14 @@ pub fn render() -> Result<Writer> {
     for r in &res.table1 {
         let d = r.accuracy - r.report_accuracy;
         let dv = w.num(d.abs(), 1);
+        let f = r.macro_f1 - r.report_macro_f1;
+        let fv = w.num(f.abs(), 1);
+        let word = |x: f64| if x < 0.0 { "lower" } else { "higher" };
         notes.push(format!(
-            "- {}: accuracy {dv} points {} than the original's.",
+            "- {}: accuracy {dv} points {} than the original's, macro F1 {fv} points {}.",
             r.model,
-            if d < 0.0 { "lower" } else { "higher" }
+            word(d),
+            word(f)
         ));
     }
     for m in &res.missing {
@@ -367,6 +448,23 @@ pub fn render() -> Result<Writer> {
          most; section 6.1 tests pretraining on handwriting instead.",
     );
     w.para(&why);
+
+    // 8. Conclusions.
+    let levers_res = levers::results()?;
+    let concl = analysis::conclusions(
+        &mut w,
+        &res,
+        levers_res.as_ref(),
+        cv_res.as_ref(),
+        twins_confused,
+    );
+    if !concl.is_empty() {
+        w.para("## 8 Conclusions");
+        for c in concl {
+            w.line(&format!("- {c}"));
+        }
+        w.line("");
+    }
     Ok(w)
 }
 
@@ -390,11 +488,13 @@ fn network<C: NeuralConfig>(w: &mut Writer, title: &str, what: &str, r: &NeuralR
     };
     let lr = w.lit(&format!("{}", train.learning_rate));
     let bs = w.int(train.batch_size);
+    let threads = w.int(r.threads);
     let t = format!(
         "{what} It has {params} parameters and was trained for {epochs} {epochs_word} with Adam \
          (learning rate {lr}, batch {bs}); the checkpoint with the lowest validation \
-         cross-entropy, from epoch {best}, is the one evaluated. Training took {took} on this \
-         machine."
+         cross-entropy, from epoch {best}, is the one evaluated. Training took {took} with \
+         {threads} CPU threads on a shared machine (`make bench-nets` compares speeds side by \
+         side)."
     );
     w.para(&t);
 }
@@ -407,235 +507,4 @@ pub fn write() -> Result<Vec<PathBuf>> {
     paths::write_atomic(&md, w.text.as_bytes())?;
     paths::write_atomic(&html, to_html(&w.text).as_bytes())?;
     Ok(vec![md, html])
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// Inline Markdown of the report (`code`, *emphasis*) as HTML.
-fn inline(s: &str) -> String {
-    let mut out = String::new();
-    let mut code = false;
-    for (i, part) in escape(s).split('`').enumerate() {
-        if i > 0 {
-            out.push_str(if code { "</code>" } else { "<code>" });
-            code = !code;
-        }
-        if code {
-            out.push_str(part);
-        } else {
-            let mut em = false;
-            for (j, p) in part.split('*').enumerate() {
-                if j > 0 {
-                    out.push_str(if em { "</em>" } else { "<em>" });
-                    em = !em;
-                }
-                out.push_str(p);
-            }
-            if em {
-                out.push_str("</em>");
-            }
-        }
-    }
-    if code {
-        out.push_str("</code>");
-    }
-    out
-}
-
-/// The subset of Markdown the report uses (headings, paragraphs, lists, pipe tables, images)
-/// as a standalone HTML page; figures are linked (`../figures/*.svg`), so open it from the
-/// `report/` folder of the repository.
-pub fn to_html(md: &str) -> String {
-    let body = body_html(md, true);
-    page(&body)
-}
-
-/// The HTML of a Markdown fragment of the report without its figures (a notebook shows them
-/// inline), for showing a section's prose in a notebook.
-pub fn markdown_fragment_html(md: &str) -> String {
-    body_html(md, false)
-}
-
-fn body_html(md: &str, figures: bool) -> String {
-    let mut body = String::new();
-    let mut table: Vec<Vec<String>> = Vec::new();
-    let mut list = false;
-    let flush_table = |table: &mut Vec<Vec<String>>, body: &mut String| {
-        if table.is_empty() {
-            return;
-        }
-        body.push_str("<table>\n");
-        for (i, row) in table.iter().enumerate() {
-            if i == 1 {
-                continue; // the |---| separator
-            }
-            let tag = if i == 0 { "th" } else { "td" };
-            body.push_str("<tr>");
-            for c in row {
-                body.push_str(&format!("<{tag}>{}</{tag}>", inline(c)));
-            }
-            body.push_str("</tr>\n");
-        }
-        body.push_str("</table>\n");
-        table.clear();
-    };
-    for line in md.lines() {
-        let l = line.trim();
-        if l.starts_with('|') {
-            table.push(
-                l.trim_matches('|')
-                    .split('|')
-                    .map(|c| c.trim().to_string())
-                    .collect(),
-            );
-            continue;
-        }
-        flush_table(&mut table, &mut body);
-        if let Some(item) = l.strip_prefix("- ") {
-            if !list {
-                body.push_str("<ul>\n");
-                list = true;
-            }
-            body.push_str(&format!("<li>{}</li>\n", inline(item)));
-            continue;
-        }
-        if list {
-            body.push_str("</ul>\n");
-            list = false;
-        }
-        if l.is_empty() {
-            continue;
-        }
-        let level = l.chars().take_while(|&c| c == '#').count();
-        if level > 0 {
-            body.push_str(&format!(
-                "<h{level}>{}</h{level}>\n",
-                inline(l[level..].trim())
-            ));
-        } else if let Some(rest) = l.strip_prefix("![") {
-            if !figures {
-                continue;
-            }
-            let (alt, src) = rest.split_once("](").unwrap_or((rest, ""));
-            let src = src.trim_end_matches(')');
-            // Inline the SVG, so that the page is one self-contained file (mailable, movable);
-            // a figure that is not there stays a link.
-            let file = src
-                .strip_prefix("../figures/")
-                .map(|name| paths::figures_dir().join(name));
-            match file.and_then(|f| std::fs::read_to_string(f).ok()) {
-                Some(svg) => {
-                    let start = svg.find("<svg").unwrap_or(0);
-                    body.push_str(&format!(
-                        "<figure role=\"img\" aria-label=\"{}\" data-src=\"{}\">{}</figure>\n",
-                        escape(alt),
-                        escape(src),
-                        svg[start..].trim_end()
-                    ));
-                }
-                None => body.push_str(&format!(
-                    "<figure><img src=\"{}\" alt=\"{}\"></figure>\n",
-                    escape(src),
-                    escape(alt)
-                )),
-            }
-        } else {
-            body.push_str(&format!("<p>{}</p>\n", inline(l)));
-        }
-    }
-    flush_table(&mut table, &mut body);
-    if list {
-        body.push_str("</ul>\n");
-    }
-    body
-}
-
-fn page(body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <title>Handwritten character classification, reproduced</title>\n<style>\n\
-         body {{ font-family: sans-serif; max-width: 60em; margin: 2em auto; line-height: 1.5; \
-         padding: 0 1em; }}\n\
-         img, figure svg {{ max-width: 100%; height: auto; }}\nfigure {{ margin: 1em 0 0 0; }}\n\
-         table {{ border-collapse: collapse; margin: 1em 0; }}\n\
-         th, td {{ border: 1px solid #bbb; padding: 0.3em 0.8em; text-align: right; }}\n\
-         th:first-child, td:first-child {{ text-align: left; }}\n\
-         code {{ background: #f3f3f3; padding: 0 0.2em; }}\n</style>\n</head>\n<body>\n\
-         {body}</body>\n</html>\n"
-    )
-}
-
-/// Numbers in `text` that did not come from the results: every run of digits (with `.` and
-/// `,` inside) outside headings, figure links and Table 1's header, that is not part of a
-/// recorded number. Empty when the report is honest.
-pub fn unrecorded_numbers(text: &str, recorded: &[String]) -> Vec<String> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let l = line.trim();
-        if l.starts_with('#') || l.starts_with("![") || l.starts_with("|---") {
-            continue;
-        }
-        // Remove every recorded number, longest first, then look for digits left.
-        let mut rest = l.to_string();
-        let mut sorted: Vec<&String> = recorded.iter().collect();
-        sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        for r in sorted {
-            if !r.is_empty() {
-                rest = rest.replace(r.as_str(), " ");
-            }
-        }
-        let mut token = String::new();
-        for c in rest.chars().chain(std::iter::once(' ')) {
-            if c.is_ascii_digit() || (!token.is_empty() && (c == '.' || c == ',')) {
-                token.push(c);
-            } else if !token.is_empty() {
-                if token.chars().any(|c| c.is_ascii_digit()) {
-                    out.push(token.clone());
-                }
-                token.clear();
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stray_numbers_are_found_and_recorded_ones_are_not() {
-        let recorded = vec!["12.5".to_string(), "3,136".to_string()];
-        let text = "# 4.1 A heading with 7\n\
-                    Accuracy 12.5% over 3,136 pixels, and 42 more.\n\
-                    ![caption](../figures/05-confusion-matrix.svg)\n\
-                    |---|---|\n";
-        assert_eq!(unrecorded_numbers(text, &recorded), vec!["42".to_string()]);
-    }
-
-    #[test]
-    fn writer_records_what_it_formats() {
-        let mut w = Writer::default();
-        assert_eq!(w.int(30134), "30,134");
-        assert_eq!(w.int(999), "999");
-        assert_eq!(w.num(0.23634, 4), "0.2363");
-        assert_eq!(w.numbers, vec!["30,134", "999", "0.2363"]);
-    }
-
-    #[test]
-    fn html_renders_the_markdown_subset() {
-        let html = to_html(
-            "# Title\n\nSome `code` and *emphasis* <b>.\n\n- one\n- two\n\n\
-             | a | b |\n|---|---|\n| 1 | 2 |\n\n![alt](../figures/x.svg)\n",
-        );
-        assert!(html.contains("<h1>Title</h1>"));
-        assert!(html.contains("<code>code</code> and <em>emphasis</em> &lt;b&gt;."));
-        assert!(html.contains("<ul>\n<li>one</li>\n<li>two</li>\n</ul>"));
-        assert!(html.contains("<tr><th>a</th><th>b</th></tr>\n<tr><td>1</td><td>2</td></tr>"));
-        assert!(html.contains("<img src=\"../figures/x.svg\" alt=\"alt\">"));
-    }
 }

@@ -107,7 +107,7 @@ impl CvConfig {
     /// runs them (logistic regression and SVM with scikit-learn's defaults and 1,000 iterations,
     /// the CNN and EfficientNet-b0 25 epochs from scratch) and section 6.1's best model (the
     /// 4-block CNN pretrained on the corpus, fine-tuned with augmentation and class weights);
-    /// 3-fold grids of logistic regression's `C` (0.01 to 10) and the SVM's `C` x `gamma`
+    /// 3-fold grids of logistic regression's `C` (0.001 to 10) and the SVM's `C` x `gamma`
     /// (4 x 4), and a 3 x 3 dropout x learning-rate grid of the 4-block CNN (4 epochs each).
     pub fn full() -> Self {
         let baselines = BaselinesConfig::default();
@@ -175,7 +175,7 @@ impl CvConfig {
             models,
             grid: GridConfig {
                 folds: 3,
-                logreg_c: vec![0.01, 0.1, 1.0, 10.0],
+                logreg_c: vec![0.001, 0.003, 0.01, 0.1, 1.0, 10.0],
                 svm_c: vec![1.0, 3.0, 10.0, 30.0],
                 svm_gamma_factor: vec![0.5, 1.0, 2.0, 4.0],
                 cnn: Some(CnnGrid {

@@ -144,7 +144,11 @@ fn point(
         let score = match saved {
             Some(g) => g,
             None => {
-                progress(&format!("grid {name}: fold {} of {}", f + 1, folds.folds.len()));
+                progress(&format!(
+                    "grid {name}: fold {} of {}",
+                    f + 1,
+                    folds.folds.len()
+                ));
                 let split = Split {
                     train: fold.train.clone(),
                     validation: Vec::new(),

@@ -150,7 +150,7 @@ pub fn ensembles(
         out.push(result(
             data,
             test,
-            format!("{name}: majority of {n_folds} folds"),
+            format!("{}: majority of {n_folds} folds", m.model.label),
             "majority",
             &members,
             &maj,
@@ -165,7 +165,7 @@ pub fn ensembles(
             out.push(result(
                 data,
                 test,
-                format!("{name}: soft vote of {n_folds} folds"),
+                format!("{}: soft vote of {n_folds} folds", m.model.label),
                 "soft",
                 &members,
                 &soft,
