@@ -180,6 +180,22 @@ impl Folds {
     }
 }
 
+/// The results file when it holds `data` and `config` (a notebook then shows it without
+/// running hours of folds again), else [`run`], resumed. A results file whose models have not
+/// all finished is shown as it is: `charlab cv --resume` continues it.
+pub fn load_or_run(
+    data: &Dataset,
+    config: &CvConfig,
+    progress: impl FnMut(&str),
+) -> Result<CvResults> {
+    if let Ok(r) = paths::read_json::<CvResults>(&paths::result(SECTION)) {
+        if r.data_hash == data.content_hash() && &r.config == config {
+            return Ok(r);
+        }
+    }
+    run(data, config, true, progress)
+}
+
 /// Runs the section (resuming finished folds and grid points when `resume`): the logistic
 /// regression and SVM grids, then every model's folds (the grids' chosen settings as
 /// `logreg-tuned` and `svm-tuned` after the SVM), the CNN grid before the first network,
