@@ -908,6 +908,101 @@ fn check_levers() -> Vec<String> {
     nb.finish()
 }
 
+/// `mean ± std` in percent with one decimal, as `cv::pm` shows it.
+fn pm(v: &Value) -> String {
+    format!("{:.1} ± {:.1}", 100.0 * num(v, "/mean"), 100.0 * num(v, "/std"))
+}
+
+/// The text of an HTML fragment without its tags.
+fn untagged(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+fn check_cv() -> Vec<String> {
+    let res = results("06.2-cv");
+    let mut nb = Notebook::open("06.2-cv.ipynb");
+    let models = at(&res, "/models").as_array().cloned().unwrap_or_default();
+    if let Some(i) = nb.cell("cv::cv_table") {
+        let columns = [
+            "model",
+            "folds",
+            "held-out accuracy (%)",
+            "held-out macro F1 (%)",
+            "test accuracy (%)",
+            "test macro F1 (%)",
+            "fit s per fold",
+        ];
+        let rows = nb.table(i, &columns, models.len());
+        for (r, (row, m)) in rows.iter().zip(&models).enumerate() {
+            let folds = m["folds"].as_array().map_or(0, Vec::len);
+            let values = [
+                j(&m["model"]["label"]),
+                f(folds as f64),
+                Some(Value::String(pm(&m["heldout_accuracy"]))),
+                Some(Value::String(pm(&m["heldout_macro_f1"]))),
+                Some(Value::String(pm(&m["test_accuracy"]))),
+                Some(Value::String(pm(&m["test_macro_f1"]))),
+                None,
+            ];
+            nb.row(i, r, row, &values);
+        }
+    }
+    if let Some(i) = nb.cell("cv::ensembles_table") {
+        let ens = at(&res, "/ensembles").as_array().cloned().unwrap_or_default();
+        let columns = [
+            "ensemble",
+            "test accuracy (%)",
+            "test macro F1 (%)",
+            "best member",
+            "its accuracy (%)",
+            "its macro F1 (%)",
+        ];
+        let rows = nb.table(i, &columns, ens.len());
+        for (r, (row, e)) in rows.iter().zip(&ens).enumerate() {
+            let values = [
+                j(&e["name"]),
+                f(100.0 * num(e, "/test_accuracy")),
+                f(100.0 * num(e, "/test_macro_f1")),
+                j(&e["best_member"]),
+                f(100.0 * num(e, "/best_member_test_accuracy")),
+                f(100.0 * num(e, "/best_member_test_macro_f1")),
+            ];
+            nb.row(i, r, row, &values);
+        }
+    }
+    if let Some(i) = nb.cell("charlab::report::cv_section") {
+        // The same generator writes the report's section 6.2: the numbers must be the same.
+        let report = report_md();
+        let section = report
+            .split("### 6.2")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .unwrap_or_default();
+        let text = untagged(&nb.html(i));
+        let (shown, expected) = (
+            numbers(&text),
+            numbers(section.split_once('\n').map_or("", |s| s.1)),
+        );
+        nb.compared += shown.len();
+        if shown != expected {
+            nb.problems.push(format!(
+                "cell {i}: the numbers of section 6.2 differ from report/report.md's"
+            ));
+        }
+    }
+    nb.finish()
+}
+
 #[test]
 fn committed_notebooks_show_the_committed_results() {
     let mut problems = Vec::new();
@@ -928,6 +1023,7 @@ fn committed_notebooks_show_the_committed_results() {
     ));
     problems.extend(check_results());
     problems.extend(check_levers());
+    problems.extend(check_cv());
     assert!(
         problems.is_empty(),
         "{} committed notebook output(s) do not show the committed results (re-run `make \
