@@ -499,6 +499,34 @@ fn network<C: NeuralConfig>(w: &mut Writer, title: &str, what: &str, r: &NeuralR
     w.para(&t);
 }
 
+/// The reading of one network's learning curves (where validation loss bottoms out, whether
+/// it over-fits after), as the report writes it in section 4.
+pub fn curve_reading(name: &str, history: &[crate::training::EpochRecord], best: usize) -> String {
+    analysis::curve(&mut Writer::default(), name, history, best)
+}
+
+/// The report's section whose heading starts with `heading` (e.g. `"## 5"`), up to the next
+/// heading of the same level, rendered from the results files: what a notebook shows after its
+/// key outputs, so its reading is the report's.
+pub fn excerpt(heading: &str) -> Result<String> {
+    let w = render()?;
+    let level = heading.split(' ').next().unwrap_or("##").to_string() + " ";
+    let mut out = String::new();
+    let mut inside = false;
+    for line in w.text.lines() {
+        if line.starts_with(heading) {
+            inside = true;
+        } else if inside && line.starts_with(&level) {
+            break;
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
 /// Writes `report/report.md` and `report/report.html` (atomically) and returns their paths.
 pub fn write() -> Result<Vec<PathBuf>> {
     let w = render()?;
