@@ -3,6 +3,7 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{CvResults, GridResults};
 use crate::plot::{self, DrawResult, Figure, Png, SERIES_COLORS};
@@ -22,7 +23,7 @@ struct FoldStrips {
 
 impl Figure for FoldStrips {
     fn size(&self) -> (u32, u32) {
-        (220 + 150 * self.models.len().max(1) as u32, 560)
+        (220 + 170 * self.models.len().max(1) as u32, 600)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
@@ -45,16 +46,28 @@ impl Figure for FoldStrips {
             .x_label_area_size(90)
             .y_label_area_size(60)
             .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), lo..100.0f64)?;
-        let labels: Vec<String> = self.models.iter().map(|m| m.0.clone()).collect();
         chart
             .configure_mesh()
             .disable_x_mesh()
             .x_labels(n)
-            .x_label_formatter(&|v| tick(&labels, *v))
-            .x_label_style(("sans-serif", 14))
+            .x_label_formatter(&|_| String::new())
+            .y_label_formatter(&|v| format!("{v:.0}"))
             .y_desc("held-out score (%)")
             .y_label_style(("sans-serif", 14))
             .draw()?;
+        // Model names under the axis, one line per comma-separated part.
+        let style =
+            TextStyle::from(("sans-serif", 14).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+        for (i, (label, _, _)) in self.models.iter().enumerate() {
+            let (px, py) = chart.backend_coord(&(i as f64, lo));
+            for (k, part) in label.split(", ").enumerate() {
+                root.draw(&Text::new(
+                    part.to_string(),
+                    (px, py + 8 + 18 * k as i32),
+                    style.clone(),
+                ))?;
+            }
+        }
         for (s, (name, colour)) in [
             ("accuracy", SERIES_COLORS[0]),
             ("macro F1", SERIES_COLORS[1]),
@@ -106,15 +119,6 @@ impl Figure for FoldStrips {
     }
 }
 
-fn tick(labels: &[String], v: f64) -> String {
-    let i = v.round();
-    if (v - i).abs() < 1e-6 && i >= 0.0 {
-        labels.get(i as usize).cloned().unwrap_or_default()
-    } else {
-        String::new()
-    }
-}
-
 /// Writes `figures/06-cv.{svg,png}` from the models cross-validated so far.
 pub fn cv_figure(res: &CvResults) -> Result<Png> {
     let fig = FoldStrips {
@@ -161,7 +165,7 @@ impl Figure for Heat {
                 "RBF SVM grid: mean macro F1 / accuracy (%) over {} folds",
                 self.folds
             ),
-            ("sans-serif", 20),
+            ("sans-serif", 18),
         )?;
         let (left, right) = root.split_horizontally(120);
         let (grid, bottom) = right.split_vertically(90 * self.c.len() as u32 + 20);
@@ -192,7 +196,7 @@ impl Figure for Heat {
             cell.draw(&Text::new(
                 format!("acc {acc:.1}"),
                 (w as i32 / 2 - 30, h as i32 / 2 + 6),
-                ("sans-serif", 14).into_font().color(&ink),
+                ("sans-serif", 16).into_font().color(&ink),
             ))?;
         }
         let rows = left
