@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use charlab::data::{DataSpec, Dataset};
 use charlab::sections::{baselines, cnn, dataset, efficientnet, learning_curves, preprocessing};
-use charlab::{paths, Result};
+use charlab::{paths, Profile, Result};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
@@ -63,6 +63,16 @@ impl DataArgs {
             );
         }
         Ok((data, secs))
+    }
+
+    /// These arguments in `profile`: the embedded default at the profile's size when --data
+    /// is not given.
+    fn for_profile(&self, profile: Profile) -> DataArgs {
+        let mut args = self.clone();
+        if args.data.is_none() {
+            args.default_size = profile.data_size(args.default_size);
+        }
+        args
     }
 
     /// Loads the data of a command that only reads it.
@@ -130,7 +140,8 @@ enum Command {
         /// Iteration cap of the logistic regression (the report's: 1,000)
         #[arg(long, default_value_t = 1000)]
         logreg_max_iter: usize,
-        /// Small and fast: the embedded set at 3,000 images (unless --data is given)
+        /// Small and fast: the embedded set at 1,500 images (unless --data is given), the logistic
+        /// regression at most 200 iterations
         #[arg(long)]
         quick: bool,
     },
@@ -199,7 +210,7 @@ enum Command {
         /// Seed of the sample figure and of the split summaries
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Small and fast: the embedded set at 3,000 images unless --data is given, the CNN 2
+        /// Small and fast: the embedded set at 1,500 images unless --data is given, the CNN 2
         /// epochs, EfficientNet 1, run folders under data/models/quick/
         #[arg(long)]
         quick: bool,
@@ -254,7 +265,7 @@ enum TuneModel {
         /// Continue the search from the candidates' run folders
         #[arg(long)]
         resume: bool,
-        /// Small and fast: 2 rates x 50 batches of 32, 2 candidates x 1 epoch, on 3,000
+        /// Small and fast: 2 rates x 50 batches of 32, 2 candidates x 1 epoch, on 1,500
         /// embedded images (unless --data is given)
         #[arg(long)]
         quick: bool,
@@ -301,8 +312,8 @@ struct TrainArgs {
     /// when absent
     #[arg(long, value_name = "FILE", alias = "weights")]
     init: Option<std::path::PathBuf>,
-    /// Small and fast: the CNN trains 2 epochs on 3,000 embedded images, EfficientNet 1 epoch
-    /// on 1,000 (unless --data is given)
+    /// Small and fast: the CNN trains 2 epochs, EfficientNet 1 epoch, on 1,500 embedded images
+    /// (unless --data is given)
     #[arg(long)]
     quick: bool,
 }
@@ -392,21 +403,15 @@ fn print_preprocessing(res: &preprocessing::PreprocessingResults) {
 }
 
 impl TrainArgs {
-    /// The data and training parameters, `--quick` applied (`quick_size` embedded images
-    /// unless --data is given, at most `quick_epochs` epochs).
+    /// The data and training parameters, `--quick` applied ([`Profile::data_size`] embedded
+    /// images unless --data is given, the epochs `epochs` makes of the given ones).
     fn setup(
         &self,
-        quick_size: usize,
-        quick_epochs: usize,
+        epochs: impl Fn(Profile, usize) -> usize,
     ) -> Result<(Dataset, charlab::training::TrainParams)> {
-        let mut data_args = self.data.clone();
-        let mut epochs = self.epochs;
-        if self.quick {
-            if data_args.data.is_none() {
-                data_args.default_size = quick_size;
-            }
-            epochs = epochs.min(quick_epochs);
-        }
+        let profile = Profile::from_flag(self.quick);
+        let data_args = self.data.for_profile(profile);
+        let epochs = epochs(profile, self.epochs);
         let (data, _) = data_args.load()?;
         let train = charlab::training::TrainParams {
             epochs,
@@ -436,7 +441,7 @@ fn print_neural<C>(name: &str, section: &str, res: &charlab::sections::neural::N
 }
 
 fn train_cnn(args: &TrainArgs) -> Result<()> {
-    let (data, train) = args.setup(3_000, 2)?;
+    let (data, train) = args.setup(Profile::cnn_epochs)?;
     let config = cnn::CnnConfig {
         train,
         split_seed: args.seed,
@@ -457,7 +462,7 @@ fn train_cnn(args: &TrainArgs) -> Result<()> {
 
 fn train_efficientnet(args: &TrainArgs, variant: &str) -> Result<()> {
     let model = charlab::models::efficientnet::EfficientNetParams::variant(variant)?;
-    let (data, train) = args.setup(1_000, 1)?;
+    let (data, train) = args.setup(Profile::efficientnet_epochs)?;
     let config = efficientnet::EfficientNetConfig {
         model,
         train,
@@ -488,15 +493,9 @@ fn tune_cnn(
     quick: bool,
 ) -> Result<()> {
     use charlab::sections::cnn_tuning::{self, TuningConfig};
-    let mut args = args.clone();
-    let mut config = if quick {
-        if args.data.is_none() {
-            args.default_size = 3_000;
-        }
-        TuningConfig::quick()
-    } else {
-        TuningConfig::default()
-    };
+    let profile = Profile::from_flag(quick);
+    let args = args.for_profile(profile);
+    let mut config = TuningConfig::for_profile(profile);
     if !quick {
         config.search.epochs = search_epochs;
     }
@@ -559,16 +558,13 @@ fn run_baselines(
     use charlab::models::logreg::{LogRegSolver, Precision};
     let (logreg_solver, precision, logreg_max_iter) = logreg;
     use charlab::models::svm::SvmSolver;
-    let mut args = args.clone();
-    if quick && args.data.is_none() {
-        args.default_size = 3_000;
-    }
-    let (data, _) = args.load()?;
+    let profile = Profile::from_flag(quick);
+    let (data, _) = args.for_profile(profile).load()?;
     let mut config = baselines::BaselinesConfig {
         split_seed: seed,
         ..Default::default()
     };
-    config.logreg.max_iter = logreg_max_iter;
+    config.logreg.max_iter = profile.logreg_max_iter(logreg_max_iter);
     if logreg_solver == "linfa" {
         config.logreg.solver = LogRegSolver::Linfa;
     }
@@ -693,10 +689,8 @@ fn predict(model: &std::path::Path, args: &DataArgs, out: Option<&std::path::Pat
 
 fn reproduce(args: &DataArgs, seed: u64, quick: bool) -> Result<()> {
     use charlab::reproduce::{self, ReproduceConfig};
-    let mut args = args.clone();
-    if quick && args.data.is_none() {
-        args.default_size = 3_000;
-    }
+    let profile = Profile::from_flag(quick);
+    let args = args.for_profile(profile);
     let start = Instant::now();
     let (data, load_secs) = args.load()?;
     eprintln!(
@@ -706,11 +700,7 @@ fn reproduce(args: &DataArgs, seed: u64, quick: bool) -> Result<()> {
         &data.content_hash()[..16],
         if quick { ", quick" } else { "" }
     );
-    let mut config = if quick {
-        ReproduceConfig::quick()
-    } else {
-        ReproduceConfig::full()
-    };
+    let mut config = ReproduceConfig::for_profile(profile);
     config.seed = seed;
     let steps = reproduce::run(&data, &config, |i, n, name, reused| {
         eprintln!(
@@ -784,17 +774,10 @@ fn results_section(args: &DataArgs) -> Result<()> {
 fn levers(args: &LeversArgs, pretrain_only: bool) -> Result<()> {
     use charlab::data::DataSpec;
     use charlab::sections::levers::{self, LeversConfig};
-    let mut data_args = args.data.clone();
-    let mut corpus_size = args.corpus_size;
-    let mut config = if args.quick {
-        if data_args.data.is_none() {
-            data_args.default_size = 1_500;
-        }
-        corpus_size = corpus_size.min(1_500);
-        LeversConfig::quick()
-    } else {
-        LeversConfig::full()
-    };
+    let profile = Profile::from_flag(args.quick);
+    let data_args = args.data.for_profile(profile);
+    let corpus_size = profile.corpus_size(args.corpus_size);
+    let mut config = LeversConfig::for_profile(profile);
     if pretrain_only {
         config.variants.clear();
     }
@@ -854,11 +837,9 @@ fn levers(args: &LeversArgs, pretrain_only: bool) -> Result<()> {
 
 fn cross_validate(args: &CvArgs) -> Result<()> {
     use charlab::sections::cv::{self, CvConfig};
-    let mut data_args = args.data.clone();
-    let config = if args.quick {
-        if data_args.data.is_none() {
-            data_args.default_size = 1_500;
-        }
+    let profile = Profile::from_flag(args.quick);
+    let data_args = args.data.for_profile(profile);
+    let config = if profile.is_quick() {
         CvConfig::quick()
     } else {
         CvConfig::full()

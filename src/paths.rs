@@ -95,6 +95,22 @@ pub fn figure(stem: &str) -> PathBuf {
     figures_dir().join(stem)
 }
 
+/// `data/models/`: the run folders of every section.
+pub fn models_dir() -> PathBuf {
+    data_dir().join("models")
+}
+
+/// The run folder (or folder of run folders) of `section` in `profile`:
+/// `data/models/<section>/`, or `data/models/quick/<section>/` for a quick reproduction.
+pub fn run_dir(section: &str, profile: crate::Profile) -> PathBuf {
+    let sub = profile.models_subdir();
+    if sub.is_empty() {
+        models_dir().join(section)
+    } else {
+        models_dir().join(sub).join(section)
+    }
+}
+
 /// `report/results/<section>.json`.
 pub fn result(section: &str) -> PathBuf {
     results_dir().join(format!("{section}.json"))

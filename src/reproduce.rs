@@ -25,7 +25,7 @@ use crate::data::Dataset;
 use crate::sections::{
     baselines, cnn, dataset, efficientnet, learning_curves, levers, neural, preprocessing, results,
 };
-use crate::{paths, report, Error, Result};
+use crate::{paths, report, Error, Profile, Result};
 
 /// What a reproduction computes. [`ReproduceConfig::full`] is the report's;
 /// [`ReproduceConfig::quick`] finishes in minutes on the embedded default.
@@ -39,8 +39,9 @@ pub struct ReproduceConfig {
     pub cnn: cnn::CnnConfig,
     /// Section 4.3.
     pub efficientnet: efficientnet::EfficientNetConfig,
-    /// Run folders under `data/models/quick/` instead of `data/models/`.
-    pub quick: bool,
+    /// The profile: [`Profile::Quick`] puts the run folders under `data/models/quick/`
+    /// instead of `data/models/`.
+    pub profile: Profile,
 }
 
 impl ReproduceConfig {
@@ -51,28 +52,29 @@ impl ReproduceConfig {
             baselines: baselines::BaselinesConfig::default(),
             cnn: cnn::CnnConfig::default(),
             efficientnet: efficientnet::EfficientNetConfig::default(),
-            quick: false,
+            profile: Profile::Full,
         }
     }
 
-    /// A few minutes on the embedded default: the CNN 2 epochs, EfficientNet 1 epoch, the
-    /// logistic regression at most 200 iterations.
+    /// A few minutes on the embedded default: [`ReproduceConfig::for_profile`] of
+    /// [`Profile::Quick`].
     pub fn quick() -> Self {
+        ReproduceConfig::for_profile(Profile::Quick)
+    }
+
+    /// The configuration of `profile`: the report's, or (quick) the CNN and EfficientNet with
+    /// the profile's epochs and the logistic regression with its iteration cap.
+    pub fn for_profile(profile: Profile) -> Self {
         let mut c = ReproduceConfig::full();
-        c.quick = true;
-        c.cnn.train.epochs = 2;
-        c.efficientnet.train.epochs = 1;
-        c.baselines.logreg.max_iter = 200;
+        c.profile = profile;
+        c.cnn.train.epochs = profile.cnn_epochs(c.cnn.train.epochs);
+        c.efficientnet.train.epochs = profile.efficientnet_epochs(c.efficientnet.train.epochs);
+        c.baselines.logreg.max_iter = profile.logreg_max_iter(c.baselines.logreg.max_iter);
         c
     }
 
     fn run_dir(&self, section: &str) -> PathBuf {
-        let models = paths::data_dir().join("models");
-        if self.quick {
-            models.join("quick").join(section)
-        } else {
-            models.join(section)
-        }
+        paths::run_dir(section, self.profile)
     }
 }
 

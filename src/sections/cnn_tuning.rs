@@ -51,6 +51,14 @@ impl Default for TuningConfig {
 }
 
 impl TuningConfig {
+    /// The configuration of `profile`: the default (the report's) or [`TuningConfig::quick`].
+    pub fn for_profile(profile: crate::Profile) -> Self {
+        match profile {
+            crate::Profile::Full => TuningConfig::default(),
+            crate::Profile::Quick => TuningConfig::quick(),
+        }
+    }
+
     /// About a minute on a laptop: rates 1e-3 and 3e-3 over 50 batches of 32, the first two
     /// candidates for 1 epoch.
     pub fn quick() -> Self {

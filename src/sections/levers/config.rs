@@ -203,6 +203,14 @@ impl LeversConfig {
         }
     }
 
+    /// The configuration of `profile`: [`LeversConfig::full`] or [`LeversConfig::quick`].
+    pub fn for_profile(profile: crate::Profile) -> Self {
+        match profile {
+            crate::Profile::Full => LeversConfig::full(),
+            crate::Profile::Quick => LeversConfig::quick(),
+        }
+    }
+
     /// Small and fast (tests, notebooks): a 2-block CNN, 1 epoch of pretraining, 1 of
     /// fine-tuning, scratch and pretrained with augmentation and class weights.
     pub fn quick() -> Self {
