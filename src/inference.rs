@@ -329,3 +329,24 @@ impl Predictor {
             .collect())
     }
 }
+
+/// Labels of `data` as CSV (`index,class,character`, one line per image), the output of
+/// `charlab predict`.
+pub fn labels_csv(data: &Dataset, labels: &[usize]) -> String {
+    let mut text = String::from("index,class,character\n");
+    for (i, &c) in labels.iter().enumerate() {
+        let ch = data.class_chars().get(c).copied().unwrap_or('?');
+        text.push_str(&format!("{i},{c},{ch}\n"));
+    }
+    text
+}
+
+/// Share of `labels` that agree with the labels `data` comes with (0 for no image).
+pub fn agreement(data: &Dataset, labels: &[usize]) -> f64 {
+    let correct = labels
+        .iter()
+        .zip(data.labels())
+        .filter(|(p, t)| p == t)
+        .count();
+    correct as f64 / labels.len().max(1) as f64
+}

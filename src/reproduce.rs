@@ -311,3 +311,35 @@ pub fn run(
     paths::write_json(&mpath, &manifest)?;
     Ok(outcomes)
 }
+
+/// The table `charlab reproduce` prints: the data's load time, one line per step (reused or
+/// its time now, its time when made, its outputs), and the totals; `seconds` is the whole
+/// run's wall time.
+pub fn summary(steps: &[StepOutcome], load_seconds: f64, seconds: f64) -> String {
+    let mut s = format!(
+        "load data: {load_seconds:.1} s\n{:<22} {:>10} {:>12}  outputs\n",
+        "step", "this run", "when made"
+    );
+    for step in steps {
+        s.push_str(&format!(
+            "{:<22} {:>10} {:>10.1} s  {}\n",
+            step.name,
+            if step.reused {
+                "reused".to_string()
+            } else {
+                format!("{:.1} s", step.seconds)
+            },
+            step.recorded_seconds,
+            step.outputs.join(", ")
+        ));
+    }
+    let made: f64 = steps.iter().map(|s| s.recorded_seconds).sum();
+    s.push_str(&format!(
+        "done in {seconds:.1} s ({} of {} steps reused; all outputs took {made:.0} s to make); \
+         report: {}\n",
+        steps.iter().filter(|s| s.reused).count(),
+        steps.len(),
+        paths::relative(&report::markdown_path())
+    ));
+    s
+}

@@ -180,3 +180,17 @@ pub fn search_table(results: &[SearchResult]) -> Result<polars::prelude::DataFra
         "seconds" => results.iter().map(|r| r.seconds).collect::<Vec<_>>(),
     )?)
 }
+
+/// The text `charlab tune cnn` prints: the sweep's table, the picked rate, the search's table
+/// and the time each took.
+pub fn summary(res: &TuningResults) -> Result<String> {
+    Ok(format!(
+        "{}\npicked learning rate: {}\n{}\nsweep {:.0} s, search {:.0} s; wrote \
+         report/results/{SECTION}.json\n",
+        sweep_table(&res.sweep)?,
+        res.picked_rate,
+        search_table(&res.search)?,
+        res.seconds.0,
+        res.seconds.1,
+    ))
+}

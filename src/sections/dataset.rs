@@ -378,3 +378,28 @@ pub fn run(data: &Dataset, seed: u64) -> Result<DatasetResults> {
     save_results(&res)?;
     Ok(res)
 }
+
+/// The text `charlab summary` prints: source, hash, image count and size, classes, the time
+/// the data took to load, and one line per class (character, images, share).
+pub fn summary(data: &Dataset, load_seconds: f64) -> String {
+    let counts = data.class_counts();
+    let mut s = format!(
+        "data:     {}\nhash:     {}\nimages:   {}\nsize:     {}x{}\nclasses:  {} ({} with \
+         images)\nloaded in {load_seconds:.3} s\n\nclass  char  images   share\n",
+        data.source(),
+        data.content_hash(),
+        data.len(),
+        data.height(),
+        data.width(),
+        data.n_classes(),
+        counts.iter().filter(|&&c| c > 0).count()
+    );
+    for (c, &n) in counts.iter().enumerate() {
+        s.push_str(&format!(
+            "{c:>5}  {:>4}  {n:>6}  {:>5.2}%\n",
+            data.class_chars()[c],
+            100.0 * n as f64 / data.len().max(1) as f64
+        ));
+    }
+    s
+}

@@ -219,3 +219,22 @@ pub fn load_init(vs: &mut VarStore, path: &Path) -> Result<()> {
     );
     Ok(())
 }
+
+/// The text `charlab train` prints for a network called `name` whose results file is
+/// `report/results/<section>.json`: test accuracy and macro F1, best epoch, parameters,
+/// throughput.
+pub fn summary<C>(name: &str, section: &str, res: &NeuralResults<C>) -> String {
+    format!(
+        "{name}: test accuracy {:.2}%, macro F1 {:.2}% (best epoch {} of {}), {} parameters\n\
+         training {:.0} images/s, inference {:.0} images/s, {:.0} s of training in all\n\
+         wrote report/results/{section}.json\n",
+        100.0 * res.test_accuracy,
+        100.0 * res.test_macro_f1,
+        res.best_epoch,
+        res.history.len(),
+        res.parameters,
+        res.train_images_per_second,
+        res.inference_images_per_second,
+        res.train_seconds
+    )
+}

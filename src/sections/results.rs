@@ -904,3 +904,30 @@ pub fn run(data: &Dataset) -> Result<ResultsSummary> {
     paths::write_json(&paths::result(SECTION), &summary)?;
     Ok(summary)
 }
+
+/// The text `charlab results` prints: Table 1, the models without results, the best model's
+/// most confused pairs, and the files written.
+pub fn summary(res: &ResultsSummary) -> String {
+    let mut s = format!("{}\n", table1_markdown(&res.table1));
+    if !res.missing.is_empty() {
+        s.push_str(&format!("no results yet for: {}\n", res.missing.join(", ")));
+    }
+    s.push_str(&format!(
+        "best model: {}; most confused pairs:\n",
+        res.best_model
+    ));
+    for p in &res.most_confused {
+        s.push_str(&format!(
+            "  true {} -> predicted {}: {} images ({:.1}%)\n",
+            p.truth.1,
+            p.predicted.1,
+            p.count,
+            100.0 * p.rate
+        ));
+    }
+    s.push_str(&format!(
+        "wrote report/results/{SECTION}.json, figures/{CONFUSION_FIGURE}, {PAIRS_FIGURE}, \
+         {F1_FIGURE}\n"
+    ));
+    s
+}

@@ -522,3 +522,44 @@ pub fn run(
     }
     Ok(res)
 }
+
+/// The text `charlab levers` prints: each pretraining, each variant's validation and test
+/// scores (adjusted, then raw), and the best on validation.
+pub fn summary(res: &LeversResults) -> String {
+    let mut s = String::new();
+    for p in &res.pretraining {
+        s.push_str(&format!(
+            "pretraining {}: {} corpus images ({} dropped as identical to a validation or test \
+             image), best epoch {} of {}, {:.0} s\n",
+            p.name,
+            p.corpus_images,
+            p.dropped_duplicates,
+            p.best_epoch,
+            p.history.len(),
+            p.seconds
+        ));
+    }
+    s.push_str(
+        "variant                          tau  val acc  val F1  test acc  test F1  (raw acc / F1)\n",
+    );
+    for v in &res.variants {
+        s.push_str(&format!(
+            "{:<30} {:>5.2}  {:>6.2}%  {:>5.2}%  {:>7.2}%  {:>6.2}%  ({:.2} / {:.2})\n",
+            v.variant.name,
+            v.scored.tau,
+            100.0 * v.scored.validation.adjusted_accuracy,
+            100.0 * v.scored.validation.adjusted_macro_f1,
+            100.0 * v.scored.test.adjusted_accuracy,
+            100.0 * v.scored.test.adjusted_macro_f1,
+            100.0 * v.scored.test.accuracy,
+            100.0 * v.scored.test.macro_f1
+        ));
+    }
+    if let Some(b) = &res.best {
+        s.push_str(&format!(
+            "best on validation: {} ({})\n",
+            b.model, b.run_dir
+        ));
+    }
+    s
+}
