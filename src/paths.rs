@@ -111,6 +111,12 @@ pub fn run_dir(section: &str, profile: crate::Profile) -> PathBuf {
     }
 }
 
+/// `figures/<stem>.svg` and `figures/<stem>.png`, the two files of a figure.
+pub fn figure_files(stem: &str) -> [PathBuf; 2] {
+    let f = figure(stem);
+    [f.with_extension("svg"), f.with_extension("png")]
+}
+
 /// `report/results/<section>.json`.
 pub fn result(section: &str) -> PathBuf {
     results_dir().join(format!("{section}.json"))

@@ -48,7 +48,7 @@ pub type NeuralResults = neural::NeuralResults<CnnConfig>;
 
 /// The run folder of this section: `data/models/04.2-cnn/`.
 pub fn run_dir() -> PathBuf {
-    paths::data_dir().join("models").join(SECTION)
+    paths::run_dir(SECTION, crate::Profile::Full)
 }
 
 /// Trains the CNN on `data` (the report's random split) into `run_dir`, evaluates the best

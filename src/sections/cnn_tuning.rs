@@ -103,7 +103,7 @@ pub struct TuningResults {
 
 /// The search runs' folder: `data/models/04.2-cnn-tuning/`.
 pub fn run_dir() -> PathBuf {
-    paths::data_dir().join("models").join(SECTION)
+    paths::run_dir(SECTION, crate::Profile::Full)
 }
 
 /// Runs the sweep and the search on `data` (the report's split; search candidates resume from

@@ -47,7 +47,7 @@ pub type NeuralResults = neural::NeuralResults<EfficientNetConfig>;
 
 /// The run folder of this section: `data/models/04.3-efficientnet/`.
 pub fn run_dir() -> PathBuf {
-    paths::data_dir().join("models").join(SECTION)
+    paths::run_dir(SECTION, crate::Profile::Full)
 }
 
 /// Trains EfficientNet on `data` into `run_dir` (loading `config.weights` first when given,

@@ -16,8 +16,8 @@ pub const FIGURE: &str = "04-learning-curves";
 
 /// The models whose results feed the figure: (label, results section).
 pub const MODELS: [(&str, &str); 2] = [
-    ("CNN", "04.2-cnn"),
-    ("EfficientNet-b0", "04.3-efficientnet"),
+    ("CNN", super::cnn::SECTION),
+    ("EfficientNet-b0", super::efficientnet::SECTION),
 ];
 
 /// Learning curves of several models.

@@ -139,7 +139,7 @@ pub struct LeversResults {
 
 /// The section's run folders: `data/models/06.1-levers/`.
 pub fn run_root() -> PathBuf {
-    paths::data_dir().join("models").join(SECTION)
+    paths::run_dir(SECTION, crate::Profile::Full)
 }
 
 /// The pretraining corpus the notebooks use: `CHARLAB_CORPUS` when set, else the shared EMNIST
