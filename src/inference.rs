@@ -75,7 +75,7 @@ impl Predictor {
     /// Loads the run in `run_dir` (CNN or EfficientNet, told apart by its `config.json`) on
     /// CUDA when available, else the CPU.
     pub fn load(run_dir: &Path) -> Result<Predictor> {
-        let ens_path = run_dir.join("ensemble.json");
+        let ens_path = run_dir.join(crate::paths::run_files::ENSEMBLE);
         if ens_path.exists() {
             let spec: EnsembleSpec = read_json(&ens_path)?;
             let mut members = Vec::new();
@@ -122,8 +122,8 @@ impl Predictor {
             first.run_dir = run_dir.to_path_buf();
             return Ok(first);
         }
-        let config: serde_json::Value = read_json(&run_dir.join("config.json"))?;
-        let norm_path = run_dir.join("normalizer.json");
+        let config: serde_json::Value = read_json(&run_dir.join(crate::paths::run_files::CONFIG))?;
+        let norm_path = run_dir.join(crate::paths::run_files::NORMALIZER);
         if !norm_path.exists() {
             return Err(Error::bad_data(
                 &norm_path,
@@ -134,12 +134,14 @@ impl Predictor {
         let normalizer: Normalizer = read_json(&norm_path)?;
         let device = Device::cuda_if_available();
         let vs = VarStore::new(device);
-        let model = config
-            .get("model")
-            .cloned()
-            .ok_or_else(|| Error::bad_data(run_dir.join("config.json"), "has no `model` entry"))?;
+        let model = config.get("model").cloned().ok_or_else(|| {
+            Error::bad_data(
+                run_dir.join(crate::paths::run_files::CONFIG),
+                "has no `model` entry",
+            )
+        })?;
         let parse_err = |e: serde_json::Error| Error::Json {
-            path: run_dir.join("config.json"),
+            path: run_dir.join(crate::paths::run_files::CONFIG),
             source: e,
         };
         // (network, kind, input side, classes, input channels)
@@ -171,14 +173,14 @@ impl Predictor {
         };
         if channels != 1 {
             return Err(Error::bad_data(
-                run_dir.join("config.json"),
+                run_dir.join(crate::paths::run_files::CONFIG),
                 format!("the {kind} network takes {channels}-channel images; charlab's have one"),
             ));
         }
         if crate::channels_last() {
             crate::models::to_channels_last(&vs);
         }
-        let weights = run_dir.join("best.safetensors");
+        let weights = run_dir.join(crate::paths::run_files::BEST_WEIGHTS);
         if !weights.exists() {
             return Err(Error::bad_data(
                 &weights,
@@ -194,7 +196,7 @@ impl Predictor {
                 ),
             )
         })?;
-        let adj_path = run_dir.join("adjustment.json");
+        let adj_path = run_dir.join(crate::paths::run_files::ADJUSTMENT);
         let adjustment = if adj_path.exists() {
             Some(read_json::<Adjustment>(&adj_path)?)
         } else {

@@ -423,8 +423,8 @@ fn comparable(c: &serde_json::Value) -> serde_json::Value {
 /// Whether `run_dir` holds a started run (its `state.json`) whose `config.json` matches
 /// `config` except for the epoch count, so that [`train`] can resume it.
 pub fn can_resume(run_dir: &Path, config: &serde_json::Value) -> bool {
-    run_dir.join("state.json").exists()
-        && read_json::<serde_json::Value>(&run_dir.join("config.json"))
+    run_dir.join(crate::paths::run_files::STATE).exists()
+        && read_json::<serde_json::Value>(&run_dir.join(crate::paths::run_files::CONFIG))
             .map(|saved| comparable(&saved) == comparable(config))
             .unwrap_or(false)
 }
@@ -456,11 +456,12 @@ pub fn train<M: ModuleT + ?Sized>(
     let mut adam = Adam::new(vs);
     let mut history = Vec::new();
     let mut state = RunState::fresh();
-    if resume && f("state.json").exists() {
-        let saved: serde_json::Value = crate::run_folder::read_for_resume(&f("config.json"))?;
+    if resume && f(crate::paths::run_files::STATE).exists() {
+        let saved: serde_json::Value =
+            crate::run_folder::read_for_resume(&f(crate::paths::run_files::CONFIG))?;
         if comparable(&saved) != comparable(config) {
             return Err(Error::bad_data(
-                f("config.json"),
+                f(crate::paths::run_files::CONFIG),
                 "this run was started with another configuration or data set; \
                  resume it with the same settings, or start afresh without --resume",
             ));
@@ -470,7 +471,7 @@ pub fn train<M: ModuleT + ?Sized>(
     } else {
         remove_run_files(run_dir)?;
     }
-    write_json(&f("config.json"), config)?;
+    write_json(&f(crate::paths::run_files::CONFIG), config)?;
 
     let n = data.y_train.size()[0] as usize;
     let batches = n.div_ceil(params.batch_size);
@@ -547,20 +548,20 @@ pub fn train<M: ModuleT + ?Sized>(
         if val_loss < state.best_val_loss {
             state.best_val_loss = val_loss;
             state.best_epoch = epoch;
-            save_weights(vs, &f("best.safetensors"))?;
-            write_json(&f("best.json"), &record)?;
+            save_weights(vs, &f(crate::paths::run_files::BEST_WEIGHTS))?;
+            write_json(&f(crate::paths::run_files::BEST_RECORD), &record)?;
         }
         // Checkpoint: the new weights and optimizer first, then the counters that point at
         // them, then the previous pair goes.
         save_weights(vs, &f(&weights_name(epoch)))?;
         adam.save(&f(&optim_name(epoch)))?;
-        write_history(&f("history.jsonl"), &history)?;
+        write_history(&f(crate::paths::run_files::HISTORY), &history)?;
         let previous = state.epochs_done;
         state.epochs_done = epoch;
         state.step = adam.step;
         state.weights_sha256 = Some(sha256_file(&f(&weights_name(epoch)))?);
         state.optim_sha256 = Some(sha256_file(&f(&optim_name(epoch)))?);
-        write_json(&f("state.json"), &state)?;
+        write_json(&f(crate::paths::run_files::STATE), &state)?;
         if previous > 0 {
             let _ = std::fs::remove_file(f(&weights_name(previous)));
             let _ = std::fs::remove_file(f(&optim_name(previous)));

@@ -100,7 +100,10 @@ where
     let device = Device::cuda_if_available();
     let train_data = TrainData::new(data, &split, device)?;
     std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
-    paths::write_json(&run_dir.join("normalizer.json"), &train_data.normalizer)?;
+    paths::write_json(
+        &run_dir.join(crate::paths::run_files::NORMALIZER),
+        &train_data.normalizer,
+    )?;
     tch::manual_seed(config.train().seed as i64);
     let mut vs = VarStore::new(device);
     let net = build(&mut vs)?;
@@ -114,7 +117,7 @@ where
         run_dir,
         resume,
     )?;
-    let best = run_dir.join("best.safetensors");
+    let best = run_dir.join(crate::paths::run_files::BEST_WEIGHTS);
     crate::run_folder::load_weights(&vs, &best).map_err(|e| Error::bad_data(&best, e))?;
     let (x_test, y_test) = train_data.normalizer.tensors(data, &split.test, device)?;
     let t = Instant::now();
@@ -157,7 +160,7 @@ fn run_config<C: Serialize>(
     run_dir: &Path,
 ) -> Result<serde_json::Value> {
     let mut v = serde_json::to_value(config).map_err(|source| Error::Json {
-        path: run_dir.join("config.json"),
+        path: run_dir.join(crate::paths::run_files::CONFIG),
         source,
     })?;
     v["data_hash"] = serde_json::Value::String(data.content_hash());

@@ -240,7 +240,10 @@ pub fn pretrain(
         n_classes: data.n_classes() as i64,
     };
     std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
-    paths::write_json(&run_dir.join("normalizer.json"), &td.normalizer)?;
+    paths::write_json(
+        &run_dir.join(crate::paths::run_files::NORMALIZER),
+        &td.normalizer,
+    )?;
     tch::manual_seed(spec.train.seed as i64);
     let mut vs = VarStore::new(device);
     let net = spec.net.build(&vs)?;
@@ -270,7 +273,10 @@ pub fn run_variant(
     let device = Device::cuda_if_available();
     let td = TrainData::new(data, split, device)?;
     std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
-    paths::write_json(&run_dir.join("normalizer.json"), &td.normalizer)?;
+    paths::write_json(
+        &run_dir.join(crate::paths::run_files::NORMALIZER),
+        &td.normalizer,
+    )?;
     tch::manual_seed(variant.train.seed as i64);
     let mut vs = VarStore::new(device);
     let net = variant.net.build(&vs)?;
@@ -309,7 +315,7 @@ pub fn run_variant(
         run_dir,
         resume,
     )?;
-    let best = run_dir.join("best.safetensors");
+    let best = run_dir.join(crate::paths::run_files::BEST_WEIGHTS);
     crate::run_folder::load_weights(&vs, &best).map_err(|e| Error::bad_data(&best, e))?;
     let eval_batch = variant.train.eval_batch_size as i64;
     let val_logits = logits(&*net, &td.x_val, eval_batch)?;
@@ -321,7 +327,10 @@ pub fn run_variant(
         tau: sc.tau,
         log_prior: e.prior.clone(),
     };
-    paths::write_json(&run_dir.join("adjustment.json"), &adjustment)?;
+    paths::write_json(
+        &run_dir.join(crate::paths::run_files::ADJUSTMENT),
+        &adjustment,
+    )?;
     let train_seconds: f64 = outcome.history.iter().map(|r| r.seconds).sum();
     let res = VariantResults {
         variant: variant.clone(),
@@ -481,7 +490,7 @@ pub fn run(
                 }
                 Some(
                     root.join(format!("pretrain-{name}"))
-                        .join("best.safetensors"),
+                        .join(crate::paths::run_files::BEST_WEIGHTS),
                 )
             }
             None => None,
@@ -514,7 +523,10 @@ pub fn run(
                     log_prior: prior.clone(),
                 }),
             };
-            paths::write_json(&root.join(&en.name).join("ensemble.json"), &spec)?;
+            paths::write_json(
+                &root.join(&en.name).join(crate::paths::run_files::ENSEMBLE),
+                &spec,
+            )?;
         }
         res.best = best_of(&res.variants, &res.ensembles);
         paths::write_json(&paths::result(SECTION), &res)?;
