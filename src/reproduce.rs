@@ -228,9 +228,10 @@ pub fn run(
         let mut outputs = BTreeMap::new();
         for f in &files {
             let h = sha256_file(f).ok_or_else(|| {
-                Error::param(
-                    "outputs",
-                    format!("step {name} did not write {}", paths::relative(f)),
+                Error::results(
+                    paths::relative(f),
+                    format!("step {name} ran but did not write it"),
+                    "charlab reproduce",
                 )
             })?;
             outputs.insert(paths::relative(f), h);

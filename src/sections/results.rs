@@ -291,16 +291,16 @@ pub fn summarize(
 ) -> Result<ResultsSummary> {
     let hash = data.content_hash();
     if let Some(o) = outcomes.iter().find(|o| o.data_hash != hash) {
-        return Err(Error::param(
-            "results",
+        return Err(Error::results(
+            &o.results_file,
             format!(
-                "{} comes from other data (hash {}) than {} (hash {}); rerun its section on \
-                 this data first (`charlab reproduce` does it)",
-                o.results_file,
+                "comes from other data (hash {}) than {} (hash {}); rerun its section on this \
+                 data first",
                 o.data_hash.get(..16).unwrap_or(&o.data_hash),
                 data.source(),
                 hash.get(..16).unwrap_or(&hash)
             ),
+            "charlab reproduce",
         ));
     }
     let best = outcomes
@@ -311,9 +311,10 @@ pub fn summarize(
                 .then(a.macro_f1.total_cmp(&b.macro_f1))
         })
         .ok_or_else(|| {
-            Error::param(
-                "results",
-                "no model results yet; run `charlab baselines` or `charlab train cnn` first",
+            Error::results(
+                paths::relative(&paths::result(baselines::SECTION)),
+                "no model results yet (section 4.1, 4.2 or 4.3)",
+                "charlab baselines` or `charlab train cnn",
             )
         })?;
     let chars = data.class_chars();
@@ -643,15 +644,19 @@ impl ConfusedPairs {
     ) -> Result<Self> {
         let split = random_split(data.len(), best.split_seed)?;
         if best.test_predictions.len() != split.test.len() {
-            return Err(Error::param(
-                "results",
+            let command = super::SECTIONS
+                .iter()
+                .find(|s| best.results_file.ends_with(&format!("{}.json", s.id)))
+                .map_or("charlab reproduce", |s| s.command);
+            return Err(Error::results(
+                &best.results_file,
                 format!(
-                    "{} holds {} test predictions for {} test images; rerun its section to \
-                     record them",
-                    best.results_file,
+                    "holds {} test predictions for {} test images (written before they were \
+                     recorded); rerun its section to record them",
                     best.test_predictions.len(),
                     split.test.len()
                 ),
+                command,
             ));
         }
         let chars = data.class_chars();

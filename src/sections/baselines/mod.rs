@@ -459,16 +459,15 @@ pub fn f1_figure_from(res: &BaselinesResults) -> Result<crate::plot::Png> {
         .iter()
         .find(|m| m.per_class.len() != classes.len())
     {
-        return Err(Error::param(
-            "baselines",
+        return Err(Error::results(
+            paths::relative(&paths::result(SECTION)),
             format!(
-                "{} holds {} classes for {}, not the report's {}; redraw the figure with the \
-                 data (`charlab baselines --data ...`)",
-                paths::relative(&paths::result(SECTION)),
+                "holds {} classes for {}, not the report's {}; redraw the figure with the data",
                 m.per_class.len(),
                 m.name,
                 classes.len()
             ),
+            "charlab baselines --data ...",
         ));
     }
     f1_figure(res, classes)
