@@ -410,12 +410,16 @@ impl Adam {
     }
 }
 
-/// A run configuration without its epoch count: two runs that differ only in epochs can
-/// resume one another.
+/// A run configuration without its epoch count and model kind: two runs that differ only in
+/// epochs can resume one another, and a run folder written before the kind was recorded
+/// ([`crate::inference::ModelKind`]) resumes as it did.
 fn comparable(c: &serde_json::Value) -> serde_json::Value {
     let mut c = c.clone();
     if let Some(t) = c.pointer_mut("/train/epochs") {
         *t = serde_json::Value::Null;
+    }
+    if let Some(map) = c.as_object_mut() {
+        map.remove(crate::inference::ModelKind::KEY);
     }
     c
 }

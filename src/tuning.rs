@@ -317,7 +317,8 @@ pub fn cnn_search(
         tch::manual_seed(train.seed as i64);
         let mut vs = VarStore::new(data.x_train.device());
         let net = crate::models::cnn::cnn(&vs.root(), model)?;
-        let config = serde_json::json!({ "model": model, "train": train });
+        let mut config = serde_json::json!({ "model": model, "train": train });
+        crate::inference::ModelKind::Cnn.tag(&mut config);
         let outcome = crate::training::train(
             &net,
             &mut vs,

@@ -41,6 +41,9 @@ impl NeuralConfig for CnnConfig {
     fn split_seed(&self) -> u64 {
         self.split_seed
     }
+    fn model_kind(&self) -> crate::inference::ModelKind {
+        crate::inference::ModelKind::Cnn
+    }
 }
 
 /// `report/results/04.2-cnn.json`.

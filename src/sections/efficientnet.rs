@@ -40,6 +40,9 @@ impl NeuralConfig for EfficientNetConfig {
     fn split_seed(&self) -> u64 {
         self.split_seed
     }
+    fn model_kind(&self) -> crate::inference::ModelKind {
+        crate::inference::ModelKind::Efficientnet
+    }
 }
 
 /// `report/results/04.3-efficientnet.json`.

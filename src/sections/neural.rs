@@ -23,6 +23,8 @@ pub trait NeuralConfig: Clone + Serialize {
     fn train(&self) -> &TrainParams;
     /// Seed of the train / validation / test split.
     fn split_seed(&self) -> u64;
+    /// The kind of network, recorded in the run's `config.json`.
+    fn model_kind(&self) -> crate::inference::ModelKind;
 }
 
 /// `report/results/04.2-cnn.json` and `04.3-efficientnet.json`.
@@ -153,8 +155,8 @@ where
     })
 }
 
-/// The run configuration saved in a run folder: `config` and the data's hash.
-fn run_config<C: Serialize>(
+/// The run configuration saved in a run folder: `config`, its model kind and the data's hash.
+fn run_config<C: NeuralConfig>(
     data: &Dataset,
     config: &C,
     run_dir: &Path,
@@ -164,12 +166,13 @@ fn run_config<C: Serialize>(
         source,
     })?;
     v["data_hash"] = serde_json::Value::String(data.content_hash());
+    config.model_kind().tag(&mut v);
     Ok(v)
 }
 
 /// Whether `run_dir` holds a run of `config` on `data` (possibly with fewer epochs) that
 /// [`train_and_evaluate`] can resume.
-pub fn resumable<C: Serialize>(data: &Dataset, config: &C, run_dir: &Path) -> bool {
+pub fn resumable<C: NeuralConfig>(data: &Dataset, config: &C, run_dir: &Path) -> bool {
     run_config(data, config, run_dir)
         .map(|c| training::can_resume(run_dir, &c))
         .unwrap_or(false)

@@ -44,6 +44,16 @@ impl Net {
         .unwrap_or(serde_json::Value::Null)
     }
 
+    /// The kind of network, as a run's `config.json` records it.
+    pub fn kind(&self) -> crate::inference::ModelKind {
+        use crate::inference::ModelKind;
+        match self {
+            Net::Cnn(_) => ModelKind::Cnn,
+            Net::Efficientnet(_) => ModelKind::Efficientnet,
+            Net::Resnet(_) => ModelKind::Resnet,
+        }
+    }
+
     /// `cnn` or `efficientnet-b0` (...).
     pub fn label(&self) -> String {
         match self {

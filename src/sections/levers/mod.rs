@@ -199,13 +199,15 @@ fn check_corpus(corpus: &Dataset, data: &Dataset) -> Result<()> {
 }
 
 fn run_config(spec: &impl Serialize, net: &Net, data: &Dataset, extra: &str) -> serde_json::Value {
-    serde_json::json!({
+    let mut config = serde_json::json!({
         "model": net.model_json(),
         "net": net.label(),
         "spec": spec,
         "data_hash": data.content_hash(),
         "init": extra,
-    })
+    });
+    net.kind().tag(&mut config);
+    config
 }
 
 /// Pretrains `spec.net` on `corpus` (minus the images identical to a validation or test image
