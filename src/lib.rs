@@ -15,6 +15,7 @@
 //! - [`sections`]: one module per report section, each writing its figures and results;
 //! - [`reproduce`]: every section in order, reusing what has not changed; [`report`]: the
 //!   report's Markdown and HTML written from the results files;
+//! - [`progress`]: one progress reporter (bars on a terminal, plain lines otherwise);
 //! - [`plot`]: figures as SVG and PNG with an embedded font, shown inline in notebooks;
 //! - [`paths`]: every path the project reads or writes; [`profile`]: the full and quick run
 //!   profiles (the only definition of quick settings).
@@ -34,6 +35,7 @@ pub mod models;
 pub mod paths;
 pub mod plot;
 pub mod profile;
+pub mod progress;
 pub mod report;
 pub mod reproduce;
 pub mod run_folder;

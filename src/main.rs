@@ -15,7 +15,7 @@ use args::{Cli, Command, CvArgs, DataArgs, FigureCommand, LeversArgs, TrainArgs,
 use args::{EfficientNetVariant, TuneArgs, TuneModel};
 use charlab::sections::{baselines, cnn, dataset, efficientnet, learning_curves, neural};
 use charlab::sections::{cnn_tuning, cv, levers, preprocessing, results};
-use charlab::{inference, paths, reproduce, Profile, Result};
+use charlab::{inference, paths, progress, reproduce, Profile, Result};
 use clap::Parser;
 
 fn wrote_figure(png: charlab::plot::Png) {
@@ -137,7 +137,7 @@ fn run_reproduce(args: &DataArgs, seed: u64, profile: Profile) -> Result<()> {
         } else {
             " ..."
         };
-        eprintln!("[{}/{n}] {name}{what}", i + 1);
+        progress::line(format_args!("[{}/{n}] {name}{what}", i + 1));
     })?;
     let secs = start.elapsed().as_secs_f64();
     print!("{}", reproduce::summary(&steps, load_secs, secs));
@@ -158,7 +158,7 @@ fn run_levers(args: &LeversArgs, profile: Profile, pretrain_only: bool) -> Resul
         paths::relative(&levers::run_root())
     );
     let res = levers::run(&data, &corpus, &config, args.resume, |m| {
-        eprintln!("[6.1] {m}")
+        progress::line(format_args!("[6.1] {m}"))
     })?;
     print!("{}", levers::summary(&res));
     Ok(())
@@ -172,7 +172,9 @@ fn cross_validate(args: &CvArgs, profile: Profile) -> Result<()> {
         about(&data),
         paths::relative(&cv::run_root())
     );
-    let res = cv::run(&data, &config, args.resume, |m| eprintln!("[6.2] {m}"))?;
+    let res = cv::run(&data, &config, args.resume, |m| {
+        progress::line(format_args!("[6.2] {m}"))
+    })?;
     print!("{}", cv::summary(&res));
     Ok(())
 }

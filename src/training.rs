@@ -490,15 +490,10 @@ pub fn train<M: ModuleT + ?Sized>(
         let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
         rng.set_stream(epoch as u64);
         order.shuffle(&mut rng);
-        let bar = indicatif::ProgressBar::new(batches as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "epoch {prefix} [{bar:30}] {pos}/{len} batches {msg} ({eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        let bar = crate::progress::Progress::new(
+            batches as u64,
+            format!("epoch {epoch}/{}", params.epochs),
         );
-        bar.set_prefix(format!("{epoch}/{}", params.epochs));
         let mut loss_sum = 0.0;
         let mut batches_in = Prefetcher::start(
             PrefetchSource {
@@ -530,7 +525,7 @@ pub fn train<M: ModuleT + ?Sized>(
             bar.inc(1);
             bar.set_message(format!("loss {l:.4}"));
         }
-        bar.finish_and_clear();
+        bar.finish();
         let (val_loss, val_accuracy, _) =
             evaluate(model, &data.x_val, &data.y_val, params.eval_batch_size)?;
         let record = EpochRecord {
@@ -540,14 +535,14 @@ pub fn train<M: ModuleT + ?Sized>(
             val_accuracy,
             seconds: start.elapsed().as_secs_f64(),
         };
-        eprintln!(
+        crate::progress::line(format_args!(
             "epoch {epoch}/{}: train loss {:.4}, val loss {:.4}, val accuracy {:.2}%, {:.0} s",
             params.epochs,
             record.train_loss,
             record.val_loss,
             100.0 * record.val_accuracy,
             record.seconds
-        );
+        ));
         history.push(record.clone());
         if val_loss < state.best_val_loss {
             state.best_val_loss = val_loss;

@@ -157,7 +157,8 @@ where
         epoch.shuffle(&mut rng);
         order.extend(epoch);
     }
-    let bar = indicatif::ProgressBar::new((params.rates.len() * params.batches) as u64);
+    let bar =
+        crate::progress::Progress::new((params.rates.len() * params.batches) as u64, "lr sweep");
     let mut out = Vec::new();
     for &rate in &params.rates {
         tch::manual_seed(params.seed as i64);
@@ -188,7 +189,7 @@ where
             losses,
         });
     }
-    bar.finish_and_clear();
+    bar.finish();
     Ok(out)
 }
 

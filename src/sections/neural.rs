@@ -216,13 +216,13 @@ pub fn per_class_table(
 /// torchvision or timm names, the classifier left as initialised) and says what was loaded.
 pub fn load_init(vs: &mut VarStore, path: &Path) -> Result<()> {
     let report = crate::models::pretrained::load_pretrained(vs, path)?;
-    eprintln!(
+    crate::progress::line(format_args!(
         "weights {}: {} tensors loaded, {} left as initialised (the classifier), {} unused",
         path.display(),
         report.loaded.len(),
         report.skipped.len(),
         report.unused.len()
-    );
+    ));
     Ok(())
 }
 

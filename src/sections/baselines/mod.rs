@@ -155,17 +155,8 @@ pub fn pixels(data: &Dataset, indices: &[usize]) -> Vec<u8> {
         .collect()
 }
 
-fn bar(len: u64, what: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{prefix:>14} [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar.set_prefix(what.to_string());
-    bar
+fn bar(len: u64, what: &str) -> crate::progress::Progress {
+    crate::progress::Progress::new(len, what)
 }
 
 fn evaluate(
@@ -214,7 +205,7 @@ pub fn fit_logreg(
     let y: Vec<usize> = fit_idx.iter().map(|&i| data.labels()[i]).collect();
     let bar = bar(params.max_iter as u64, "logreg");
     let t = Instant::now();
-    let logged = !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let logged = bar.is_plain();
     let model = params.fit(x.view(), &y, |it, r: &LogRegReport| {
         bar.set_position(it as u64);
         bar.set_message(format!("max |gradient| {:.2e}", r.gradient_max));
@@ -231,16 +222,16 @@ pub fn fit_logreg(
                 ),
                 LogRegSolver::Sparse => String::new(),
             };
-            eprintln!(
+            bar.line(format_args!(
                 "logreg: {it} iterations, {:.1} s, objective {:.6}, max |gradient| {:.2e}{linfa}",
                 t.elapsed().as_secs_f64(),
                 r.objective,
                 r.gradient_max,
-            );
+            ));
         }
     })?;
     let fit_s = t.elapsed().as_secs_f64();
-    bar.finish_and_clear();
+    bar.finish();
     let x_test = features(data, &split.test);
     let t = Instant::now();
     let preds = model.predict(x_test.view())?;
@@ -301,7 +292,7 @@ pub fn fit_svm(
         bar.set_position(done as u64);
     })?;
     let fit_s = t.elapsed().as_secs_f64();
-    bar.finish_and_clear();
+    bar.finish();
     let x_test = pixels(data, &split.test);
     let t = Instant::now();
     let preds = model.predict(&x_test)?;

@@ -296,10 +296,10 @@ pub fn run_variant(
             let stamp = run_dir.join("init.sha256");
             let previous = std::fs::read_to_string(&stamp).ok();
             if resume && previous.as_deref().is_some_and(|p| p.trim() != digest) {
-                eprintln!(
+                crate::progress::line(format_args!(
                     "{}: its pretrained weights changed; fine-tuning again",
                     paths::relative(run_dir)
-                );
+                ));
                 resume = false;
             }
             paths::write_atomic(&stamp, digest.as_bytes())?;
