@@ -313,3 +313,58 @@ pub static SECTIONS: [Section; 10] = [
 pub fn section(id: &str) -> Option<&'static Section> {
     SECTIONS.iter().find(|s| s.id == id)
 }
+
+/// The registry as one Markdown table: report section, notebook, `src` module, figures,
+/// results file (for the README's table of sections).
+pub fn table_markdown() -> String {
+    let mut s = String::from(
+        "| Section | Notebook | Module | Figures | Results file |\n|---|---|---|---|---|\n",
+    );
+    for sec in &SECTIONS {
+        let figures: Vec<String> = sec
+            .figures
+            .iter()
+            .map(|f| format!("`figures/{f}`"))
+            .collect();
+        s.push_str(&format!(
+            "| {} {} | {} | `{}` | {} | {} |\n",
+            sec.number,
+            sec.title,
+            sec.notebook.map_or("-".into(), |n| format!("`{n}`")),
+            sec.module,
+            if figures.is_empty() {
+                "-".into()
+            } else {
+                figures.join(", ")
+            },
+            if sec.results {
+                format!("`report/results/{}.json`", sec.id)
+            } else {
+                "-".into()
+            },
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_section_names_files_that_exist_and_ids_are_unique() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut ids = std::collections::HashSet::new();
+        for s in &SECTIONS {
+            assert!(ids.insert(s.id), "{} twice", s.id);
+            assert!(root.join(s.module).exists(), "{}: {}", s.id, s.module);
+            if let Some(n) = s.notebook {
+                assert!(root.join(n).exists(), "{}: {n}", s.id);
+            }
+            for r in s.reads {
+                assert!(section(r).is_some_and(|x| x.results), "{} reads {r}", s.id);
+            }
+        }
+        assert_eq!(table_markdown().lines().count(), SECTIONS.len() + 2);
+    }
+}
