@@ -31,6 +31,18 @@ pub enum Error {
         /// What is wrong with the value and what is allowed.
         message: String,
     },
+    /// A results file that a command or step needs is missing, or stale: from other data, or
+    /// written before a field it needs was recorded. The message names the file and the
+    /// command that (re)writes it.
+    #[error("{path}: {problem}; run `{command}` to write it")]
+    Results {
+        /// The results file (relative to the project root where possible).
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+        /// The command that writes it.
+        command: String,
+    },
     /// Drawing a figure failed.
     #[error("figure {path}: {message}")]
     Plot {
@@ -80,6 +92,19 @@ impl Error {
         Error::BadData {
             path: path.into(),
             message: message.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Results`].
+    pub fn results(
+        path: impl Into<PathBuf>,
+        problem: impl Into<String>,
+        command: impl Into<String>,
+    ) -> Self {
+        Error::Results {
+            path: path.into(),
+            problem: problem.into(),
+            command: command.into(),
         }
     }
 

@@ -26,6 +26,59 @@ use crate::paths::read_json;
 use crate::split::Normalizer;
 use crate::{Error, Result};
 
+/// The kind of network a run folder holds, saved as `model_kind` beside `model` in its
+/// `config.json` (written by the sections since it was introduced). Folders written before
+/// carry no `model_kind`: [`ModelKind::of_config`] then tells the kind by the `model` entry's
+/// fields, as charlab always did, so the committed runs still load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// The report's CNN family ([`CnnParams`]).
+    Cnn,
+    /// EfficientNet ([`EfficientNetParams`]).
+    Efficientnet,
+    /// ResNet ([`ResNetParams`]).
+    Resnet,
+}
+
+impl ModelKind {
+    /// The key of the kind in a run's `config.json`.
+    pub const KEY: &'static str = "model_kind";
+
+    /// Records the kind in a run configuration (a JSON object) before it is saved.
+    pub fn tag(self, config: &mut serde_json::Value) {
+        if let Some(map) = config.as_object_mut() {
+            // Serialising a unit variant cannot fail.
+            map.insert(
+                Self::KEY.into(),
+                serde_json::to_value(self).unwrap_or(serde_json::Value::Null),
+            );
+        }
+    }
+
+    /// The kind of the run whose `config.json` (at `path`) is `config`: its `model_kind`, or
+    /// for folders written before it was recorded, told by the `model` entry (`layers`: ResNet,
+    /// `variant`: EfficientNet, else the CNN).
+    pub fn of_config(config: &serde_json::Value, path: &Path) -> Result<ModelKind> {
+        if let Some(kind) = config.get(Self::KEY) {
+            return serde_json::from_value(kind.clone()).map_err(|source| Error::Json {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+        let model = config
+            .get("model")
+            .ok_or_else(|| Error::bad_data(path, "has no `model` entry"))?;
+        Ok(if model.get("layers").is_some() {
+            ModelKind::Resnet
+        } else if model.get("variant").is_some() {
+            ModelKind::Efficientnet
+        } else {
+            ModelKind::Cnn
+        })
+    }
+}
+
 /// Post-hoc logit adjustment: `logits - tau * log_prior`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Adjustment {
@@ -75,7 +128,7 @@ impl Predictor {
     /// Loads the run in `run_dir` (CNN or EfficientNet, told apart by its `config.json`) on
     /// CUDA when available, else the CPU.
     pub fn load(run_dir: &Path) -> Result<Predictor> {
-        let ens_path = run_dir.join("ensemble.json");
+        let ens_path = run_dir.join(crate::paths::run_files::ENSEMBLE);
         if ens_path.exists() {
             let spec: EnsembleSpec = read_json(&ens_path)?;
             let mut members = Vec::new();
@@ -122,8 +175,8 @@ impl Predictor {
             first.run_dir = run_dir.to_path_buf();
             return Ok(first);
         }
-        let config: serde_json::Value = read_json(&run_dir.join("config.json"))?;
-        let norm_path = run_dir.join("normalizer.json");
+        let config: serde_json::Value = read_json(&run_dir.join(crate::paths::run_files::CONFIG))?;
+        let norm_path = run_dir.join(crate::paths::run_files::NORMALIZER);
         if !norm_path.exists() {
             return Err(Error::bad_data(
                 &norm_path,
@@ -134,12 +187,14 @@ impl Predictor {
         let normalizer: Normalizer = read_json(&norm_path)?;
         let device = Device::cuda_if_available();
         let vs = VarStore::new(device);
-        let model = config
-            .get("model")
-            .cloned()
-            .ok_or_else(|| Error::bad_data(run_dir.join("config.json"), "has no `model` entry"))?;
+        let model = config.get("model").cloned().ok_or_else(|| {
+            Error::bad_data(
+                run_dir.join(crate::paths::run_files::CONFIG),
+                "has no `model` entry",
+            )
+        })?;
         let parse_err = |e: serde_json::Error| Error::Json {
-            path: run_dir.join("config.json"),
+            path: run_dir.join(crate::paths::run_files::CONFIG),
             source: e,
         };
         // (network, kind, input side, classes, input channels)
@@ -149,36 +204,40 @@ impl Predictor {
             i64,
             i64,
             i64,
-        ) = if model.get("layers").is_some() {
-            let p: ResNetParams = serde_json::from_value(model).map_err(parse_err)?;
-            let net = Box::new(resnet(&vs.root(), &p)?);
-            (
-                net,
-                "resnet".into(),
-                p.input_side,
-                p.n_classes,
-                p.in_channels,
-            )
-        } else if model.get("variant").is_some() {
-            let p: EfficientNetParams = serde_json::from_value(model).map_err(parse_err)?;
-            let kind = format!("efficientnet-{}", p.variant);
-            let net = Box::new(efficientnet(&vs.root(), &p)?);
-            (net, kind, p.input_side, p.n_classes, p.in_channels)
-        } else {
-            let p: CnnParams = serde_json::from_value(model).map_err(parse_err)?;
-            let net = Box::new(cnn(&vs.root(), &p)?);
-            (net, "cnn".into(), p.input_side, p.n_classes, 1)
+        ) = match ModelKind::of_config(&config, &run_dir.join(crate::paths::run_files::CONFIG))? {
+            ModelKind::Resnet => {
+                let p: ResNetParams = serde_json::from_value(model).map_err(parse_err)?;
+                let net = Box::new(resnet(&vs.root(), &p)?);
+                (
+                    net,
+                    "resnet".into(),
+                    p.input_side,
+                    p.n_classes,
+                    p.in_channels,
+                )
+            }
+            ModelKind::Efficientnet => {
+                let p: EfficientNetParams = serde_json::from_value(model).map_err(parse_err)?;
+                let kind = format!("efficientnet-{}", p.variant);
+                let net = Box::new(efficientnet(&vs.root(), &p)?);
+                (net, kind, p.input_side, p.n_classes, p.in_channels)
+            }
+            ModelKind::Cnn => {
+                let p: CnnParams = serde_json::from_value(model).map_err(parse_err)?;
+                let net = Box::new(cnn(&vs.root(), &p)?);
+                (net, "cnn".into(), p.input_side, p.n_classes, 1)
+            }
         };
         if channels != 1 {
             return Err(Error::bad_data(
-                run_dir.join("config.json"),
+                run_dir.join(crate::paths::run_files::CONFIG),
                 format!("the {kind} network takes {channels}-channel images; charlab's have one"),
             ));
         }
         if crate::channels_last() {
             crate::models::to_channels_last(&vs);
         }
-        let weights = run_dir.join("best.safetensors");
+        let weights = run_dir.join(crate::paths::run_files::BEST_WEIGHTS);
         if !weights.exists() {
             return Err(Error::bad_data(
                 &weights,
@@ -194,7 +253,7 @@ impl Predictor {
                 ),
             )
         })?;
-        let adj_path = run_dir.join("adjustment.json");
+        let adj_path = run_dir.join(crate::paths::run_files::ADJUSTMENT);
         let adjustment = if adj_path.exists() {
             Some(read_json::<Adjustment>(&adj_path)?)
         } else {
@@ -327,5 +386,55 @@ impl Predictor {
             .into_iter()
             .map(|p| p.max(0) as usize)
             .collect())
+    }
+}
+
+/// Labels of `data` as CSV (`index,class,character`, one line per image), the output of
+/// `charlab predict`.
+pub fn labels_csv(data: &Dataset, labels: &[usize]) -> String {
+    let mut text = String::from("index,class,character\n");
+    for (i, &c) in labels.iter().enumerate() {
+        let ch = data.class_chars().get(c).copied().unwrap_or('?');
+        text.push_str(&format!("{i},{c},{ch}\n"));
+    }
+    text
+}
+
+/// Share of `labels` that agree with the labels `data` comes with (0 for no image).
+pub fn agreement(data: &Dataset, labels: &[usize]) -> f64 {
+    let correct = labels
+        .iter()
+        .zip(data.labels())
+        .filter(|(p, t)| p == t)
+        .count();
+    correct as f64 / labels.len().max(1) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ModelKind;
+    use serde_json::json;
+    use std::path::Path;
+
+    #[test]
+    fn the_kind_is_read_when_recorded_and_told_by_the_model_in_older_folders() {
+        let path = Path::new("config.json");
+        let mut tagged = json!({ "model": { "variant": "b0" } });
+        ModelKind::Cnn.tag(&mut tagged);
+        assert_eq!(tagged["model_kind"], "cnn");
+        assert_eq!(
+            ModelKind::of_config(&tagged, path).ok(),
+            Some(ModelKind::Cnn)
+        );
+        for (model, kind) in [
+            (json!({ "layers": [2, 2] }), ModelKind::Resnet),
+            (json!({ "variant": "b0" }), ModelKind::Efficientnet),
+            (json!({ "blocks": [] }), ModelKind::Cnn),
+        ] {
+            let old = json!({ "model": model });
+            assert_eq!(ModelKind::of_config(&old, path).ok(), Some(kind));
+        }
+        assert!(ModelKind::of_config(&json!({}), path).is_err());
+        assert!(ModelKind::of_config(&json!({ "model_kind": "tree" }), path).is_err());
     }
 }

@@ -15,8 +15,10 @@
 //! - [`sections`]: one module per report section, each writing its figures and results;
 //! - [`reproduce`]: every section in order, reusing what has not changed; [`report`]: the
 //!   report's Markdown and HTML written from the results files;
+//! - [`progress`]: one progress reporter (bars on a terminal, plain lines otherwise);
 //! - [`plot`]: figures as SVG and PNG with an embedded font, shown inline in notebooks;
-//! - [`paths`]: every path the project reads or writes.
+//! - [`paths`]: every path the project reads or writes; [`profile`]: the full and quick run
+//!   profiles (the only definition of quick settings).
 //!
 //! Notebooks (evcxr) can only name types of crates this crate re-exports, so the crates whose
 //! values they hold are re-exported: [`tch`], [`polars`], [`plotters`], [`ndarray`].
@@ -32,6 +34,8 @@ pub mod metrics;
 pub mod models;
 pub mod paths;
 pub mod plot;
+pub mod profile;
+pub mod progress;
 pub mod report;
 pub mod reproduce;
 pub mod run_folder;
@@ -44,6 +48,7 @@ pub use error::{Error, Result};
 pub use ndarray;
 pub use plotters;
 pub use polars;
+pub use profile::Profile;
 pub use tch;
 
 /// The names a notebook usually needs: `use charlab::prelude::*;`.
@@ -52,7 +57,7 @@ pub mod prelude {
     pub use crate::display::{table, Html};
     pub use crate::plot::{Figure, Png};
     pub use crate::split::{Normalizer, Split};
-    pub use crate::{paths, sections, Error, Result};
+    pub use crate::{paths, sections, Error, Profile, Result};
     pub use polars::prelude::DataFrame;
 }
 
@@ -74,9 +79,10 @@ pub fn keep_freed_memory() {
 }
 
 /// `true` when `CHARLAB_QUICK` is set (to anything but `0`): notebooks and runners then use
-/// small data and few epochs, as the test command does.
+/// small data and few epochs, as the test command does. Shorthand for
+/// `Profile::from_env().is_quick()` ([`profile`] defines what quick means).
 pub fn quick() -> bool {
-    std::env::var("CHARLAB_QUICK").is_ok_and(|v| v != "0")
+    Profile::from_env().is_quick()
 }
 
 /// Number of CPU threads to use for heavy work: `CHARLAB_THREADS`, else all cores.

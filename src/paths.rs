@@ -95,6 +95,51 @@ pub fn figure(stem: &str) -> PathBuf {
     figures_dir().join(stem)
 }
 
+/// `data/models/`: the run folders of every section.
+pub fn models_dir() -> PathBuf {
+    data_dir().join("models")
+}
+
+/// The run folder (or folder of run folders) of `section` in `profile`:
+/// `data/models/<section>/`, or `data/models/quick/<section>/` for a quick reproduction.
+pub fn run_dir(section: &str, profile: crate::Profile) -> PathBuf {
+    let sub = profile.models_subdir();
+    if sub.is_empty() {
+        models_dir().join(section)
+    } else {
+        models_dir().join(sub).join(section)
+    }
+}
+
+/// File names inside a run folder (`data/models/<section>/...`), written by
+/// [`crate::training`] and the sections, read back by [`crate::inference`] and on resume.
+pub mod run_files {
+    /// The run's configuration (what trained; its model kind, see `inference::ModelConfig`).
+    pub const CONFIG: &str = "config.json";
+    /// The training part's normalisation statistics.
+    pub const NORMALIZER: &str = "normalizer.json";
+    /// The best-validation-loss weights.
+    pub const BEST_WEIGHTS: &str = "best.safetensors";
+    /// The epoch record of the best weights.
+    pub const BEST_RECORD: &str = "best.json";
+    /// Where a resumable run stands (last finished epoch, checkpoint hashes).
+    pub const STATE: &str = "state.json";
+    /// One line per finished epoch.
+    pub const HISTORY: &str = "history.jsonl";
+    /// The logit adjustment chosen on validation.
+    pub const ADJUSTMENT: &str = "adjustment.json";
+    /// An ensemble folder's members and vote.
+    pub const ENSEMBLE: &str = "ensemble.json";
+    /// The lock of a run being written.
+    pub const LOCK: &str = "run.lock";
+}
+
+/// `figures/<stem>.svg` and `figures/<stem>.png`, the two files of a figure.
+pub fn figure_files(stem: &str) -> [PathBuf; 2] {
+    let f = figure(stem);
+    [f.with_extension("svg"), f.with_extension("png")]
+}
+
 /// `report/results/<section>.json`.
 pub fn result(section: &str) -> PathBuf {
     results_dir().join(format!("{section}.json"))

@@ -22,10 +22,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::data::Dataset;
-use crate::sections::{
-    baselines, cnn, dataset, efficientnet, learning_curves, levers, neural, preprocessing, results,
-};
-use crate::{paths, report, Error, Result};
+use crate::sections::{self, baselines, cnn, efficientnet};
+use crate::{paths, report, Error, Profile, Result};
 
 /// What a reproduction computes. [`ReproduceConfig::full`] is the report's;
 /// [`ReproduceConfig::quick`] finishes in minutes on the embedded default.
@@ -39,8 +37,9 @@ pub struct ReproduceConfig {
     pub cnn: cnn::CnnConfig,
     /// Section 4.3.
     pub efficientnet: efficientnet::EfficientNetConfig,
-    /// Run folders under `data/models/quick/` instead of `data/models/`.
-    pub quick: bool,
+    /// The profile: [`Profile::Quick`] puts the run folders under `data/models/quick/`
+    /// instead of `data/models/`.
+    pub profile: Profile,
 }
 
 impl ReproduceConfig {
@@ -51,28 +50,25 @@ impl ReproduceConfig {
             baselines: baselines::BaselinesConfig::default(),
             cnn: cnn::CnnConfig::default(),
             efficientnet: efficientnet::EfficientNetConfig::default(),
-            quick: false,
+            profile: Profile::Full,
         }
     }
 
-    /// A few minutes on the embedded default: the CNN 2 epochs, EfficientNet 1 epoch, the
-    /// logistic regression at most 200 iterations.
+    /// A few minutes on the embedded default: [`ReproduceConfig::for_profile`] of
+    /// [`Profile::Quick`].
     pub fn quick() -> Self {
-        let mut c = ReproduceConfig::full();
-        c.quick = true;
-        c.cnn.train.epochs = 2;
-        c.efficientnet.train.epochs = 1;
-        c.baselines.logreg.max_iter = 200;
-        c
+        ReproduceConfig::for_profile(Profile::Quick)
     }
 
-    fn run_dir(&self, section: &str) -> PathBuf {
-        let models = paths::data_dir().join("models");
-        if self.quick {
-            models.join("quick").join(section)
-        } else {
-            models.join(section)
-        }
+    /// The configuration of `profile`: the report's, or (quick) the CNN and EfficientNet with
+    /// the profile's epochs and the logistic regression with its iteration cap.
+    pub fn for_profile(profile: Profile) -> Self {
+        let mut c = ReproduceConfig::full();
+        c.profile = profile;
+        c.cnn.train.epochs = profile.cnn_epochs(c.cnn.train.epochs);
+        c.efficientnet.train.epochs = profile.efficientnet_epochs(c.efficientnet.train.epochs);
+        c.baselines.logreg.max_iter = profile.logreg_max_iter(c.baselines.logreg.max_iter);
+        c
     }
 }
 
@@ -136,106 +132,55 @@ fn step_key(name: &str, data_hash: &str, config: &serde_json::Value, inputs: &[P
     hex(&h.finalize())
 }
 
-fn json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
-    serde_json::to_value(v).map_err(|source| Error::Json {
-        path: manifest_path(),
-        source,
-    })
+/// A step of the reproduction: a section of the registry, or the report.
+enum Step {
+    Section(&'static sections::Section),
+    Report,
 }
 
-/// The steps in order: name, the results files they read, their configuration.
-fn plan(config: &ReproduceConfig) -> Result<Vec<(&'static str, Vec<PathBuf>, serde_json::Value)>> {
-    let r = paths::result;
-    Ok(vec![
-        (dataset::SECTION, vec![], json(&config.seed)?),
-        (preprocessing::SECTION, vec![], json(&config.seed)?),
-        (baselines::SECTION, vec![], json(&config.baselines)?),
-        (cnn::SECTION, vec![], json(&config.cnn)?),
-        (efficientnet::SECTION, vec![], json(&config.efficientnet)?),
-        (
-            learning_curves::FIGURE,
-            vec![r(cnn::SECTION), r(efficientnet::SECTION)],
-            serde_json::Value::Null,
-        ),
-        (
-            results::SECTION,
-            vec![
-                r(baselines::SECTION),
-                r(cnn::SECTION),
-                r(efficientnet::SECTION),
-            ],
-            serde_json::Value::Null,
-        ),
-        (
-            report::STEP,
-            vec![
-                r(dataset::SECTION),
-                r(preprocessing::SECTION),
-                r(baselines::SECTION),
-                r(cnn::SECTION),
-                r(efficientnet::SECTION),
-                r(results::SECTION),
-                // Section 6.1 is run by `charlab levers` (a corpus and an hour of training);
-                // the report includes its results when they exist.
-                r(levers::SECTION),
-            ],
-            serde_json::Value::Null,
-        ),
-    ])
+impl Step {
+    fn name(&self) -> &'static str {
+        match self {
+            Step::Section(s) => s.id,
+            Step::Report => report::STEP,
+        }
+    }
+}
+
+/// The steps in order: every section of [`sections::SECTIONS`] that `reproduce` runs, then
+/// the report; each with the results files it reads and its configuration.
+fn plan(config: &ReproduceConfig) -> Result<Vec<(Step, Vec<PathBuf>, serde_json::Value)>> {
+    let mut steps = Vec::new();
+    for s in &sections::SECTIONS {
+        if let Some(r) = &s.reproduce {
+            let inputs = s.reads.iter().map(|id| paths::result(id)).collect();
+            steps.push((Step::Section(s), inputs, (r.config)(config)?));
+        }
+    }
+    // The report reads the results of every section in its key; the sections `reproduce`
+    // does not run (section 6.1: a corpus and an hour of training) are included when they
+    // exist.
+    let inputs = sections::SECTIONS
+        .iter()
+        .filter(|s| s.in_report_key)
+        .filter_map(|s| s.results_file())
+        .collect();
+    steps.push((Step::Report, inputs, serde_json::Value::Null));
+    Ok(steps)
 }
 
 /// Runs one step; returns the files it wrote.
-fn run_step(name: &str, data: &Dataset, config: &ReproduceConfig) -> Result<Vec<PathBuf>> {
-    let fig = |stem: &str| {
-        vec![
-            paths::figure(stem).with_extension("svg"),
-            paths::figure(stem).with_extension("png"),
-        ]
-    };
-    let mut out = vec![];
-    match name {
-        dataset::SECTION => {
-            dataset::run(data, config.seed)?;
-            out.extend(fig("02-class-distribution"));
-            out.extend(fig("02-samples"));
+fn run_step(step: &Step, data: &Dataset, config: &ReproduceConfig) -> Result<Vec<PathBuf>> {
+    match step {
+        Step::Section(s) => {
+            let r = s.reproduce.as_ref().ok_or_else(|| {
+                Error::param("step", format!("section {} is not run by reproduce", s.id))
+            })?;
+            (r.run)(data, config)?;
+            Ok(s.outputs())
         }
-        preprocessing::SECTION => {
-            preprocessing::run(data, config.seed)?;
-        }
-        baselines::SECTION => {
-            let res = baselines::run(data, &config.baselines, baselines::Which::All)?;
-            baselines::f1_figure(&res, data.class_chars())?;
-            out.extend(fig("04-baselines-f1"));
-        }
-        cnn::SECTION => {
-            let dir = config.run_dir(cnn::SECTION);
-            let resume = neural::resumable(data, &config.cnn, &dir);
-            let res = cnn::train_and_evaluate(data, &config.cnn, &dir, resume)?;
-            cnn::save_results(&res)?;
-        }
-        efficientnet::SECTION => {
-            let dir = config.run_dir(efficientnet::SECTION);
-            let resume = neural::resumable(data, &config.efficientnet, &dir);
-            let res = efficientnet::train_and_evaluate(data, &config.efficientnet, &dir, resume)?;
-            efficientnet::save_results(&res)?;
-        }
-        learning_curves::FIGURE => {
-            learning_curves::run()?;
-            return Ok(fig(learning_curves::FIGURE));
-        }
-        results::SECTION => {
-            results::run(data)?;
-            out.extend(fig(results::CONFUSION_FIGURE));
-            out.extend(fig(results::PAIRS_FIGURE));
-            out.extend(fig(results::F1_FIGURE));
-        }
-        report::STEP => {
-            return report::write();
-        }
-        _ => return Err(Error::param("step", format!("unknown step {name}"))),
+        Step::Report => report::write(),
     }
-    out.push(paths::result(name));
-    Ok(out)
 }
 
 /// Runs every step on `data` with `config`, reusing unchanged ones; `progress` is told each
@@ -254,7 +199,8 @@ pub fn run(
     let steps = plan(config)?;
     let total = steps.len();
     let mut outcomes = Vec::new();
-    for (i, (name, inputs, step_config)) in steps.into_iter().enumerate() {
+    for (i, (step, inputs, step_config)) in steps.into_iter().enumerate() {
+        let name = step.name();
         let key = step_key(name, &hash, &step_config, &inputs);
         let reusable = manifest.steps.get(name).filter(|rec| {
             rec.key == key
@@ -277,14 +223,15 @@ pub fn run(
         }
         progress(i, total, name, false);
         let t = Instant::now();
-        let files = run_step(name, data, config)?;
+        let files = run_step(&step, data, config)?;
         let seconds = t.elapsed().as_secs_f64();
         let mut outputs = BTreeMap::new();
         for f in &files {
             let h = sha256_file(f).ok_or_else(|| {
-                Error::param(
-                    "outputs",
-                    format!("step {name} did not write {}", paths::relative(f)),
+                Error::results(
+                    paths::relative(f),
+                    format!("step {name} ran but did not write it"),
+                    "charlab reproduce",
                 )
             })?;
             outputs.insert(paths::relative(f), h);
@@ -308,4 +255,36 @@ pub fn run(
     }
     paths::write_json(&mpath, &manifest)?;
     Ok(outcomes)
+}
+
+/// The table `charlab reproduce` prints: the data's load time, one line per step (reused or
+/// its time now, its time when made, its outputs), and the totals; `seconds` is the whole
+/// run's wall time.
+pub fn summary(steps: &[StepOutcome], load_seconds: f64, seconds: f64) -> String {
+    let mut s = format!(
+        "load data: {load_seconds:.1} s\n{:<22} {:>10} {:>12}  outputs\n",
+        "step", "this run", "when made"
+    );
+    for step in steps {
+        s.push_str(&format!(
+            "{:<22} {:>10} {:>10.1} s  {}\n",
+            step.name,
+            if step.reused {
+                "reused".to_string()
+            } else {
+                format!("{:.1} s", step.seconds)
+            },
+            step.recorded_seconds,
+            step.outputs.join(", ")
+        ));
+    }
+    let made: f64 = steps.iter().map(|s| s.recorded_seconds).sum();
+    s.push_str(&format!(
+        "done in {seconds:.1} s ({} of {} steps reused; all outputs took {made:.0} s to make); \
+         report: {}\n",
+        steps.iter().filter(|s| s.reused).count(),
+        steps.len(),
+        paths::relative(&report::markdown_path())
+    ));
+    s
 }

@@ -29,7 +29,7 @@ use crate::training::{Adam, EpochRecord};
 use crate::{Error, Result};
 
 /// Name of the lock file in a run folder.
-pub(crate) const LOCK_NAME: &str = "run.lock";
+pub(crate) const LOCK_NAME: &str = crate::paths::run_files::LOCK;
 
 /// What every resume error ends with.
 const START_OVER: &str = "rerun without --resume to start over";
@@ -87,7 +87,11 @@ pub(crate) fn optim_name(epoch: usize) -> String {
 fn is_run_file(name: &str) -> bool {
     matches!(
         name,
-        "state.json" | "history.jsonl" | "best.safetensors" | "best.json" | "config.json"
+        crate::paths::run_files::STATE
+            | crate::paths::run_files::HISTORY
+            | crate::paths::run_files::BEST_WEIGHTS
+            | crate::paths::run_files::BEST_RECORD
+            | crate::paths::run_files::CONFIG
     ) || (name.starts_with("epoch-") && name.ends_with(".safetensors"))
 }
 
@@ -405,7 +409,7 @@ pub(crate) fn resume(
     adam: &mut Adam,
 ) -> Result<(RunState, Vec<EpochRecord>)> {
     let f = |name: &str| run_dir.join(name);
-    let state_path = f("state.json");
+    let state_path = f(crate::paths::run_files::STATE);
     let state: RunState = read_for_resume(&state_path)?;
     let (done, best) = (state.epochs_done, state.best_epoch);
     if best > done || (done > 0 && best == 0) || state.step < 0 {
@@ -423,11 +427,11 @@ pub(crate) fn resume(
         let optim = f(&optim_name(done));
         load_checked(&optim, state.optim_sha256.as_ref(), done, |p| adam.load(p))?;
     }
-    let history_path = f("history.jsonl");
+    let history_path = f(crate::paths::run_files::HISTORY);
     let history = read_history(&history_path, done)
         .map_err(|why| cannot_resume(&history_path, why, Some(done)))?;
     if best > 0 {
-        let best_path = f("best.safetensors");
+        let best_path = f(crate::paths::run_files::BEST_WEIGHTS);
         if let Err(why) = fitting_weights(vs, &best_path) {
             if best != done {
                 let what = format!("is corrupt ({why}); it held the best epoch, {best}");
@@ -438,9 +442,9 @@ pub(crate) fn resume(
                 std::fs::read(f(&weights_name(done))).map_err(|e| Error::io(&best_path, e))?;
             write_atomic(&best_path, &bytes)?;
         }
-        if read_json::<EpochRecord>(&f("best.json")).is_err() {
+        if read_json::<EpochRecord>(&f(crate::paths::run_files::BEST_RECORD)).is_err() {
             if let Some(record) = history.get(best - 1) {
-                write_json(&f("best.json"), record)?;
+                write_json(&f(crate::paths::run_files::BEST_RECORD), record)?;
             }
         }
     }

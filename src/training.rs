@@ -410,12 +410,16 @@ impl Adam {
     }
 }
 
-/// A run configuration without its epoch count: two runs that differ only in epochs can
-/// resume one another.
+/// A run configuration without its epoch count and model kind: two runs that differ only in
+/// epochs can resume one another, and a run folder written before the kind was recorded
+/// ([`crate::inference::ModelKind`]) resumes as it did.
 fn comparable(c: &serde_json::Value) -> serde_json::Value {
     let mut c = c.clone();
     if let Some(t) = c.pointer_mut("/train/epochs") {
         *t = serde_json::Value::Null;
+    }
+    if let Some(map) = c.as_object_mut() {
+        map.remove(crate::inference::ModelKind::KEY);
     }
     c
 }
@@ -423,8 +427,8 @@ fn comparable(c: &serde_json::Value) -> serde_json::Value {
 /// Whether `run_dir` holds a started run (its `state.json`) whose `config.json` matches
 /// `config` except for the epoch count, so that [`train`] can resume it.
 pub fn can_resume(run_dir: &Path, config: &serde_json::Value) -> bool {
-    run_dir.join("state.json").exists()
-        && read_json::<serde_json::Value>(&run_dir.join("config.json"))
+    run_dir.join(crate::paths::run_files::STATE).exists()
+        && read_json::<serde_json::Value>(&run_dir.join(crate::paths::run_files::CONFIG))
             .map(|saved| comparable(&saved) == comparable(config))
             .unwrap_or(false)
 }
@@ -456,11 +460,12 @@ pub fn train<M: ModuleT + ?Sized>(
     let mut adam = Adam::new(vs);
     let mut history = Vec::new();
     let mut state = RunState::fresh();
-    if resume && f("state.json").exists() {
-        let saved: serde_json::Value = crate::run_folder::read_for_resume(&f("config.json"))?;
+    if resume && f(crate::paths::run_files::STATE).exists() {
+        let saved: serde_json::Value =
+            crate::run_folder::read_for_resume(&f(crate::paths::run_files::CONFIG))?;
         if comparable(&saved) != comparable(config) {
             return Err(Error::bad_data(
-                f("config.json"),
+                f(crate::paths::run_files::CONFIG),
                 "this run was started with another configuration or data set; \
                  resume it with the same settings, or start afresh without --resume",
             ));
@@ -470,7 +475,7 @@ pub fn train<M: ModuleT + ?Sized>(
     } else {
         remove_run_files(run_dir)?;
     }
-    write_json(&f("config.json"), config)?;
+    write_json(&f(crate::paths::run_files::CONFIG), config)?;
 
     let n = data.y_train.size()[0] as usize;
     let batches = n.div_ceil(params.batch_size);
@@ -485,15 +490,10 @@ pub fn train<M: ModuleT + ?Sized>(
         let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
         rng.set_stream(epoch as u64);
         order.shuffle(&mut rng);
-        let bar = indicatif::ProgressBar::new(batches as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "epoch {prefix} [{bar:30}] {pos}/{len} batches {msg} ({eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        let bar = crate::progress::Progress::new(
+            batches as u64,
+            format!("epoch {epoch}/{}", params.epochs),
         );
-        bar.set_prefix(format!("{epoch}/{}", params.epochs));
         let mut loss_sum = 0.0;
         let mut batches_in = Prefetcher::start(
             PrefetchSource {
@@ -525,7 +525,7 @@ pub fn train<M: ModuleT + ?Sized>(
             bar.inc(1);
             bar.set_message(format!("loss {l:.4}"));
         }
-        bar.finish_and_clear();
+        bar.finish();
         let (val_loss, val_accuracy, _) =
             evaluate(model, &data.x_val, &data.y_val, params.eval_batch_size)?;
         let record = EpochRecord {
@@ -535,32 +535,32 @@ pub fn train<M: ModuleT + ?Sized>(
             val_accuracy,
             seconds: start.elapsed().as_secs_f64(),
         };
-        eprintln!(
+        crate::progress::line(format_args!(
             "epoch {epoch}/{}: train loss {:.4}, val loss {:.4}, val accuracy {:.2}%, {:.0} s",
             params.epochs,
             record.train_loss,
             record.val_loss,
             100.0 * record.val_accuracy,
             record.seconds
-        );
+        ));
         history.push(record.clone());
         if val_loss < state.best_val_loss {
             state.best_val_loss = val_loss;
             state.best_epoch = epoch;
-            save_weights(vs, &f("best.safetensors"))?;
-            write_json(&f("best.json"), &record)?;
+            save_weights(vs, &f(crate::paths::run_files::BEST_WEIGHTS))?;
+            write_json(&f(crate::paths::run_files::BEST_RECORD), &record)?;
         }
         // Checkpoint: the new weights and optimizer first, then the counters that point at
         // them, then the previous pair goes.
         save_weights(vs, &f(&weights_name(epoch)))?;
         adam.save(&f(&optim_name(epoch)))?;
-        write_history(&f("history.jsonl"), &history)?;
+        write_history(&f(crate::paths::run_files::HISTORY), &history)?;
         let previous = state.epochs_done;
         state.epochs_done = epoch;
         state.step = adam.step;
         state.weights_sha256 = Some(sha256_file(&f(&weights_name(epoch)))?);
         state.optim_sha256 = Some(sha256_file(&f(&optim_name(epoch)))?);
-        write_json(&f("state.json"), &state)?;
+        write_json(&f(crate::paths::run_files::STATE), &state)?;
         if previous > 0 {
             let _ = std::fs::remove_file(f(&weights_name(previous)));
             let _ = std::fs::remove_file(f(&optim_name(previous)));

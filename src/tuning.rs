@@ -157,7 +157,8 @@ where
         epoch.shuffle(&mut rng);
         order.extend(epoch);
     }
-    let bar = indicatif::ProgressBar::new((params.rates.len() * params.batches) as u64);
+    let bar =
+        crate::progress::Progress::new((params.rates.len() * params.batches) as u64, "lr sweep");
     let mut out = Vec::new();
     for &rate in &params.rates {
         tch::manual_seed(params.seed as i64);
@@ -188,7 +189,7 @@ where
             losses,
         });
     }
-    bar.finish_and_clear();
+    bar.finish();
     Ok(out)
 }
 
@@ -317,7 +318,8 @@ pub fn cnn_search(
         tch::manual_seed(train.seed as i64);
         let mut vs = VarStore::new(data.x_train.device());
         let net = crate::models::cnn::cnn(&vs.root(), model)?;
-        let config = serde_json::json!({ "model": model, "train": train });
+        let mut config = serde_json::json!({ "model": model, "train": train });
+        crate::inference::ModelKind::Cnn.tag(&mut config);
         let outcome = crate::training::train(
             &net,
             &mut vs,

@@ -12,15 +12,8 @@ use std::process::Command;
 
 fn reproduce(root: &Path) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_charlab"))
-        // 1,500 embedded images rather than --quick's 3,000: the same steps in half the time.
-        .args([
-            "reproduce",
-            "--quick",
-            "--data",
-            "default",
-            "--default-size",
-            "1500",
-        ])
+        // The quick profile's embedded data (charlab::profile::QUICK_DATA_SIZE, as notebook 05).
+        .args(["reproduce", "--quick"])
         .env("CHARLAB_ROOT", root)
         .env_remove("CHARLAB_DATA")
         .output()

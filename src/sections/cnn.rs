@@ -41,6 +41,9 @@ impl NeuralConfig for CnnConfig {
     fn split_seed(&self) -> u64 {
         self.split_seed
     }
+    fn model_kind(&self) -> crate::inference::ModelKind {
+        crate::inference::ModelKind::Cnn
+    }
 }
 
 /// `report/results/04.2-cnn.json`.
@@ -48,7 +51,7 @@ pub type NeuralResults = neural::NeuralResults<CnnConfig>;
 
 /// The run folder of this section: `data/models/04.2-cnn/`.
 pub fn run_dir() -> PathBuf {
-    paths::data_dir().join("models").join(SECTION)
+    paths::run_dir(SECTION, crate::Profile::Full)
 }
 
 /// Trains the CNN on `data` (the report's random split) into `run_dir`, evaluates the best

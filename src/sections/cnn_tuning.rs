@@ -51,6 +51,14 @@ impl Default for TuningConfig {
 }
 
 impl TuningConfig {
+    /// The configuration of `profile`: the default (the report's) or [`TuningConfig::quick`].
+    pub fn for_profile(profile: crate::Profile) -> Self {
+        match profile {
+            crate::Profile::Full => TuningConfig::default(),
+            crate::Profile::Quick => TuningConfig::quick(),
+        }
+    }
+
     /// About a minute on a laptop: rates 1e-3 and 3e-3 over 50 batches of 32, the first two
     /// candidates for 1 epoch.
     pub fn quick() -> Self {
@@ -95,7 +103,7 @@ pub struct TuningResults {
 
 /// The search runs' folder: `data/models/04.2-cnn-tuning/`.
 pub fn run_dir() -> PathBuf {
-    paths::data_dir().join("models").join(SECTION)
+    paths::run_dir(SECTION, crate::Profile::Full)
 }
 
 /// Runs the sweep and the search on `data` (the report's split; search candidates resume from
@@ -171,4 +179,18 @@ pub fn search_table(results: &[SearchResult]) -> Result<polars::prelude::DataFra
         "best_epoch" => results.iter().map(|r| r.best_epoch as u32).collect::<Vec<_>>(),
         "seconds" => results.iter().map(|r| r.seconds).collect::<Vec<_>>(),
     )?)
+}
+
+/// The text `charlab tune cnn` prints: the sweep's table, the picked rate, the search's table
+/// and the time each took.
+pub fn summary(res: &TuningResults) -> Result<String> {
+    Ok(format!(
+        "{}\npicked learning rate: {}\n{}\nsweep {:.0} s, search {:.0} s; wrote \
+         report/results/{SECTION}.json\n",
+        sweep_table(&res.sweep)?,
+        res.picked_rate,
+        search_table(&res.search)?,
+        res.seconds.0,
+        res.seconds.1,
+    ))
 }

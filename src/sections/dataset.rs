@@ -18,6 +18,12 @@ use crate::{paths, Result};
 /// Name of this section in file names.
 pub const SECTION: &str = "02-dataset";
 
+/// Stem of the class-distribution figure (`figures/02-class-distribution.{svg,png}`).
+pub const DISTRIBUTION_FIGURE: &str = "02-class-distribution";
+
+/// Stem of the one-sample-per-class figure (`figures/02-samples.{svg,png}`).
+pub const SAMPLES_FIGURE: &str = "02-samples";
+
 /// Bar charts of images per class, linear scale above and log scale below.
 #[derive(Clone, Debug)]
 pub struct ClassDistribution {
@@ -343,12 +349,10 @@ pub fn results(data: &Dataset, seed: u64) -> DatasetResults {
             })
             .collect(),
         seed,
-        figures: vec![
-            "figures/02-class-distribution.svg".into(),
-            "figures/02-class-distribution.png".into(),
-            "figures/02-samples.svg".into(),
-            "figures/02-samples.png".into(),
-        ],
+        figures: [DISTRIBUTION_FIGURE, SAMPLES_FIGURE]
+            .iter()
+            .flat_map(|f| ["svg", "png"].map(|ext| format!("figures/{f}.{ext}")))
+            .collect(),
     }
 }
 
@@ -356,13 +360,13 @@ pub fn results(data: &Dataset, seed: u64) -> DatasetResults {
 pub fn class_distribution(data: &Dataset) -> Result<Png> {
     plot::save(
         &ClassDistribution::of(data),
-        &paths::figure("02-class-distribution"),
+        &paths::figure(DISTRIBUTION_FIGURE),
     )
 }
 
 /// Saves the one-sample-per-class grid and returns it for display.
 pub fn samples(data: &Dataset, seed: u64) -> Result<Png> {
-    plot::save(&SampleGrid::of(data, seed), &paths::figure("02-samples"))
+    plot::save(&SampleGrid::of(data, seed), &paths::figure(SAMPLES_FIGURE))
 }
 
 /// Writes `report/results/02-dataset.json`.
@@ -377,4 +381,29 @@ pub fn run(data: &Dataset, seed: u64) -> Result<DatasetResults> {
     let res = results(data, seed);
     save_results(&res)?;
     Ok(res)
+}
+
+/// The text `charlab summary` prints: source, hash, image count and size, classes, the time
+/// the data took to load, and one line per class (character, images, share).
+pub fn summary(data: &Dataset, load_seconds: f64) -> String {
+    let counts = data.class_counts();
+    let mut s = format!(
+        "data:     {}\nhash:     {}\nimages:   {}\nsize:     {}x{}\nclasses:  {} ({} with \
+         images)\nloaded in {load_seconds:.3} s\n\nclass  char  images   share\n",
+        data.source(),
+        data.content_hash(),
+        data.len(),
+        data.height(),
+        data.width(),
+        data.n_classes(),
+        counts.iter().filter(|&&c| c > 0).count()
+    );
+    for (c, &n) in counts.iter().enumerate() {
+        s.push_str(&format!(
+            "{c:>5}  {:>4}  {n:>6}  {:>5.2}%\n",
+            data.class_chars()[c],
+            100.0 * n as f64 / data.len().max(1) as f64
+        ));
+    }
+    s
 }

@@ -40,6 +40,9 @@ impl NeuralConfig for EfficientNetConfig {
     fn split_seed(&self) -> u64 {
         self.split_seed
     }
+    fn model_kind(&self) -> crate::inference::ModelKind {
+        crate::inference::ModelKind::Efficientnet
+    }
 }
 
 /// `report/results/04.3-efficientnet.json`.
@@ -47,7 +50,7 @@ pub type NeuralResults = neural::NeuralResults<EfficientNetConfig>;
 
 /// The run folder of this section: `data/models/04.3-efficientnet/`.
 pub fn run_dir() -> PathBuf {
-    paths::data_dir().join("models").join(SECTION)
+    paths::run_dir(SECTION, crate::Profile::Full)
 }
 
 /// Trains EfficientNet on `data` into `run_dir` (loading `config.weights` first when given,

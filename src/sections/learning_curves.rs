@@ -16,8 +16,8 @@ pub const FIGURE: &str = "04-learning-curves";
 
 /// The models whose results feed the figure: (label, results section).
 pub const MODELS: [(&str, &str); 2] = [
-    ("CNN", "04.2-cnn"),
-    ("EfficientNet-b0", "04.3-efficientnet"),
+    ("CNN", super::cnn::SECTION),
+    ("EfficientNet-b0", super::efficientnet::SECTION),
 ];
 
 /// Learning curves of several models.
@@ -153,9 +153,10 @@ pub fn from_results() -> Result<LearningCurves> {
         runs.push((label.to_string(), history));
     }
     if runs.is_empty() {
-        return Err(Error::param(
-            "results",
-            "no results of sections 4.2 or 4.3 yet; run `charlab train cnn` first",
+        return Err(Error::results(
+            paths::relative(&paths::result(super::cnn::SECTION)),
+            "no results of sections 4.2 or 4.3 yet",
+            "charlab train cnn",
         ));
     }
     Ok(LearningCurves { runs })

@@ -1,6 +1,22 @@
-//! One module per section of the report. Each has a `run` that computes the section on a
-//! [`crate::data::Dataset`], writes its figures to `figures/NN-*.{svg,png}` and its results to
-//! `report/results/<section>.json`, and smaller functions that notebooks call step by step.
+//! One module per section of the report, and [`SECTIONS`], the one registry of them in report
+//! order.
+//!
+//! Each module has a `run` that computes the section on a [`crate::data::Dataset`], writes its
+//! figures to `figures/NN-*.{svg,png}` and its results to `report/results/<section>.json`, a
+//! `summary` of its results as the CLI prints them, and smaller functions that notebooks call
+//! step by step.
+//!
+//! A [`Section`] says what a section is once: its id (the results file's and run folder's
+//! name), number and title, notebook, figures, results file, run folders, the results of other
+//! sections it reads, and how `charlab reproduce` runs it ([`Reproduce`]: its configuration in
+//! the full and quick profiles, and the run). Adding a section is one module, one entry in
+//! [`SECTIONS`] and its notebook; `reproduce` loops over the registry.
+
+use std::path::PathBuf;
+
+use crate::data::Dataset;
+use crate::reproduce::ReproduceConfig;
+use crate::{paths, Error, Profile, Result};
 
 pub mod baselines;
 pub mod cnn;
@@ -13,3 +29,342 @@ pub mod levers;
 pub mod neural;
 pub mod preprocessing;
 pub mod results;
+
+/// How `charlab reproduce` runs a section.
+#[derive(Clone, Copy, Debug)]
+pub struct Reproduce {
+    /// The section's configuration in a reproduction (the profile's, see
+    /// [`ReproduceConfig::for_profile`]), as JSON: part of the step's key, so a changed
+    /// configuration runs the section again.
+    pub config: fn(&ReproduceConfig) -> Result<serde_json::Value>,
+    /// Runs the section on the data: writes its figures and results file (its run folders
+    /// under [`paths::run_dir`] of the reproduction's profile).
+    pub run: fn(&Dataset, &ReproduceConfig) -> Result<()>,
+}
+
+/// What a section of the report is (see the module documentation).
+#[derive(Clone, Copy, Debug)]
+pub struct Section {
+    /// File name of its results file and run folder, e.g. `04.2-cnn`; also the name of its
+    /// step in `charlab reproduce`.
+    pub id: &'static str,
+    /// Its number in the report, e.g. `4.2`.
+    pub number: &'static str,
+    /// Its title in the report.
+    pub title: &'static str,
+    /// Its notebook, relative to the project root, if it has one.
+    pub notebook: Option<&'static str>,
+    /// Its `src` module, relative to the project root.
+    pub module: &'static str,
+    /// Stems of the figures it draws (`figures/<stem>.{svg,png}`).
+    pub figures: &'static [&'static str],
+    /// Whether it writes `report/results/<id>.json`.
+    pub results: bool,
+    /// Whether it trains into run folders under `data/models/<id>/`.
+    pub runs: bool,
+    /// Ids of the sections whose results files it reads.
+    pub reads: &'static [&'static str],
+    /// Whether the report step of `charlab reproduce` hashes its results file into its key
+    /// (the report includes its results when they exist).
+    pub in_report_key: bool,
+    /// How `charlab reproduce` runs it; `None` for the sections run by their own command
+    /// (hours of training, a corpus), whose results the report includes when they exist.
+    pub reproduce: Option<Reproduce>,
+    /// The command that writes its results file (for messages).
+    pub command: &'static str,
+}
+
+impl Section {
+    /// `report/results/<id>.json`, if the section writes one.
+    pub fn results_file(&self) -> Option<PathBuf> {
+        self.results.then(|| paths::result(self.id))
+    }
+
+    /// Its run folder (or folder of run folders) in `profile`, if it trains.
+    pub fn run_dir(&self, profile: Profile) -> Option<PathBuf> {
+        self.runs.then(|| paths::run_dir(self.id, profile))
+    }
+
+    /// Every file its figures are written to (`.svg` and `.png` of each).
+    pub fn figure_files(&self) -> Vec<PathBuf> {
+        self.figures
+            .iter()
+            .flat_map(|stem| paths::figure_files(stem))
+            .collect()
+    }
+
+    /// Every file a run of the section writes: its figures, then its results file.
+    pub fn outputs(&self) -> Vec<PathBuf> {
+        let mut out = self.figure_files();
+        out.extend(self.results_file());
+        out
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value> {
+    serde_json::to_value(v).map_err(|source| Error::Json {
+        path: crate::reproduce::manifest_path(),
+        source,
+    })
+}
+
+fn run_dataset(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
+    dataset::run(data, c.seed).map(drop)
+}
+
+fn run_preprocessing(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
+    preprocessing::run(data, c.seed).map(drop)
+}
+
+fn run_baselines(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
+    let res = baselines::run(data, &c.baselines, baselines::Which::All)?;
+    baselines::f1_figure(&res, data.class_chars()).map(drop)
+}
+
+fn run_cnn(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
+    let dir = paths::run_dir(cnn::SECTION, c.profile);
+    let resume = neural::resumable(data, &c.cnn, &dir);
+    cnn::save_results(&cnn::train_and_evaluate(data, &c.cnn, &dir, resume)?)
+}
+
+fn run_efficientnet(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
+    let dir = paths::run_dir(efficientnet::SECTION, c.profile);
+    let resume = neural::resumable(data, &c.efficientnet, &dir);
+    let res = efficientnet::train_and_evaluate(data, &c.efficientnet, &dir, resume)?;
+    efficientnet::save_results(&res)
+}
+
+fn no_config(_: &ReproduceConfig) -> Result<serde_json::Value> {
+    Ok(serde_json::Value::Null)
+}
+
+/// Every section of the report, in report order.
+pub static SECTIONS: [Section; 10] = [
+    Section {
+        id: dataset::SECTION,
+        number: "2",
+        title: "Dataset",
+        notebook: Some("notebooks/02-dataset.ipynb"),
+        module: "src/sections/dataset.rs",
+        figures: &[dataset::DISTRIBUTION_FIGURE, dataset::SAMPLES_FIGURE],
+        results: true,
+        runs: false,
+        reads: &[],
+        in_report_key: true,
+        reproduce: Some(Reproduce {
+            config: |c| json(&c.seed),
+            run: run_dataset,
+        }),
+        command: "charlab figures dataset",
+    },
+    Section {
+        id: preprocessing::SECTION,
+        number: "3",
+        title: "Preprocessing",
+        notebook: Some("notebooks/03-preprocessing.ipynb"),
+        module: "src/sections/preprocessing.rs",
+        figures: &[],
+        results: true,
+        runs: false,
+        reads: &[],
+        in_report_key: true,
+        reproduce: Some(Reproduce {
+            config: |c| json(&c.seed),
+            run: run_preprocessing,
+        }),
+        command: "charlab preprocess",
+    },
+    Section {
+        id: baselines::SECTION,
+        number: "4.1",
+        title: "Baselines: logistic regression and the RBF SVM",
+        notebook: Some("notebooks/04.1-baselines.ipynb"),
+        module: "src/sections/baselines/",
+        figures: &[baselines::F1_FIGURE],
+        results: true,
+        runs: false,
+        reads: &[],
+        in_report_key: true,
+        reproduce: Some(Reproduce {
+            config: |c| json(&c.baselines),
+            run: run_baselines,
+        }),
+        command: "charlab baselines",
+    },
+    Section {
+        id: cnn_tuning::SECTION,
+        number: "4.2",
+        title: "The CNN's learning rate and architecture",
+        notebook: Some("notebooks/04.2-cnn.ipynb"),
+        module: "src/sections/cnn_tuning.rs",
+        figures: &[],
+        results: true,
+        runs: true,
+        reads: &[],
+        in_report_key: false,
+        reproduce: None,
+        command: "charlab tune cnn",
+    },
+    Section {
+        id: cnn::SECTION,
+        number: "4.2",
+        title: "CNN",
+        notebook: Some("notebooks/04.2-cnn.ipynb"),
+        module: "src/sections/cnn.rs",
+        figures: &[],
+        results: true,
+        runs: true,
+        reads: &[],
+        in_report_key: true,
+        reproduce: Some(Reproduce {
+            config: |c| json(&c.cnn),
+            run: run_cnn,
+        }),
+        command: "charlab train cnn",
+    },
+    Section {
+        id: efficientnet::SECTION,
+        number: "4.3",
+        title: "EfficientNet",
+        notebook: Some("notebooks/04.3-efficientnet.ipynb"),
+        module: "src/sections/efficientnet.rs",
+        figures: &[],
+        results: true,
+        runs: true,
+        reads: &[],
+        in_report_key: true,
+        reproduce: Some(Reproduce {
+            config: |c| json(&c.efficientnet),
+            run: run_efficientnet,
+        }),
+        command: "charlab train efficientnet",
+    },
+    Section {
+        id: learning_curves::FIGURE,
+        number: "4",
+        title: "Learning curves",
+        notebook: Some("notebooks/04.3-efficientnet.ipynb"),
+        module: "src/sections/learning_curves.rs",
+        figures: &[learning_curves::FIGURE],
+        results: false,
+        runs: false,
+        reads: &[cnn::SECTION, efficientnet::SECTION],
+        in_report_key: false,
+        reproduce: Some(Reproduce {
+            config: no_config,
+            run: |_, _| learning_curves::run().map(drop),
+        }),
+        command: "charlab figures learning-curves",
+    },
+    Section {
+        id: results::SECTION,
+        number: "5",
+        title: "Results",
+        notebook: Some("notebooks/05-results.ipynb"),
+        module: "src/sections/results/",
+        figures: &[
+            results::CONFUSION_FIGURE,
+            results::PAIRS_FIGURE,
+            results::F1_FIGURE,
+        ],
+        results: true,
+        runs: false,
+        reads: &[baselines::SECTION, cnn::SECTION, efficientnet::SECTION],
+        in_report_key: true,
+        reproduce: Some(Reproduce {
+            config: no_config,
+            run: |data, _| results::run(data).map(drop),
+        }),
+        command: "charlab results",
+    },
+    Section {
+        id: levers::SECTION,
+        number: "6.1",
+        title: "Levers: pretraining, augmentation, class weights, logit adjustment",
+        notebook: Some("notebooks/06.1-levers.ipynb"),
+        module: "src/sections/levers/",
+        figures: &[levers::figures::AUGMENT_FIGURE],
+        results: true,
+        runs: true,
+        reads: &[],
+        in_report_key: true,
+        reproduce: None,
+        command: "charlab levers",
+    },
+    Section {
+        id: cv::SECTION,
+        number: "6.2",
+        title: "Cross-validation, grid searches and votes",
+        notebook: Some("notebooks/06.2-cv.ipynb"),
+        module: "src/sections/cv/",
+        figures: &[cv::CV_FIGURE, cv::SVM_GRID_FIGURE],
+        results: true,
+        runs: true,
+        reads: &[],
+        // Not hashed into the report step's key today (the committed manifest's key was made
+        // without it); the report includes its results when they exist.
+        in_report_key: false,
+        reproduce: None,
+        command: "charlab cv",
+    },
+];
+
+/// The section with id `id`, if there is one.
+pub fn section(id: &str) -> Option<&'static Section> {
+    SECTIONS.iter().find(|s| s.id == id)
+}
+
+/// The registry as one Markdown table: report section, notebook, `src` module, figures,
+/// results file (for the README's table of sections).
+pub fn table_markdown() -> String {
+    let mut s = String::from(
+        "| Section | Notebook | Module | Figures | Results file |\n|---|---|---|---|---|\n",
+    );
+    for sec in &SECTIONS {
+        let figures: Vec<String> = sec
+            .figures
+            .iter()
+            .map(|f| format!("`figures/{f}`"))
+            .collect();
+        s.push_str(&format!(
+            "| {} {} | {} | `{}` | {} | {} |\n",
+            sec.number,
+            sec.title,
+            sec.notebook.map_or("-".into(), |n| format!("`{n}`")),
+            sec.module,
+            if figures.is_empty() {
+                "-".into()
+            } else {
+                figures.join(", ")
+            },
+            if sec.results {
+                format!("`report/results/{}.json`", sec.id)
+            } else {
+                "-".into()
+            },
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_section_names_files_that_exist_and_ids_are_unique() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut ids = std::collections::HashSet::new();
+        for s in &SECTIONS {
+            assert!(ids.insert(s.id), "{} twice", s.id);
+            assert!(root.join(s.module).exists(), "{}: {}", s.id, s.module);
+            if let Some(n) = s.notebook {
+                assert!(root.join(n).exists(), "{}: {n}", s.id);
+            }
+            for r in s.reads {
+                assert!(section(r).is_some_and(|x| x.results), "{} reads {r}", s.id);
+            }
+        }
+        assert_eq!(table_markdown().lines().count(), SECTIONS.len() + 2);
+    }
+}

@@ -23,6 +23,8 @@ pub trait NeuralConfig: Clone + Serialize {
     fn train(&self) -> &TrainParams;
     /// Seed of the train / validation / test split.
     fn split_seed(&self) -> u64;
+    /// The kind of network, recorded in the run's `config.json`.
+    fn model_kind(&self) -> crate::inference::ModelKind;
 }
 
 /// `report/results/04.2-cnn.json` and `04.3-efficientnet.json`.
@@ -100,7 +102,10 @@ where
     let device = Device::cuda_if_available();
     let train_data = TrainData::new(data, &split, device)?;
     std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
-    paths::write_json(&run_dir.join("normalizer.json"), &train_data.normalizer)?;
+    paths::write_json(
+        &run_dir.join(crate::paths::run_files::NORMALIZER),
+        &train_data.normalizer,
+    )?;
     tch::manual_seed(config.train().seed as i64);
     let mut vs = VarStore::new(device);
     let net = build(&mut vs)?;
@@ -114,7 +119,7 @@ where
         run_dir,
         resume,
     )?;
-    let best = run_dir.join("best.safetensors");
+    let best = run_dir.join(crate::paths::run_files::BEST_WEIGHTS);
     crate::run_folder::load_weights(&vs, &best).map_err(|e| Error::bad_data(&best, e))?;
     let (x_test, y_test) = train_data.normalizer.tensors(data, &split.test, device)?;
     let t = Instant::now();
@@ -150,23 +155,24 @@ where
     })
 }
 
-/// The run configuration saved in a run folder: `config` and the data's hash.
-fn run_config<C: Serialize>(
+/// The run configuration saved in a run folder: `config`, its model kind and the data's hash.
+fn run_config<C: NeuralConfig>(
     data: &Dataset,
     config: &C,
     run_dir: &Path,
 ) -> Result<serde_json::Value> {
     let mut v = serde_json::to_value(config).map_err(|source| Error::Json {
-        path: run_dir.join("config.json"),
+        path: run_dir.join(crate::paths::run_files::CONFIG),
         source,
     })?;
     v["data_hash"] = serde_json::Value::String(data.content_hash());
+    config.model_kind().tag(&mut v);
     Ok(v)
 }
 
 /// Whether `run_dir` holds a run of `config` on `data` (possibly with fewer epochs) that
 /// [`train_and_evaluate`] can resume.
-pub fn resumable<C: Serialize>(data: &Dataset, config: &C, run_dir: &Path) -> bool {
+pub fn resumable<C: NeuralConfig>(data: &Dataset, config: &C, run_dir: &Path) -> bool {
     run_config(data, config, run_dir)
         .map(|c| training::can_resume(run_dir, &c))
         .unwrap_or(false)
@@ -210,12 +216,31 @@ pub fn per_class_table(
 /// torchvision or timm names, the classifier left as initialised) and says what was loaded.
 pub fn load_init(vs: &mut VarStore, path: &Path) -> Result<()> {
     let report = crate::models::pretrained::load_pretrained(vs, path)?;
-    eprintln!(
+    crate::progress::line(format_args!(
         "weights {}: {} tensors loaded, {} left as initialised (the classifier), {} unused",
         path.display(),
         report.loaded.len(),
         report.skipped.len(),
         report.unused.len()
-    );
+    ));
     Ok(())
+}
+
+/// The text `charlab train` prints for a network called `name` whose results file is
+/// `report/results/<section>.json`: test accuracy and macro F1, best epoch, parameters,
+/// throughput.
+pub fn summary<C>(name: &str, section: &str, res: &NeuralResults<C>) -> String {
+    format!(
+        "{name}: test accuracy {:.2}%, macro F1 {:.2}% (best epoch {} of {}), {} parameters\n\
+         training {:.0} images/s, inference {:.0} images/s, {:.0} s of training in all\n\
+         wrote report/results/{section}.json\n",
+        100.0 * res.test_accuracy,
+        100.0 * res.test_macro_f1,
+        res.best_epoch,
+        res.history.len(),
+        res.parameters,
+        res.train_images_per_second,
+        res.inference_images_per_second,
+        res.train_seconds
+    )
 }

@@ -178,3 +178,49 @@ pub fn run(data: &Dataset, seed: u64) -> Result<PreprocessingResults> {
     save_results(&res)?;
     Ok(res)
 }
+
+/// The text `charlab preprocess` prints: the splits' sizes, the k-fold's test sizes, the
+/// normalisation statistics, where the tiny classes land, and the results file written.
+pub fn summary(res: &PreprocessingResults) -> String {
+    let (tr, va, te) = res.random.sizes;
+    let mut s = format!(
+        "random split (seed {}): train {tr}, validation {va}, test {te}\n",
+        res.seed
+    );
+    let (tr, va, te) = res.stratified.sizes;
+    s.push_str(&format!(
+        "stratified split:        train {tr}, validation {va}, test {te}\n"
+    ));
+    s.push_str(&format!(
+        "stratified {}-fold test sizes: {:?}\n",
+        res.kfold_test_sizes.len(),
+        res.kfold_test_sizes
+    ));
+    s.push_str(&format!(
+        "normalisation (train only): mean {:.4}, std {:.4}\n",
+        res.normalizer.mean, res.normalizer.std
+    ));
+    for t in &res.tiny_classes {
+        s.push_str(&format!(
+            "class {} ('{}', {} image(s)): random split -> {:?}, stratified -> {:?}\n",
+            t.class, t.character, t.images, t.random_split_parts, t.stratified_split_parts
+        ));
+    }
+    s.push_str(&format!("wrote report/results/{SECTION}.json\n"));
+    s
+}
+
+/// The report's random split of `data` with `seed` as JSON (`charlab split`, for tools outside
+/// charlab): the data's source and hash, the seed, and the train / validation / test indices.
+pub fn split_json(data: &Dataset, seed: u64) -> Result<(serde_json::Value, Split)> {
+    let split = split::random_split(data.len(), seed)?;
+    let value = serde_json::json!({
+        "data": data.source().to_string(),
+        "data_hash": data.content_hash(),
+        "seed": seed,
+        "train": split.train,
+        "validation": split.validation,
+        "test": split.test,
+    });
+    Ok((value, split))
+}

@@ -44,7 +44,7 @@ pub const SECTION: &str = "06.2-cv";
 
 /// The section's run folders: `data/models/06.2-cv/`.
 pub fn run_root() -> PathBuf {
-    paths::data_dir().join("models").join(SECTION)
+    paths::run_dir(SECTION, crate::Profile::Full)
 }
 
 /// A class with fewer pool images than folds, and the folds that hold its images out.

@@ -44,6 +44,16 @@ impl Net {
         .unwrap_or(serde_json::Value::Null)
     }
 
+    /// The kind of network, as a run's `config.json` records it.
+    pub fn kind(&self) -> crate::inference::ModelKind {
+        use crate::inference::ModelKind;
+        match self {
+            Net::Cnn(_) => ModelKind::Cnn,
+            Net::Efficientnet(_) => ModelKind::Efficientnet,
+            Net::Resnet(_) => ModelKind::Resnet,
+        }
+    }
+
     /// `cnn` or `efficientnet-b0` (...).
     pub fn label(&self) -> String {
         match self {
@@ -200,6 +210,14 @@ impl LeversConfig {
                 },
             ],
             tau_grid: (0..=8).map(|i| f64::from(i) * 0.25).collect(),
+        }
+    }
+
+    /// The configuration of `profile`: [`LeversConfig::full`] or [`LeversConfig::quick`].
+    pub fn for_profile(profile: crate::Profile) -> Self {
+        match profile {
+            crate::Profile::Full => LeversConfig::full(),
+            crate::Profile::Quick => LeversConfig::quick(),
         }
     }
 

@@ -139,7 +139,7 @@ pub struct LeversResults {
 
 /// The section's run folders: `data/models/06.1-levers/`.
 pub fn run_root() -> PathBuf {
-    paths::data_dir().join("models").join(SECTION)
+    paths::run_dir(SECTION, crate::Profile::Full)
 }
 
 /// The pretraining corpus the notebooks use: `CHARLAB_CORPUS` when set, else the shared EMNIST
@@ -199,13 +199,15 @@ fn check_corpus(corpus: &Dataset, data: &Dataset) -> Result<()> {
 }
 
 fn run_config(spec: &impl Serialize, net: &Net, data: &Dataset, extra: &str) -> serde_json::Value {
-    serde_json::json!({
+    let mut config = serde_json::json!({
         "model": net.model_json(),
         "net": net.label(),
         "spec": spec,
         "data_hash": data.content_hash(),
         "init": extra,
-    })
+    });
+    net.kind().tag(&mut config);
+    config
 }
 
 /// Pretrains `spec.net` on `corpus` (minus the images identical to a validation or test image
@@ -240,7 +242,10 @@ pub fn pretrain(
         n_classes: data.n_classes() as i64,
     };
     std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
-    paths::write_json(&run_dir.join("normalizer.json"), &td.normalizer)?;
+    paths::write_json(
+        &run_dir.join(crate::paths::run_files::NORMALIZER),
+        &td.normalizer,
+    )?;
     tch::manual_seed(spec.train.seed as i64);
     let mut vs = VarStore::new(device);
     let net = spec.net.build(&vs)?;
@@ -270,7 +275,10 @@ pub fn run_variant(
     let device = Device::cuda_if_available();
     let td = TrainData::new(data, split, device)?;
     std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
-    paths::write_json(&run_dir.join("normalizer.json"), &td.normalizer)?;
+    paths::write_json(
+        &run_dir.join(crate::paths::run_files::NORMALIZER),
+        &td.normalizer,
+    )?;
     tch::manual_seed(variant.train.seed as i64);
     let mut vs = VarStore::new(device);
     let net = variant.net.build(&vs)?;
@@ -288,10 +296,10 @@ pub fn run_variant(
             let stamp = run_dir.join("init.sha256");
             let previous = std::fs::read_to_string(&stamp).ok();
             if resume && previous.as_deref().is_some_and(|p| p.trim() != digest) {
-                eprintln!(
+                crate::progress::line(format_args!(
                     "{}: its pretrained weights changed; fine-tuning again",
                     paths::relative(run_dir)
-                );
+                ));
                 resume = false;
             }
             paths::write_atomic(&stamp, digest.as_bytes())?;
@@ -309,7 +317,7 @@ pub fn run_variant(
         run_dir,
         resume,
     )?;
-    let best = run_dir.join("best.safetensors");
+    let best = run_dir.join(crate::paths::run_files::BEST_WEIGHTS);
     crate::run_folder::load_weights(&vs, &best).map_err(|e| Error::bad_data(&best, e))?;
     let eval_batch = variant.train.eval_batch_size as i64;
     let val_logits = logits(&*net, &td.x_val, eval_batch)?;
@@ -321,7 +329,10 @@ pub fn run_variant(
         tau: sc.tau,
         log_prior: e.prior.clone(),
     };
-    paths::write_json(&run_dir.join("adjustment.json"), &adjustment)?;
+    paths::write_json(
+        &run_dir.join(crate::paths::run_files::ADJUSTMENT),
+        &adjustment,
+    )?;
     let train_seconds: f64 = outcome.history.iter().map(|r| r.seconds).sum();
     let res = VariantResults {
         variant: variant.clone(),
@@ -481,7 +492,7 @@ pub fn run(
                 }
                 Some(
                     root.join(format!("pretrain-{name}"))
-                        .join("best.safetensors"),
+                        .join(crate::paths::run_files::BEST_WEIGHTS),
                 )
             }
             None => None,
@@ -514,11 +525,55 @@ pub fn run(
                     log_prior: prior.clone(),
                 }),
             };
-            paths::write_json(&root.join(&en.name).join("ensemble.json"), &spec)?;
+            paths::write_json(
+                &root.join(&en.name).join(crate::paths::run_files::ENSEMBLE),
+                &spec,
+            )?;
         }
         res.best = best_of(&res.variants, &res.ensembles);
         paths::write_json(&paths::result(SECTION), &res)?;
         paths::write_json(&paths::result(FUTURE_WORK), &future_work(&res))?;
     }
     Ok(res)
+}
+
+/// The text `charlab levers` prints: each pretraining, each variant's validation and test
+/// scores (adjusted, then raw), and the best on validation.
+pub fn summary(res: &LeversResults) -> String {
+    let mut s = String::new();
+    for p in &res.pretraining {
+        s.push_str(&format!(
+            "pretraining {}: {} corpus images ({} dropped as identical to a validation or test \
+             image), best epoch {} of {}, {:.0} s\n",
+            p.name,
+            p.corpus_images,
+            p.dropped_duplicates,
+            p.best_epoch,
+            p.history.len(),
+            p.seconds
+        ));
+    }
+    s.push_str(
+        "variant                          tau  val acc  val F1  test acc  test F1  (raw acc / F1)\n",
+    );
+    for v in &res.variants {
+        s.push_str(&format!(
+            "{:<30} {:>5.2}  {:>6.2}%  {:>5.2}%  {:>7.2}%  {:>6.2}%  ({:.2} / {:.2})\n",
+            v.variant.name,
+            v.scored.tau,
+            100.0 * v.scored.validation.adjusted_accuracy,
+            100.0 * v.scored.validation.adjusted_macro_f1,
+            100.0 * v.scored.test.adjusted_accuracy,
+            100.0 * v.scored.test.adjusted_macro_f1,
+            100.0 * v.scored.test.accuracy,
+            100.0 * v.scored.test.macro_f1
+        ));
+    }
+    if let Some(b) = &res.best {
+        s.push_str(&format!(
+            "best on validation: {} ({})\n",
+            b.model, b.run_dir
+        ));
+    }
+    s
 }

@@ -21,6 +21,9 @@ use crate::models::svm::{Svm, SvmParams, SvmReport, SvmSolver};
 use crate::split::{self, Split};
 use crate::{paths, Error, Result};
 
+mod bench;
+pub use bench::{parse_pairs, solver_timing_summary, time_svm_solvers, PairTiming, SolverTiming};
+
 /// Name of this section in file names.
 pub const SECTION: &str = "04.1-baselines";
 
@@ -152,17 +155,8 @@ pub fn pixels(data: &Dataset, indices: &[usize]) -> Vec<u8> {
         .collect()
 }
 
-fn bar(len: u64, what: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{prefix:>14} [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar.set_prefix(what.to_string());
-    bar
+fn bar(len: u64, what: &str) -> crate::progress::Progress {
+    crate::progress::Progress::new(len, what)
 }
 
 fn evaluate(
@@ -211,7 +205,7 @@ pub fn fit_logreg(
     let y: Vec<usize> = fit_idx.iter().map(|&i| data.labels()[i]).collect();
     let bar = bar(params.max_iter as u64, "logreg");
     let t = Instant::now();
-    let logged = !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let logged = bar.is_plain();
     let model = params.fit(x.view(), &y, |it, r: &LogRegReport| {
         bar.set_position(it as u64);
         bar.set_message(format!("max |gradient| {:.2e}", r.gradient_max));
@@ -228,16 +222,16 @@ pub fn fit_logreg(
                 ),
                 LogRegSolver::Sparse => String::new(),
             };
-            eprintln!(
+            bar.line(format_args!(
                 "logreg: {it} iterations, {:.1} s, objective {:.6}, max |gradient| {:.2e}{linfa}",
                 t.elapsed().as_secs_f64(),
                 r.objective,
                 r.gradient_max,
-            );
+            ));
         }
     })?;
     let fit_s = t.elapsed().as_secs_f64();
-    bar.finish_and_clear();
+    bar.finish();
     let x_test = features(data, &split.test);
     let t = Instant::now();
     let preds = model.predict(x_test.view())?;
@@ -298,7 +292,7 @@ pub fn fit_svm(
         bar.set_position(done as u64);
     })?;
     let fit_s = t.elapsed().as_secs_f64();
-    bar.finish_and_clear();
+    bar.finish();
     let x_test = pixels(data, &split.test);
     let t = Instant::now();
     let preds = model.predict(&x_test)?;
@@ -456,16 +450,15 @@ pub fn f1_figure_from(res: &BaselinesResults) -> Result<crate::plot::Png> {
         .iter()
         .find(|m| m.per_class.len() != classes.len())
     {
-        return Err(Error::param(
-            "baselines",
+        return Err(Error::results(
+            paths::relative(&paths::result(SECTION)),
             format!(
-                "{} holds {} classes for {}, not the report's {}; redraw the figure with the \
-                 data (`charlab baselines --data ...`)",
-                paths::relative(&paths::result(SECTION)),
+                "holds {} classes for {}, not the report's {}; redraw the figure with the data",
                 m.per_class.len(),
                 m.name,
                 classes.len()
             ),
+            "charlab baselines --data ...",
         ));
     }
     f1_figure(res, classes)
@@ -484,110 +477,22 @@ pub fn table(res: &BaselinesResults) -> Result<polars::prelude::DataFrame> {
     )?)
 }
 
-/// Fit time of one class pair under both SVM solvers.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PairTiming {
-    /// The two classes and their characters, e.g. `O/0`.
-    pub pair: String,
-    /// Images of the pair in the fitting part.
-    pub n: usize,
-    /// linfa-svm fit, seconds.
-    pub linfa_seconds: f64,
-    /// Popcount kernel + SMO fit, seconds.
-    pub popcount_seconds: f64,
-    /// Largest difference between the two solvers' decision values on the test images of
-    /// the two classes (same problem, same tolerance: small).
-    pub max_decision_difference: f64,
-}
-
-/// The SVM solvers timed pair by pair, and linfa-svm's time for all pairs estimated from them.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SolverTiming {
-    /// The timed pairs.
-    pub pairs: Vec<PairTiming>,
-    /// Estimated linfa-svm time for every pair of the data, one thread, seconds: the sum over
-    /// all pairs of `n^2` times the mean `seconds / n^2` of the timed pairs (kernel
-    /// construction, quadratic in `n`, dominates).
-    pub linfa_all_pairs_estimate_seconds: f64,
-    /// Pairs of the data.
-    pub all_pairs: usize,
-}
-
-/// Times linfa-svm against the popcount solver on `pairs` (class labels) of the fitting part
-/// of the report's split (uncapped, so both solve the same problem to the same tolerance),
-/// one pair after the other.
-pub fn time_svm_solvers(
-    data: &Dataset,
-    split_seed: u64,
-    pairs: &[(usize, usize)],
-    params: &SvmParams,
-) -> Result<SolverTiming> {
-    use crate::models::svm::SvmSolver;
-    let split = split::random_split(data.len(), split_seed)?;
-    let fit_idx = split.train_and_validation();
-    let x = pixels(data, &fit_idx);
-    let y: Vec<usize> = fit_idx.iter().map(|&i| data.labels()[i]).collect();
-    let counts = {
-        let mut c = vec![0usize; data.n_classes()];
-        for &l in &y {
-            c[l] += 1;
-        }
-        c
-    };
-    let quiet = |_: usize, _: usize| {};
-    let mut out = Vec::new();
-    let mut rate = 0.0;
-    for &(a, b) in pairs {
-        let (a, b) = (a.min(b), a.max(b));
-        let test: Vec<usize> = split
-            .test
-            .iter()
-            .copied()
-            .filter(|&i| [a, b].contains(&data.labels()[i]))
-            .collect();
-        let xt = pixels(data, &test);
-        let run = |solver| -> Result<(f64, Array2<f32>)> {
-            let p = SvmParams {
-                solver,
-                max_iter: None,
-                ..params.clone()
-            };
-            let t = Instant::now();
-            let m = p.fit_pairs(&x, data.pixels(), &y, Some(&[(a, b)]), &quiet)?;
-            Ok((t.elapsed().as_secs_f64(), m.decision_function(&xt)?))
-        };
-        let (t_lin, d_lin) = run(SvmSolver::Linfa)?;
-        let (t_pop, d_pop) = run(SvmSolver::Popcount)?;
-        let diff = d_lin
-            .iter()
-            .zip(d_pop.iter())
-            .map(|(p, q)| (p - q).abs() as f64)
-            .fold(0.0, f64::max);
-        let n = counts[a] + counts[b];
-        rate += t_lin / (n * n) as f64;
-        let chars = data.class_chars();
-        out.push(PairTiming {
-            pair: format!("{}/{}", chars[a], chars[b]),
-            n,
-            linfa_seconds: t_lin,
-            popcount_seconds: t_pop,
-            max_decision_difference: diff,
-        });
+/// The text `charlab baselines` prints: one line per fitted model (accuracy, macro F1, fit and
+/// predict seconds, the fit's report) and the results file written.
+pub fn summary(res: &BaselinesResults) -> String {
+    let mut s =
+        String::from("model            accuracy  macro F1     fit s  predict s  fit report\n");
+    for m in &res.models {
+        s.push_str(&format!(
+            "{:<16} {:>7.2}%  {:>7.2}%  {:>8.1}  {:>9.2}  {}\n",
+            m.name,
+            100.0 * m.accuracy,
+            100.0 * m.macro_f1,
+            m.fit_seconds,
+            m.predict_seconds,
+            m.fit_report
+        ));
     }
-    rate /= pairs.len().max(1) as f64;
-    let present: Vec<usize> = (0..counts.len()).filter(|&c| counts[c] > 0).collect();
-    let mut sum_sq = 0.0;
-    let mut all_pairs = 0;
-    for (i, &a) in present.iter().enumerate() {
-        for &b in &present[i + 1..] {
-            let n = (counts[a] + counts[b]) as f64;
-            sum_sq += n * n;
-            all_pairs += 1;
-        }
-    }
-    Ok(SolverTiming {
-        pairs: out,
-        linfa_all_pairs_estimate_seconds: rate * sum_sq,
-        all_pairs,
-    })
+    s.push_str(&format!("wrote report/results/{SECTION}.json\n"));
+    s
 }

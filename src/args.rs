@@ -1,0 +1,589 @@
+//! The command line of `charlab`: clap's types, parsed once. Choices are value enums, turned
+//! into the library's types here ([`From`]), so no command re-checks a string.
+
+use std::time::Instant;
+
+use charlab::data::{DataSpec, Dataset};
+use charlab::models::logreg::{LogRegSolver, Precision};
+use charlab::models::svm::SvmSolver;
+use charlab::sections::baselines::{BaselinesConfig, Which};
+use charlab::sections::cnn_tuning::TuningConfig;
+use charlab::sections::{cnn, efficientnet};
+use charlab::{paths, Profile, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// `charlab`'s arguments.
+#[derive(Parser)]
+#[command(
+    name = "charlab",
+    version,
+    about = "Handwritten character classification: reproduce and extend the report"
+)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where a command's data comes from.
+#[derive(Args, Clone)]
+pub struct DataArgs {
+    /// A train.pkl (pickle of (X, y)), an EMNIST IDX folder, or `default` for the embedded
+    /// synthetic set [env: CHARLAB_DATA; default: the embedded set]
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<String>,
+    /// Images in the embedded default set (when --data is not given)
+    #[arg(long, value_name = "N", default_value_t = 30_134)]
+    pub default_size: usize,
+    /// Seed of the embedded default set
+    #[arg(long, value_name = "N", default_value_t = charlab::data::synth::DEFAULT_SEED)]
+    pub data_seed: u64,
+}
+
+impl DataArgs {
+    pub fn spec(&self) -> DataSpec {
+        let arg = self
+            .data
+            .clone()
+            .or_else(|| std::env::var(paths::DATA_ENV).ok());
+        match DataSpec::from_arg(arg.as_deref()) {
+            DataSpec::Default { .. } => DataSpec::Default {
+                n: self.default_size,
+                seed: self.data_seed,
+            },
+            other => other,
+        }
+    }
+
+    /// Loads the data of a command that writes figures, results or runs: outputs of any data
+    /// set other than the committed results' go under `target/runs/<hash>/`
+    /// ([`paths::route_outputs`]).
+    pub fn load(&self) -> Result<(Dataset, f64)> {
+        let (data, secs) = self.load_input()?;
+        if let Some(out) = paths::route_outputs(&data.content_hash(), false) {
+            eprintln!(
+                "outputs go to {} (the committed figures and results come from another data \
+                 set; set CHARLAB_OUT to choose the folder)",
+                paths::relative(&out)
+            );
+        }
+        Ok((data, secs))
+    }
+
+    /// These arguments in `profile`: the embedded default at the profile's size when --data
+    /// is not given.
+    pub fn for_profile(&self, profile: Profile) -> DataArgs {
+        let mut args = self.clone();
+        if args.data.is_none() {
+            args.default_size = profile.data_size(args.default_size);
+        }
+        args
+    }
+
+    /// Loads the data of a command that only reads it.
+    pub fn load_input(&self) -> Result<(Dataset, f64)> {
+        let start = Instant::now();
+        let data = self.spec().load()?;
+        Ok((data, start.elapsed().as_secs_f64()))
+    }
+}
+
+/// The commands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Print image count, image size, class count and per-class counts
+    Summary {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Write the figures of a report section
+    Figures {
+        #[command(subcommand)]
+        which: FigureCommand,
+    },
+    /// Section 3: split, per-class counts per part, normalisation statistics
+    Preprocess {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Seed of the splits
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Write the report's random split (train / validation / test indices) as JSON, for tools
+    /// outside charlab (the scikit-learn and PyTorch benchmarks)
+    Split {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Seed of the split
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output file
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+    },
+    /// Section 4.1: logistic regression and the RBF SVM on raw pixels
+    Baselines(BaselinesArgs),
+    /// Time linfa-svm against the popcount SVM solver on a few class pairs (for
+    /// `make bench-baselines`)
+    BenchSvmSolvers {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Class pairs by character, e.g. `O/0,E/N` (the first class with that character)
+        #[arg(long, default_value = "O/0,E/N")]
+        pairs: String,
+        /// Seed of the split
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// JSON output file
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Sections 4.2 / 4.3: train a neural model, evaluate its best checkpoint on test
+    Train {
+        #[command(subcommand)]
+        model: TrainModel,
+    },
+    /// Section 4.2's choices, repeatable: the learning-rate sweep (largest stable rate) and the
+    /// CNN architecture search at that rate (results/04.2-cnn-tuning.json, runs in
+    /// data/models/04.2-cnn-tuning/)
+    Tune {
+        #[command(subcommand)]
+        model: TuneModel,
+    },
+    /// Label images with a trained network: one line per image (index, class, character)
+    Predict {
+        /// Run folder of a trained model, e.g. data/models/04.2-cnn
+        #[arg(long, value_name = "DIR")]
+        model: std::path::PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+        /// Write the labels to this CSV file instead of the standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Section 5: Table 1, the confusion matrix and confused pairs of the best model, per-class
+    /// F1 of every model, from the results of section 4 (results/05-results.json, figures/05-*)
+    Results {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Section 6.1: pretrain on a larger handwriting corpus (images identical to a validation or
+    /// test image dropped), then the variants: scratch vs pretrained, augmentation, class
+    /// weights, logit adjustment (results/06.1-levers.json, runs in data/models/06.1-levers/)
+    Levers(LeversArgs),
+    /// Section 6.2: stratified 5-fold cross-validation of Table 1's models and 6.1's best,
+    /// grid searches, votes over the fold models (results/06.2-cv.json, runs in
+    /// data/models/06.2-cv/)
+    Cv(CvArgs),
+    /// Section 6.1's pretraining runs only (the first step of `levers`)
+    Pretrain(LeversArgs),
+    /// Regenerate the report from the results files (report/report.md and report.html)
+    Report,
+    /// Run every section in order (dataset, preprocessing, baselines, CNN, EfficientNet,
+    /// learning curves, results, report), reusing the steps whose data, configuration and
+    /// inputs have not changed (manifest: report/results/reproduce.json)
+    Reproduce {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Seed of the sample figure and of the split summaries
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Small and fast: the embedded set at 1,500 images unless --data is given, the CNN 2
+        /// epochs, EfficientNet 1, run folders under data/models/quick/
+        #[arg(long)]
+        quick: bool,
+    },
+}
+
+/// `charlab baselines`' arguments.
+#[derive(Args)]
+pub struct BaselinesArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Which models: logreg, svm (as the report, and without the iteration cap) or all
+    #[arg(long, value_enum, default_value_t = BaselineModels::All)]
+    pub model: BaselineModels,
+    /// Seed of the split
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Binary SVM solver: popcount (bit-packed kernel + libsvm's SMO) or linfa (linfa-svm,
+    /// hours on the full data; no iteration cap)
+    #[arg(long, value_enum, default_value_t = SvmSolverArg::Popcount)]
+    pub svm_solver: SvmSolverArg,
+    /// Logistic-regression solver: sparse (charlab's L-BFGS on the sparse pixels) or linfa
+    /// (linfa-logistic in warm-started chunks)
+    #[arg(long, value_enum, default_value_t = LogRegSolverArg::Sparse)]
+    pub logreg_solver: LogRegSolverArg,
+    /// Floating point of the linfa logistic regression: mixed (f32, then f64 when f32
+    /// stalls), f32 or f64
+    #[arg(long, value_enum, default_value_t = PrecisionArg::Mixed)]
+    pub precision: PrecisionArg,
+    /// Iteration cap of the logistic regression (the report's: 1,000)
+    #[arg(long, default_value_t = 1000)]
+    pub logreg_max_iter: usize,
+    /// Small and fast: the embedded set at 1,500 images (unless --data is given), the logistic
+    /// regression at most 200 iterations
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// `charlab tune cnn`'s arguments.
+#[derive(Args)]
+pub struct TuneArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Epochs per search candidate
+    #[arg(long, default_value_t = 3)]
+    pub search_epochs: usize,
+    /// Seed of the split, the sweep and the candidates' training
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Continue the search from the candidates' run folders
+    #[arg(long)]
+    pub resume: bool,
+    /// Small and fast: 2 rates x 50 batches of 32, 2 candidates x 1 epoch, on 1,500
+    /// embedded images (unless --data is given)
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// `charlab cv`'s arguments.
+#[derive(Args)]
+pub struct CvArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Reuse finished folds and grid points, continue started ones
+    #[arg(long)]
+    pub resume: bool,
+    /// Small and fast: 3 folds of small models, 2 x 2 grids, on 1,500 embedded images (unless
+    /// --data is given)
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// `charlab levers` and `charlab pretrain`'s arguments.
+#[derive(Args)]
+pub struct LeversArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Pretraining corpus: an EMNIST folder (converted to the report's format), a train.pkl,
+    /// or `default` for glyphs of the embedded generator (another seed than the data's)
+    #[arg(long, value_name = "PATH", default_value = "default")]
+    pub corpus: String,
+    /// Images the embedded generator makes when --corpus is `default`
+    #[arg(long, value_name = "N", default_value_t = 60_000)]
+    pub corpus_size: usize,
+    /// Continue started runs and reuse finished ones
+    #[arg(long)]
+    pub resume: bool,
+    /// Small and fast: 2 variants of a 2-block CNN, 1 epoch each, on 1,500 embedded images and
+    /// a 1,500-image corpus (unless --data / --corpus are given)
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// What `charlab tune` tunes.
+#[derive(Subcommand)]
+pub enum TuneModel {
+    /// The report's CNN
+    Cnn(TuneArgs),
+}
+
+/// What `charlab train` trains.
+#[derive(Subcommand)]
+pub enum TrainModel {
+    /// The report's CNN (results/04.2-cnn.json, run in data/models/04.2-cnn/)
+    Cnn(TrainArgs),
+    /// EfficientNet-b0, classifier replaced (results/04.3-efficientnet.json, run in
+    /// data/models/04.3-efficientnet/)
+    Efficientnet {
+        #[command(flatten)]
+        common: TrainArgs,
+        /// Variant: b0 (the report's), b1, b2 or b3
+        #[arg(long, value_enum, default_value_t = EfficientNetVariant::B0)]
+        variant: EfficientNetVariant,
+    },
+}
+
+/// `charlab train`'s arguments.
+#[derive(Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Epochs
+    #[arg(long, default_value_t = 25)]
+    pub epochs: usize,
+    /// Training batch size
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: usize,
+    /// Adam learning rate
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Seed of the split, the initialisation, the shuffles and dropout
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Continue the run in the run folder from its last finished epoch
+    #[arg(long)]
+    pub resume: bool,
+    /// Starting weights: a safetensors file in torchvision's or timm's naming (e.g. timm's
+    /// ImageNet EfficientNet-b0, the report's method; a 3-channel stem is summed to one
+    /// channel, the classifier replaced) or a charlab run's best.safetensors; from scratch
+    /// when absent
+    #[arg(long, value_name = "FILE", alias = "weights")]
+    pub init: Option<std::path::PathBuf>,
+    /// Small and fast: the CNN trains 2 epochs, EfficientNet 1 epoch, on 1,500 embedded images
+    /// (unless --data is given)
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// Which figures `charlab figures` draws.
+#[derive(Subcommand)]
+pub enum FigureCommand {
+    /// Section 4: learning curves of the neural models, from their results files
+    LearningCurves,
+    /// Section 4.1: per-class F1 of the baselines, from report/results/04.1-baselines.json
+    Baselines,
+    /// Section 2: class distribution and one sample per class (+ results/02-dataset.json)
+    Dataset {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Seed used to pick the sample images
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+}
+
+/// `charlab baselines --model`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum BaselineModels {
+    /// Logistic regression only.
+    Logreg,
+    /// The SVM as the report, and without the iteration cap.
+    Svm,
+    /// Both.
+    All,
+}
+
+impl From<BaselineModels> for Which {
+    fn from(m: BaselineModels) -> Which {
+        match m {
+            BaselineModels::Logreg => Which::LogReg,
+            BaselineModels::Svm => Which::Svm,
+            BaselineModels::All => Which::All,
+        }
+    }
+}
+
+/// `charlab baselines --svm-solver`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SvmSolverArg {
+    /// Bit-packed kernel + libsvm's SMO.
+    Popcount,
+    /// linfa-svm (no iteration cap).
+    Linfa,
+}
+
+impl From<SvmSolverArg> for SvmSolver {
+    fn from(s: SvmSolverArg) -> SvmSolver {
+        match s {
+            SvmSolverArg::Popcount => SvmSolver::Popcount,
+            SvmSolverArg::Linfa => SvmSolver::Linfa,
+        }
+    }
+}
+
+/// `charlab baselines --logreg-solver`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum LogRegSolverArg {
+    /// charlab's L-BFGS on the sparse pixels.
+    Sparse,
+    /// linfa-logistic in warm-started chunks.
+    Linfa,
+}
+
+impl From<LogRegSolverArg> for LogRegSolver {
+    fn from(s: LogRegSolverArg) -> LogRegSolver {
+        match s {
+            LogRegSolverArg::Sparse => LogRegSolver::Sparse,
+            LogRegSolverArg::Linfa => LogRegSolver::Linfa,
+        }
+    }
+}
+
+/// `charlab baselines --precision`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum PrecisionArg {
+    /// f32, then f64 when f32 stalls.
+    Mixed,
+    /// f32 throughout.
+    F32,
+    /// f64 throughout.
+    F64,
+}
+
+impl From<PrecisionArg> for Precision {
+    fn from(p: PrecisionArg) -> Precision {
+        match p {
+            PrecisionArg::Mixed => Precision::Mixed,
+            PrecisionArg::F32 => Precision::F32,
+            PrecisionArg::F64 => Precision::F64,
+        }
+    }
+}
+
+/// `charlab train efficientnet --variant`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum EfficientNetVariant {
+    /// The report's.
+    B0,
+    /// Wider and deeper.
+    B1,
+    /// Wider and deeper still.
+    B2,
+    /// The largest charlab builds.
+    B3,
+}
+
+impl EfficientNetVariant {
+    /// `b0` ... `b3`, as [`charlab::models::efficientnet::EfficientNetParams::variant`] names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EfficientNetVariant::B0 => "b0",
+            EfficientNetVariant::B1 => "b1",
+            EfficientNetVariant::B2 => "b2",
+            EfficientNetVariant::B3 => "b3",
+        }
+    }
+}
+
+impl Command {
+    /// The profile the command runs in: quick with `--quick`, else full.
+    pub fn profile(&self) -> Profile {
+        let quick = match self {
+            Command::Baselines(a) => a.quick,
+            Command::Reproduce { quick, .. } => *quick,
+            Command::Train {
+                model: TrainModel::Cnn(a) | TrainModel::Efficientnet { common: a, .. },
+            } => a.quick,
+            Command::Tune {
+                model: TuneModel::Cnn(a),
+            } => a.quick,
+            Command::Levers(a) | Command::Pretrain(a) => a.quick,
+            Command::Cv(a) => a.quick,
+            Command::Summary { .. }
+            | Command::Figures { .. }
+            | Command::Preprocess { .. }
+            | Command::Split { .. }
+            | Command::BenchSvmSolvers { .. }
+            | Command::Predict { .. }
+            | Command::Results { .. }
+            | Command::Report => false,
+        };
+        Profile::from_flag(quick)
+    }
+}
+
+impl TrainArgs {
+    /// The data and training parameters, `--quick` applied ([`Profile::data_size`] embedded
+    /// images unless --data is given, the epochs `epochs` makes of the given ones).
+    fn setup(
+        &self,
+        epochs: impl Fn(Profile, usize) -> usize,
+    ) -> Result<(Dataset, charlab::training::TrainParams)> {
+        let profile = Profile::from_flag(self.quick);
+        let (data, _) = self.data.for_profile(profile).load()?;
+        let train = charlab::training::TrainParams {
+            epochs: epochs(profile, self.epochs),
+            batch_size: self.batch_size,
+            learning_rate: self.lr,
+            seed: self.seed,
+            ..Default::default()
+        };
+        Ok((data, train))
+    }
+
+    /// The data and configuration of `charlab train cnn`.
+    pub fn cnn(&self) -> Result<(Dataset, cnn::CnnConfig)> {
+        let (data, train) = self.setup(Profile::cnn_epochs)?;
+        let config = cnn::CnnConfig {
+            train,
+            split_seed: self.seed,
+            init: self.init.clone(),
+            ..Default::default()
+        };
+        Ok((data, config))
+    }
+
+    /// The data and configuration of `charlab train efficientnet --variant <variant>`.
+    pub fn efficientnet(
+        &self,
+        variant: EfficientNetVariant,
+    ) -> Result<(Dataset, efficientnet::EfficientNetConfig)> {
+        let model = charlab::models::efficientnet::EfficientNetParams::variant(variant.name())?;
+        let (data, train) = self.setup(Profile::efficientnet_epochs)?;
+        let config = efficientnet::EfficientNetConfig {
+            model,
+            train,
+            split_seed: self.seed,
+            weights: self.init.clone(),
+        };
+        Ok((data, config))
+    }
+}
+
+impl TuneArgs {
+    /// The configuration of `charlab tune cnn` in `profile` (`--search-epochs` in the full
+    /// profile).
+    pub fn config(&self, profile: Profile) -> TuningConfig {
+        let mut config = TuningConfig::for_profile(profile);
+        if !profile.is_quick() {
+            config.search.epochs = self.search_epochs;
+        }
+        config.split_seed = self.seed;
+        config.sweep.seed = self.seed;
+        config.search.seed = self.seed;
+        config
+    }
+}
+
+impl BaselinesArgs {
+    /// The configuration of `charlab baselines` in `profile`.
+    pub fn config(&self, profile: Profile) -> BaselinesConfig {
+        let mut config = BaselinesConfig {
+            split_seed: self.seed,
+            ..Default::default()
+        };
+        config.logreg.solver = self.logreg_solver.into();
+        config.logreg.precision = self.precision.into();
+        config.logreg.max_iter = profile.logreg_max_iter(self.logreg_max_iter);
+        config.svm.solver = self.svm_solver.into();
+        if config.svm.solver == SvmSolver::Linfa {
+            config.svm.max_iter = None;
+        }
+        config
+    }
+}
+
+/// The configuration of `charlab cv` in `profile`.
+pub fn cv_config(profile: Profile) -> charlab::sections::cv::CvConfig {
+    match profile {
+        Profile::Full => charlab::sections::cv::CvConfig::full(),
+        Profile::Quick => charlab::sections::cv::CvConfig::quick(),
+    }
+}
+
+impl LeversArgs {
+    /// The pretraining corpus of `charlab levers` in `profile`: `--corpus`, or the embedded
+    /// generator at the profile's corpus size with the data's seed + 1.
+    pub fn corpus(&self, profile: Profile) -> Result<Dataset> {
+        match DataSpec::from_arg(Some(&self.corpus)) {
+            DataSpec::Default { .. } => DataSpec::Default {
+                n: profile.corpus_size(self.corpus_size),
+                seed: self.data.data_seed.wrapping_add(1),
+            },
+            other => other,
+        }
+        .load()
+    }
+}

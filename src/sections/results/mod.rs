@@ -1,0 +1,463 @@
+//! Section 5 of the report, Results: Table 1 (test accuracy and macro F1 of every model, beside
+//! the report's), the row-normalised confusion matrix of the best model, its most confused
+//! pairs with test images, and the per-class F1 of every model. Everything is read from the
+//! results files of section 4 (whichever exist), which must all come from the same data.
+//!
+//! Outputs: `report/results/05-results.json`, `figures/05-confusion-matrix.{svg,png}`,
+//! `figures/05-confused-pairs.{svg,png}`, `figures/05-per-class-f1.{svg,png}`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Dataset, Source};
+use crate::metrics::{ClassMetrics, ConfusionMatrix};
+use crate::plot::{self, PerClassBars};
+use crate::sections::{baselines, cnn, efficientnet};
+use crate::{paths, Error, Result};
+
+mod colour;
+mod heatmap;
+mod pairs;
+
+pub use colour::{text_color_on, viridis};
+pub use heatmap::ConfusionHeatmap;
+pub use pairs::{ConfusedPairs, MisreadRow};
+
+/// Name of this section in file names.
+pub const SECTION: &str = "05-results";
+/// Figure stem of the confusion matrix.
+pub const CONFUSION_FIGURE: &str = "05-confusion-matrix";
+/// Figure stem of the confused pairs.
+pub const PAIRS_FIGURE: &str = "05-confused-pairs";
+/// Figure stem of the per-class F1 of every model.
+pub const F1_FIGURE: &str = "05-per-class-f1";
+
+/// The models of Table 1: key, name in the table, the report's accuracy and macro F1 (%).
+pub const MODELS: [(&str, &str, f64, f64); 4] = [
+    ("logreg", "Logistic regression", 78.4, 67.9),
+    ("svm", "RBF SVM", 87.8, 74.4),
+    ("cnn", "CNN", 92.0, 79.0),
+    ("efficientnet", "EfficientNet-b0", 95.0, 88.0),
+];
+
+/// Epochs the original report trained both networks for.
+pub const ORIGINAL_EPOCHS: usize = 25;
+
+/// What section 5 needs of one model's test results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelOutcome {
+    /// Key in [`MODELS`].
+    pub key: String,
+    /// Name in Table 1.
+    pub name: String,
+    /// The results file it comes from, relative to the project root.
+    pub results_file: String,
+    /// Hash of the data it was computed on.
+    pub data_hash: String,
+    /// Seed of the split whose test part it was evaluated on.
+    pub split_seed: u64,
+    /// Test accuracy.
+    pub accuracy: f64,
+    /// Test macro F1.
+    pub macro_f1: f64,
+    /// Per-class test metrics.
+    pub per_class: Vec<ClassMetrics>,
+    /// Confusion matrix, row-major `[truth, predicted]`.
+    pub confusion: Vec<u64>,
+    /// Predicted class of every test image (may be empty in old files).
+    pub test_predictions: Vec<usize>,
+}
+
+/// Reads the outcome of every model of [`MODELS`] whose results file exists; also returns the
+/// names of the missing ones.
+pub fn collect() -> Result<(Vec<ModelOutcome>, Vec<String>)> {
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    let rel = |s: &str| paths::relative(&paths::result(s));
+    let base = paths::result(baselines::SECTION);
+    let base: Option<baselines::BaselinesResults> = if base.exists() {
+        Some(paths::read_json(&base)?)
+    } else {
+        None
+    };
+    for (key, name, _, _) in MODELS {
+        let outcome = match key {
+            "logreg" | "svm" => base.as_ref().and_then(|b| {
+                b.model(key).map(|m| ModelOutcome {
+                    key: key.into(),
+                    name: name.into(),
+                    results_file: rel(baselines::SECTION),
+                    data_hash: b.data_hash.clone(),
+                    split_seed: b.config.split_seed,
+                    accuracy: m.accuracy,
+                    macro_f1: m.macro_f1,
+                    per_class: m.per_class.clone(),
+                    confusion: m.confusion.clone(),
+                    test_predictions: m.test_predictions.clone(),
+                })
+            }),
+            "cnn" => neural_outcome::<cnn::CnnConfig>(key, name, cnn::SECTION, |c| c.split_seed)?,
+            _ => neural_outcome::<efficientnet::EfficientNetConfig>(
+                key,
+                name,
+                efficientnet::SECTION,
+                |c| c.split_seed,
+            )?,
+        };
+        match outcome {
+            Some(o) => found.push(o),
+            None => missing.push(name.to_string()),
+        }
+    }
+    Ok((found, missing))
+}
+
+fn neural_outcome<C: serde::de::DeserializeOwned>(
+    key: &str,
+    name: &str,
+    section: &str,
+    seed: impl Fn(&C) -> u64,
+) -> Result<Option<ModelOutcome>> {
+    let path = paths::result(section);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let r: crate::sections::neural::NeuralResults<C> = paths::read_json(&path)?;
+    Ok(Some(ModelOutcome {
+        key: key.into(),
+        name: name.into(),
+        results_file: paths::relative(&path),
+        data_hash: r.data_hash,
+        split_seed: seed(&r.config),
+        accuracy: r.test_accuracy,
+        macro_f1: r.test_macro_f1,
+        per_class: r.per_class,
+        confusion: r.confusion,
+        test_predictions: r.test_predictions,
+    }))
+}
+
+/// One row of Table 1.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Table1Row {
+    /// Model name.
+    pub model: String,
+    /// Test accuracy, %.
+    pub accuracy: f64,
+    /// Test macro F1, %.
+    pub macro_f1: f64,
+    /// The report's accuracy, %.
+    pub report_accuracy: f64,
+    /// The report's macro F1, %.
+    pub report_macro_f1: f64,
+}
+
+/// A confused pair, with the class characters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConfusedPair {
+    /// True class and its character.
+    pub truth: (usize, char),
+    /// Predicted class and its character.
+    pub predicted: (usize, char),
+    /// Test images of `truth` predicted as `predicted`.
+    pub count: u64,
+    /// `count` / test images of `truth`.
+    pub rate: f64,
+}
+
+/// A pair of classes the model confused in either direction, counted once: `L` read as `1`
+/// and `1` read as `L` are one pair.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PairConfusion {
+    /// The two classes (index, character), the class of the larger direction first.
+    pub classes: [(usize, char); 2],
+    /// Test images of either class read as the other: both directions summed.
+    pub count: u64,
+    /// Each direction with at least one image, the larger first.
+    pub directions: Vec<ConfusedPair>,
+}
+
+/// The `k` pairs of classes most often confused in `cm`, each unordered pair once with both
+/// directions summed, most images first (ties: the higher rate of a direction, then the lower
+/// class indices). `chars` names the classes (`'?'` beyond it).
+pub fn confused_pairs(cm: &ConfusionMatrix, chars: &[char], k: usize) -> Vec<PairConfusion> {
+    let n = cm.n_classes();
+    let ch = |c: usize| chars.get(c).copied().unwrap_or('?');
+    let rows: Vec<u64> = (0..n).map(|t| (0..n).map(|p| cm.get(t, p)).sum()).collect();
+    let direction = |t: usize, p: usize| {
+        let count = cm.get(t, p);
+        (count > 0).then(|| ConfusedPair {
+            truth: (t, ch(t)),
+            predicted: (p, ch(p)),
+            count,
+            rate: count as f64 / rows[t].max(1) as f64,
+        })
+    };
+    let mut pairs: Vec<PairConfusion> = (0..n)
+        .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
+        .filter_map(|(a, b)| {
+            let mut directions: Vec<ConfusedPair> = [direction(a, b), direction(b, a)]
+                .into_iter()
+                .flatten()
+                .collect();
+            directions.sort_by(|x, y| {
+                y.count
+                    .cmp(&x.count)
+                    .then(y.rate.total_cmp(&x.rate))
+                    .then(x.truth.0.cmp(&y.truth.0))
+            });
+            let first = directions.first()?;
+            Some(PairConfusion {
+                classes: [first.truth, first.predicted],
+                count: directions.iter().map(|d| d.count).sum(),
+                directions,
+            })
+        })
+        .collect();
+    let top_rate = |p: &PairConfusion| p.directions.first().map_or(0.0, |d| d.rate);
+    let low = |p: &PairConfusion| {
+        let (a, b) = (p.classes[0].0, p.classes[1].0);
+        (a.min(b), a.max(b))
+    };
+    pairs.sort_by(|x, y| {
+        y.count
+            .cmp(&x.count)
+            .then(top_rate(y).total_cmp(&top_rate(x)))
+            .then(low(x).cmp(&low(y)))
+    });
+    pairs.truncate(k);
+    pairs
+}
+
+/// `report/results/05-results.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResultsSummary {
+    /// Section name.
+    pub section: String,
+    /// Where the data came from.
+    pub source: Source,
+    /// Hash of the data (every model's results come from it).
+    pub data_hash: String,
+    /// Table 1, in [`MODELS`] order (models without results left out).
+    pub table1: Vec<Table1Row>,
+    /// Models without a results file.
+    pub missing: Vec<String>,
+    /// The model with the highest test accuracy (ties: macro F1).
+    pub best_model: String,
+    /// The best model's most frequent confusions, one direction each (`L` read as `1` and `1`
+    /// read as `L` are two entries), most frequent first.
+    pub most_confused: Vec<ConfusedPair>,
+    /// The best model's most confused pairs of classes, each pair once with both directions
+    /// summed, most images first (empty in files written before it was recorded).
+    #[serde(default)]
+    pub confused_pairs: Vec<PairConfusion>,
+    /// Classes without a test image in any model's test set: their F1 is undefined, not 0
+    /// (empty in files written before it was recorded).
+    #[serde(default)]
+    pub absent_classes: Vec<usize>,
+    /// Per-class test F1 of every model: (model, F1 per class).
+    pub per_class_f1: Vec<(String, Vec<f64>)>,
+    /// Results files read.
+    pub inputs: Vec<String>,
+}
+
+/// Table 1 as a DataFrame: model, accuracy %, macro F1 %, and the report's two numbers.
+pub fn table1(rows: &[Table1Row]) -> Result<polars::prelude::DataFrame> {
+    use polars::prelude::*;
+    Ok(df!(
+        "model" => rows.iter().map(|r| r.model.clone()).collect::<Vec<_>>(),
+        "accuracy_%" => rows.iter().map(|r| r.accuracy).collect::<Vec<_>>(),
+        "macro_f1_%" => rows.iter().map(|r| r.macro_f1).collect::<Vec<_>>(),
+        "report_accuracy_%" => rows.iter().map(|r| r.report_accuracy).collect::<Vec<_>>(),
+        "report_macro_f1_%" => rows.iter().map(|r| r.report_macro_f1).collect::<Vec<_>>(),
+    )?)
+}
+
+/// Table 1 as Markdown (numbers to one decimal, as in the report).
+pub fn table1_markdown(rows: &[Table1Row]) -> String {
+    let mut s = String::from(
+        "| Model | Accuracy % | Macro F1 % | Report: accuracy % | Report: macro F1 % |\n\
+         |---|---|---|---|---|\n",
+    );
+    for r in rows {
+        s.push_str(&format!(
+            "| {} | {:.1} | {:.1} | {:.1} | {:.1} |\n",
+            r.model, r.accuracy, r.macro_f1, r.report_accuracy, r.report_macro_f1
+        ));
+    }
+    s
+}
+
+/// Builds the summary of `outcomes` (all computed on `data`).
+pub fn summarize(
+    data: &Dataset,
+    outcomes: &[ModelOutcome],
+    missing: Vec<String>,
+    n_pairs: usize,
+) -> Result<ResultsSummary> {
+    let hash = data.content_hash();
+    if let Some(o) = outcomes.iter().find(|o| o.data_hash != hash) {
+        return Err(Error::results(
+            &o.results_file,
+            format!(
+                "comes from other data (hash {}) than {} (hash {}); rerun its section on this \
+                 data first",
+                o.data_hash.get(..16).unwrap_or(&o.data_hash),
+                data.source(),
+                hash.get(..16).unwrap_or(&hash)
+            ),
+            "charlab reproduce",
+        ));
+    }
+    let best = outcomes
+        .iter()
+        .max_by(|a, b| {
+            a.accuracy
+                .total_cmp(&b.accuracy)
+                .then(a.macro_f1.total_cmp(&b.macro_f1))
+        })
+        .ok_or_else(|| {
+            Error::results(
+                paths::relative(&paths::result(baselines::SECTION)),
+                "no model results yet (section 4.1, 4.2 or 4.3)",
+                "charlab baselines` or `charlab train cnn",
+            )
+        })?;
+    let chars = data.class_chars();
+    let cm = ConfusionMatrix::from_counts(chars.len(), best.confusion.clone())?;
+    let most_confused = cm
+        .most_confused(n_pairs)
+        .into_iter()
+        .map(|c| ConfusedPair {
+            truth: (c.truth, chars[c.truth]),
+            predicted: (c.predicted, chars[c.predicted]),
+            count: c.count,
+            rate: c.rate,
+        })
+        .collect();
+    let table1 = outcomes
+        .iter()
+        .filter_map(|o| {
+            MODELS.iter().find(|m| m.0 == o.key).map(|m| Table1Row {
+                model: o.name.clone(),
+                accuracy: 100.0 * o.accuracy,
+                macro_f1: 100.0 * o.macro_f1,
+                report_accuracy: m.2,
+                report_macro_f1: m.3,
+            })
+        })
+        .collect();
+    let mut inputs: Vec<String> = outcomes.iter().map(|o| o.results_file.clone()).collect();
+    inputs.dedup();
+    let absent_classes = (0..chars.len())
+        .filter(|&c| {
+            outcomes
+                .iter()
+                .all(|o| o.per_class.get(c).is_none_or(|m| m.support == 0))
+        })
+        .collect();
+    Ok(ResultsSummary {
+        section: SECTION.into(),
+        source: data.source().clone(),
+        data_hash: hash,
+        table1,
+        missing,
+        best_model: best.name.clone(),
+        most_confused,
+        confused_pairs: confused_pairs(&cm, chars, n_pairs),
+        absent_classes,
+        per_class_f1: outcomes
+            .iter()
+            .map(|o| (o.name.clone(), o.per_class.iter().map(|m| m.f1).collect()))
+            .collect(),
+        inputs,
+    })
+}
+
+/// The outcome of `summary`'s best model.
+pub fn best<'a>(
+    outcomes: &'a [ModelOutcome],
+    summary: &ResultsSummary,
+) -> Result<&'a ModelOutcome> {
+    outcomes
+        .iter()
+        .find(|o| o.name == summary.best_model)
+        .ok_or_else(|| {
+            Error::param(
+                "results",
+                format!("no outcome of {} among the results", summary.best_model),
+            )
+        })
+}
+
+/// Per-class F1 of every model in `summary`, as grouped bars (legend: model and macro F1;
+/// classes without test images marked as such).
+pub fn per_class_f1_bars(summary: &ResultsSummary, classes: &[char]) -> PerClassBars {
+    PerClassBars {
+        title: "Per-class F1 on the test set".into(),
+        classes: classes.to_vec(),
+        series: summary
+            .per_class_f1
+            .iter()
+            .map(|(name, f1)| {
+                let macro_f1 = summary.table1.iter().find(|r| &r.model == name);
+                let name = match macro_f1 {
+                    Some(r) => format!("{name} (macro F1 {:.1}%)", r.macro_f1),
+                    None => name.clone(),
+                };
+                (name, f1.clone())
+            })
+            .collect(),
+        y_desc: plot::F1_AXIS.into(),
+        absent: summary.absent_classes.clone(),
+    }
+}
+
+/// Runs section 5 on `data`: reads the section 4 results, draws the three figures and writes
+/// `report/results/05-results.json`.
+pub fn run(data: &Dataset) -> Result<ResultsSummary> {
+    let (outcomes, missing) = collect()?;
+    let summary = summarize(data, &outcomes, missing, 4)?;
+    let best = best(&outcomes, &summary)?;
+    let chars = data.class_chars();
+    plot::save(
+        &ConfusionHeatmap::of(best, chars)?,
+        &paths::figure(CONFUSION_FIGURE),
+    )?;
+    plot::save(
+        &ConfusedPairs::of(data, &summary, best, 5)?,
+        &paths::figure(PAIRS_FIGURE),
+    )?;
+    plot::save(
+        &per_class_f1_bars(&summary, chars),
+        &paths::figure(F1_FIGURE),
+    )?;
+    paths::write_json(&paths::result(SECTION), &summary)?;
+    Ok(summary)
+}
+
+/// The text `charlab results` prints: Table 1, the models without results, the best model's
+/// most confused pairs, and the files written.
+pub fn summary(res: &ResultsSummary) -> String {
+    let mut s = format!("{}\n", table1_markdown(&res.table1));
+    if !res.missing.is_empty() {
+        s.push_str(&format!("no results yet for: {}\n", res.missing.join(", ")));
+    }
+    s.push_str(&format!(
+        "best model: {}; most confused pairs:\n",
+        res.best_model
+    ));
+    for p in &res.most_confused {
+        s.push_str(&format!(
+            "  true {} -> predicted {}: {} images ({:.1}%)\n",
+            p.truth.1,
+            p.predicted.1,
+            p.count,
+            100.0 * p.rate
+        ));
+    }
+    s.push_str(&format!(
+        "wrote report/results/{SECTION}.json, figures/{CONFUSION_FIGURE}, {PAIRS_FIGURE}, \
+         {F1_FIGURE}\n"
+    ));
+    s
+}
