@@ -910,7 +910,11 @@ fn check_levers() -> Vec<String> {
 
 /// `mean ± std` in percent with one decimal, as `cv::pm` shows it.
 fn pm(v: &Value) -> String {
-    format!("{:.1} ± {:.1}", 100.0 * num(v, "/mean"), 100.0 * num(v, "/std"))
+    format!(
+        "{:.1} ± {:.1}",
+        100.0 * num(v, "/mean"),
+        100.0 * num(v, "/std")
+    )
 }
 
 /// The text of an HTML fragment without its tags.
@@ -958,7 +962,10 @@ fn check_cv() -> Vec<String> {
         }
     }
     if let Some(i) = nb.cell("cv::ensembles_table") {
-        let ens = at(&res, "/ensembles").as_array().cloned().unwrap_or_default();
+        let ens = at(&res, "/ensembles")
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let columns = [
             "ensemble",
             "test accuracy (%)",
