@@ -45,12 +45,10 @@ pub fn html_path() -> PathBuf {
 fn read<T: DeserializeOwned>(section: &str) -> Result<T> {
     let path = paths::result(section);
     if !path.exists() {
-        return Err(Error::param(
-            "results",
-            format!(
-                "{} is missing; run `charlab reproduce` to compute every section",
-                paths::relative(&path)
-            ),
+        return Err(Error::results(
+            paths::relative(&path),
+            "is missing",
+            "charlab reproduce",
         ));
     }
     paths::read_json(&path)
