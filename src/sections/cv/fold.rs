@@ -177,12 +177,7 @@ pub(crate) fn run_fold(
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let (score, preds) = match &model.kind {
         CvKind::Logreg { params } => {
-            let split = Split {
-                train: fold.train.clone(),
-                validation: Vec::new(),
-                test: fold.test.clone(),
-            };
-            let (m, r) = baselines::fit_logreg(data, &split, params)?;
+            let (m, r) = baselines::fit_logreg(data, &pixel_split(fold), params)?;
             let preds = m.predict(features(data, test).view())?;
             pixel_score(
                 data,
@@ -195,11 +190,7 @@ pub(crate) fn run_fold(
             )?
         }
         CvKind::Svm { params } => {
-            let split = Split {
-                train: fold.train.clone(),
-                validation: Vec::new(),
-                test: fold.test.clone(),
-            };
+            let split = pixel_split(fold);
             let (m, r): (Svm, _) = baselines::fit_svm(data, &split, params, &model.name)?;
             let preds = m.predict(&pixels(data, test))?;
             pixel_score(
@@ -296,6 +287,16 @@ pub(crate) fn run_fold(
         },
     )?;
     Ok(score)
+}
+
+/// A fold as the pixel models' split: fitted on the training folds (their `validation` is
+/// empty), scored on the held-out fold.
+pub(crate) fn pixel_split(fold: &Fold) -> Split {
+    Split {
+        train: fold.train.clone(),
+        validation: Vec::new(),
+        test: fold.test.clone(),
+    }
 }
 
 fn pixel_score(

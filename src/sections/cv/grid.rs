@@ -149,12 +149,7 @@ fn point(
                     f + 1,
                     folds.folds.len()
                 ));
-                let split = Split {
-                    train: fold.train.clone(),
-                    validation: Vec::new(),
-                    test: fold.test.clone(),
-                };
-                let (accuracy, macro_f1, seconds) = fit(&split)?;
+                let (accuracy, macro_f1, seconds) = fit(&super::fold::pixel_split(fold))?;
                 let g = GridFold {
                     key: k,
                     accuracy,
