@@ -83,6 +83,18 @@ pub fn run(data: &Dataset, config: &CnnConfig, resume: bool) -> Result<NeuralRes
     Ok(res)
 }
 
+/// The results file when it was made from `data` with `config` (a notebook then shows the
+/// run that the CLI finished, without training it again or rewriting its timings), else
+/// [`run`], resuming the run folder.
+pub fn load_or_run(data: &Dataset, config: &CnnConfig) -> Result<NeuralResults> {
+    if let Ok(r) = paths::read_json::<NeuralResults>(&paths::result(SECTION)) {
+        if r.data_hash == data.content_hash() && &r.config == config {
+            return Ok(r);
+        }
+    }
+    run(data, config, true)
+}
+
 /// The CNN's layers as a table: name, what it does, output shape, parameters.
 pub fn layer_table(params: &CnnParams) -> Result<polars::prelude::DataFrame> {
     use polars::prelude::*;

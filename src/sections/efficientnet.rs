@@ -83,6 +83,18 @@ pub fn run(data: &Dataset, config: &EfficientNetConfig, resume: bool) -> Result<
     Ok(res)
 }
 
+/// The results file when it was made from `data` with `config` (a notebook then shows the
+/// run that the CLI finished, without training it again or rewriting its timings), else
+/// [`run`], resuming the run folder.
+pub fn load_or_run(data: &Dataset, config: &EfficientNetConfig) -> Result<NeuralResults> {
+    if let Ok(r) = paths::read_json::<NeuralResults>(&paths::result(SECTION)) {
+        if r.data_hash == data.content_hash() && &r.config == config {
+            return Ok(r);
+        }
+    }
+    run(data, config, true)
+}
+
 /// The network's stages as a table: variables, what they do, output shape, parameters
 /// (counted on a network built on the CPU).
 pub fn layer_table(params: &EfficientNetParams) -> Result<polars::prelude::DataFrame> {
