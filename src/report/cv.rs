@@ -4,7 +4,7 @@
 use super::Writer;
 use crate::sections::cv::{self, CvResults, ModelCv};
 use crate::sections::results::Table1Row;
-use crate::{paths, Result};
+use crate::Result;
 
 /// Two-sided 95% critical values of Student's t for 1 to 10 degrees of freedom.
 const T95: [f64; 10] = [
@@ -13,11 +13,7 @@ const T95: [f64; 10] = [
 
 /// The results file, when section 6.2 has run.
 pub(super) fn results() -> Result<Option<CvResults>> {
-    let path = paths::result(cv::SECTION);
-    if !path.exists() {
-        return Ok(None);
-    }
-    Ok(Some(paths::read_json(&path)?))
+    super::read_optional(cv::SECTION)
 }
 
 /// A paired comparison of two models over the same folds with Nadeau and Bengio's corrected

@@ -66,20 +66,14 @@ fn effect(w: &mut Writer, what: &str, pairs: &[(&VariantResults, &VariantResults
 }
 
 /// Table 1's row for section 6.1's best model (beside the original's best, EfficientNet-b0
-/// pretrained), when its results exist.
-/// With section 6.2's results, the row has its cross-validated cells too.
+/// pretrained), when its results exist. With section 6.2's results, the row has its
+/// cross-validated cells too.
 pub(super) fn table1_row(
     w: &mut Writer,
+    res: Option<&LeversResults>,
     cv: Option<&crate::sections::cv::CvResults>,
-) -> Result<Option<String>> {
-    let path = paths::result(levers::SECTION);
-    if !path.exists() {
-        return Ok(None);
-    }
-    let res: LeversResults = paths::read_json(&path)?;
-    let Some(best) = res.best else {
-        return Ok(None);
-    };
+) -> Option<String> {
+    let best = res?.best.as_ref()?;
     let name = w.lit(&best.model);
     let mut cells = vec![w.num(best.test_accuracy, 1), w.num(best.test_macro_f1, 1)];
     if let Some(c) = cv {
@@ -87,32 +81,24 @@ pub(super) fn table1_row(
     }
     cells.push(w.num(results::MODELS[3].2, 1));
     cells.push(w.num(results::MODELS[3].3, 1));
-    Ok(Some(format!(
+    Some(format!(
         "| Section 6.1's best ({name}) | {} |\n",
         cells.join(" | ")
-    )))
+    ))
 }
 
 /// The results file, when section 6.1 has run.
 pub(super) fn results() -> Result<Option<LeversResults>> {
-    let path = paths::result(levers::SECTION);
-    if !path.exists() {
-        return Ok(None);
-    }
-    Ok(Some(paths::read_json(&path)?))
+    super::read_optional(levers::SECTION)
 }
 
 /// Writes section 6.1, or a line saying how to compute it when its results are missing.
-pub(super) fn section(w: &mut Writer) -> Result<()> {
+pub(super) fn section(w: &mut Writer, res: Option<&LeversResults>) {
     w.para("### 6.1 Pretraining, class imbalance and augmentation");
-    let path = paths::result(levers::SECTION);
-    if !path.exists() {
-        w.para("No results yet: `charlab levers` computes this section.");
-        return Ok(());
+    match res {
+        Some(res) => write_section(w, res),
+        None => w.para("No results yet: `charlab levers` computes this section."),
     }
-    let res: LeversResults = paths::read_json(&path)?;
-    write_section(w, &res);
-    Ok(())
 }
 
 /// Section 6.1's text from `res` (after its heading).

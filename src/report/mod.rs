@@ -54,6 +54,16 @@ fn read<T: DeserializeOwned>(section: &str) -> Result<T> {
     paths::read_json(&path)
 }
 
+/// A section's results file when it exists (sections 4.2's tuning and 6 are optional: the
+/// report says how to compute them when they are missing).
+fn read_optional<T: DeserializeOwned>(section: &str) -> Result<Option<T>> {
+    let path = paths::result(section);
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(paths::read_json(&path)?))
+}
+
 /// The report's Markdown (and the numbers written into it) from the results files.
 pub fn render() -> Result<Writer> {
     let ds: dataset::DatasetResults = read(dataset::SECTION)?;
@@ -237,9 +247,9 @@ pub fn render() -> Result<Writer> {
          connected layers.",
         &cnn_r,
     );
-    let tuning_path = paths::result(crate::sections::cnn_tuning::SECTION);
-    if tuning_path.exists() {
-        let t: crate::sections::cnn_tuning::TuningResults = paths::read_json(&tuning_path)?;
+    let tuning: Option<crate::sections::cnn_tuning::TuningResults> =
+        read_optional(crate::sections::cnn_tuning::SECTION)?;
+    if let Some(t) = tuning {
         let text = analysis::tuning(&mut w, &t);
         if !text.is_empty() {
             w.para(&text);
@@ -274,7 +284,8 @@ pub fn render() -> Result<Writer> {
     let best = res.best_model.clone();
     let table = w.lit("Table 1");
     let cv_res = cv::results()?;
-    let row6 = levers::table1_row(&mut w, cv_res.as_ref())?;
+    let levers_res = levers::results()?;
+    let row6 = levers::table1_row(&mut w, levers_res.as_ref(), cv_res.as_ref());
     let last = if row6.is_some() {
         " The last row is section 6.1's best model (chosen on validation), beside the \
          original's best, its ImageNet-pretrained EfficientNet-b0."
@@ -400,7 +411,7 @@ pub fn render() -> Result<Writer> {
 
     // 6. The original's future work.
     w.para("## 6 Beyond the original: its future work");
-    levers::section(&mut w)?;
+    levers::section(&mut w, levers_res.as_ref());
     cv::section(&mut w)?;
 
     // 7. Differences.
@@ -448,7 +459,6 @@ pub fn render() -> Result<Writer> {
     w.para(&why);
 
     // 8. Conclusions.
-    let levers_res = levers::results()?;
     let concl = analysis::conclusions(
         &mut w,
         &res,

@@ -87,12 +87,10 @@ pub fn run(data: &Dataset, config: &CnnConfig, resume: bool) -> Result<NeuralRes
 /// run that the CLI finished, without training it again or rewriting its timings), else
 /// [`run`], resuming the run folder.
 pub fn load_or_run(data: &Dataset, config: &CnnConfig) -> Result<NeuralResults> {
-    if let Ok(r) = paths::read_json::<NeuralResults>(&paths::result(SECTION)) {
-        if r.data_hash == data.content_hash() && &r.config == config {
-            return Ok(r);
-        }
+    match neural::saved(SECTION, data, config) {
+        Some(r) => Ok(r),
+        None => run(data, config, true),
     }
-    run(data, config, true)
 }
 
 /// The CNN's layers as a table: name, what it does, output shape, parameters.

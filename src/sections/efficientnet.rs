@@ -87,12 +87,10 @@ pub fn run(data: &Dataset, config: &EfficientNetConfig, resume: bool) -> Result<
 /// run that the CLI finished, without training it again or rewriting its timings), else
 /// [`run`], resuming the run folder.
 pub fn load_or_run(data: &Dataset, config: &EfficientNetConfig) -> Result<NeuralResults> {
-    if let Ok(r) = paths::read_json::<NeuralResults>(&paths::result(SECTION)) {
-        if r.data_hash == data.content_hash() && &r.config == config {
-            return Ok(r);
-        }
+    match neural::saved(SECTION, data, config) {
+        Some(r) => Ok(r),
+        None => run(data, config, true),
     }
-    run(data, config, true)
 }
 
 /// The network's stages as a table: variables, what they do, output shape, parameters

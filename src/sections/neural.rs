@@ -178,6 +178,17 @@ pub fn resumable<C: NeuralConfig>(data: &Dataset, config: &C, run_dir: &Path) ->
         .unwrap_or(false)
 }
 
+/// The results file of `section` when it was made from `data` with `config` (what the
+/// sections' `load_or_run` show instead of training again).
+pub fn saved<C: serde::de::DeserializeOwned + PartialEq>(
+    section: &str,
+    data: &Dataset,
+    config: &C,
+) -> Option<NeuralResults<C>> {
+    let r: NeuralResults<C> = paths::read_json(&paths::result(section)).ok()?;
+    (r.data_hash == data.content_hash() && &r.config == config).then_some(r)
+}
+
 /// Writes `report/results/<section>.json`.
 pub fn save_results<C: Serialize>(res: &NeuralResults<C>) -> Result<()> {
     paths::write_json(&paths::result(&res.section), res)

@@ -14,7 +14,7 @@ use super::run_root;
 use crate::data::Dataset;
 use crate::metrics::ConfusionMatrix;
 use crate::models::svm::Svm;
-use crate::sections::baselines::{self, features, pixels};
+use crate::sections::baselines::{self, features, pixels, ModelResult};
 use crate::sections::levers::{self, adjusted_predictions, log_prior, Net, Variant};
 use crate::split::{self, Fold, Normalizer, Split};
 use crate::{paths, Error, Result};
@@ -178,30 +178,19 @@ pub(crate) fn run_fold(
     let (score, preds) = match &model.kind {
         CvKind::Logreg { params } => {
             let (m, r) = baselines::fit_logreg(data, &pixel_split(fold), params)?;
-            let preds = m.predict(features(data, test).view())?;
             pixel_score(
                 data,
                 f,
                 fold,
                 test,
-                (r.accuracy, r.macro_f1),
-                r.fit_seconds,
-                preds,
+                &r,
+                m.predict(features(data, test).view())?,
             )?
         }
         CvKind::Svm { params } => {
-            let split = pixel_split(fold);
-            let (m, r): (Svm, _) = baselines::fit_svm(data, &split, params, &model.name)?;
-            let preds = m.predict(&pixels(data, test))?;
-            pixel_score(
-                data,
-                f,
-                fold,
-                test,
-                (r.accuracy, r.macro_f1),
-                r.fit_seconds,
-                preds,
-            )?
+            let (m, r): (Svm, _) =
+                baselines::fit_svm(data, &pixel_split(fold), params, &model.name)?;
+            pixel_score(data, f, fold, test, &r, m.predict(&pixels(data, test))?)?
         }
         CvKind::Net {
             net,
@@ -304,8 +293,7 @@ fn pixel_score(
     f: usize,
     fold: &Fold,
     test: &[usize],
-    heldout: (f64, f64),
-    seconds: f64,
+    heldout: &ModelResult,
     preds: Vec<usize>,
 ) -> Result<(FoldScore, Vec<usize>)> {
     let (ta, tf) = acc_f1(data, test, &preds)?;
@@ -314,12 +302,12 @@ fn pixel_score(
             fold: f,
             fit_images: fold.train.len(),
             heldout_images: fold.test.len(),
-            heldout_accuracy: heldout.0,
-            heldout_macro_f1: heldout.1,
+            heldout_accuracy: heldout.accuracy,
+            heldout_macro_f1: heldout.macro_f1,
             test_accuracy: ta,
             test_macro_f1: tf,
             tau: 0.0,
-            seconds,
+            seconds: heldout.fit_seconds,
         },
         preds,
     ))

@@ -337,7 +337,10 @@ pub(crate) fn cnn(
                 },
             };
             let dir = run_root().join("grid").join(&name);
-            let what = serde_json::to_string(&variant).unwrap_or_default();
+            let what = serde_json::to_string(&variant).map_err(|source| Error::Json {
+                path: dir.join("point.json"),
+                source,
+            })?;
             let k = key(&[
                 &what,
                 &data.content_hash(),
