@@ -98,6 +98,11 @@ pub struct EnsembleSpec {
     pub rule: String,
     /// Adjustment of the vote's log-probabilities, if any.
     pub adjustment: Option<Adjustment>,
+    /// Whether each member's own `adjustment.json` is applied to its logits before the vote
+    /// (default `false`: members vote with their raw logits). Section 6.2's fold votes set it:
+    /// each fold picked its own `tau` on its inner validation part.
+    #[serde(default)]
+    pub adjusted_members: bool,
 }
 
 /// A trained network, or a soft vote of several, ready to label images.
@@ -107,6 +112,9 @@ pub struct Predictor {
     others: Vec<Predictor>,
     /// Applied to the logits (or the vote's log-probabilities).
     adjustment: Option<Adjustment>,
+    /// Applied to this network's logits before they enter a vote (members of an ensemble
+    /// whose `ensemble.json` sets `adjusted_members`).
+    member_adjustment: Option<Adjustment>,
     /// A majority vote instead of a soft vote.
     majority: bool,
     net: Box<dyn ModuleT>,
@@ -134,7 +142,8 @@ impl Predictor {
             let mut members = Vec::new();
             for m in &spec.members {
                 let mut p = Predictor::load(&run_dir.join(m))?;
-                p.adjustment = None;
+                let own = p.adjustment.take();
+                p.member_adjustment = if spec.adjusted_members { own } else { None };
                 members.push(p);
             }
             if members.is_empty() {
@@ -262,6 +271,7 @@ impl Predictor {
         Ok(Predictor {
             others: Vec::new(),
             adjustment,
+            member_adjustment: None,
             majority: false,
             net,
             _vs: vs,
@@ -322,9 +332,9 @@ impl Predictor {
         let raw = if self.others.is_empty() {
             self.net_logits(images)?
         } else {
-            let mut all = vec![self.net_logits(images)?];
+            let mut all = vec![adjust(self.net_logits(images)?, &self.member_adjustment)];
             for o in &self.others {
-                all.push(o.net_logits(images)?);
+                all.push(adjust(o.net_logits(images)?, &o.member_adjustment));
             }
             let refs: Vec<&Tensor> = all.iter().collect();
             if self.majority {
@@ -333,13 +343,7 @@ impl Predictor {
                 crate::sections::levers::soft_vote(&refs)?
             }
         };
-        Ok(match &self.adjustment {
-            Some(a) => {
-                let prior = Tensor::from_slice(&a.log_prior).to_kind(tch::Kind::Float);
-                raw.to_kind(tch::Kind::Float) - prior * a.tau
-            }
-            None => raw,
-        })
+        Ok(adjust(raw, &self.adjustment))
     }
 
     /// One network's logits, in batches of 1,024.
@@ -386,6 +390,17 @@ impl Predictor {
             .into_iter()
             .map(|p| p.max(0) as usize)
             .collect())
+    }
+}
+
+/// `logits - tau * log_prior` under `adjustment`, or `logits` unchanged without one.
+fn adjust(logits: Tensor, adjustment: &Option<Adjustment>) -> Tensor {
+    match adjustment {
+        Some(a) => {
+            let prior = Tensor::from_slice(&a.log_prior).to_kind(tch::Kind::Float);
+            logits.to_kind(tch::Kind::Float) - prior * a.tau
+        }
+        None => logits,
     }
 }
 

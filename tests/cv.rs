@@ -116,6 +116,24 @@ fn quick_section_runs_end_to_end_and_resumes_without_refitting() {
     for e in &res.ensembles {
         assert_eq!(e.per_class_f1.len(), data.n_classes());
     }
+    // The network's soft fold vote is a folder `charlab predict` loads, and it labels the test
+    // part exactly as the vote was scored.
+    let folds = Folds::new(&data, 0, config.folds, config.fold_seed).unwrap();
+    let test = data.subset(&folds.test).unwrap();
+    let soft: Vec<_> = res.ensembles.iter().filter(|e| e.rule == "soft").collect();
+    assert_eq!(soft.len(), nets);
+    for e in soft {
+        let dir = tmp
+            .path()
+            .join(e.run_dir.as_ref().expect("a soft fold vote has a folder"));
+        let p = charlab::inference::Predictor::load(&dir).unwrap();
+        let acc = charlab::inference::agreement(&test, &p.predict(&test).unwrap());
+        assert!(
+            (acc - e.test_accuracy).abs() < 1e-9,
+            "{acc} vs {}",
+            e.test_accuracy
+        );
+    }
     for fig in [cv::CV_FIGURE, cv::SVM_GRID_FIGURE] {
         assert!(charlab::paths::figure(fig).with_extension("png").exists());
     }

@@ -4,6 +4,8 @@
 //! held-out macro F1 and the soft vote of every network fold model. Each is set beside its
 //! best member, the member with the highest held-out macro F1 (chosen without the test part).
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
@@ -11,6 +13,7 @@ use super::config::CvKind;
 use super::fold::{fold_dir, read_test_logits, FoldRecord};
 use super::{Folds, ModelCv};
 use crate::data::Dataset;
+use crate::inference::EnsembleSpec;
 use crate::metrics::ConfusionMatrix;
 use crate::sections::levers::soft_vote;
 use crate::{paths, Result};
@@ -38,6 +41,10 @@ pub struct EnsembleResult {
     pub best_member_test_macro_f1: f64,
     /// Its per-class test F1.
     pub best_member_per_class_f1: Vec<f64>,
+    /// The ensemble folder `charlab predict --model` loads (`ensemble.json`), for the soft
+    /// votes of a network's fold models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_dir: Option<String>,
 }
 
 /// Hard votes: each member's prediction counts one; a tie goes to the class of the member
@@ -106,7 +113,26 @@ fn result(
         best_member_test_accuracy: ba,
         best_member_test_macro_f1: bf,
         best_member_per_class_f1: bpc,
+        run_dir: None,
     })
+}
+
+/// Writes `<model>/fold-vote/ensemble.json`: the soft vote of the fold models in `order`, each
+/// with the logit adjustment its fold chose (as the vote on the test part was scored), which
+/// [`crate::inference::Predictor`] loads. Returns the folder.
+fn write_fold_vote(model: &str, order: &[usize]) -> Result<String> {
+    let dir = super::run_root().join(model).join("fold-vote");
+    let spec = EnsembleSpec {
+        members: order
+            .iter()
+            .map(|&f| PathBuf::from("..").join(format!("fold-{}", f + 1)))
+            .collect(),
+        rule: "soft".into(),
+        adjustment: None,
+        adjusted_members: true,
+    };
+    paths::write_json(&dir.join(paths::run_files::ENSEMBLE), &spec)?;
+    Ok(paths::relative(&dir))
 }
 
 /// Fold order of `m`, best held-out macro F1 first.
@@ -162,14 +188,16 @@ pub fn ensembles(
                 .collect::<Result<_>>()?;
             let refs: Vec<&Tensor> = logits.iter().collect();
             let soft = argmax(&soft_vote(&refs)?)?;
-            out.push(result(
+            let mut r = result(
                 data,
                 test,
                 format!("{}: soft vote of {n_folds} folds", m.model.label),
                 "soft",
                 &members,
                 &soft,
-            )?);
+            )?;
+            r.run_dir = Some(write_fold_vote(name, &order)?);
+            out.push(r);
             for (&f, l) in order.iter().zip(logits) {
                 net_logits.push((m.folds[f].heldout_macro_f1, l));
             }

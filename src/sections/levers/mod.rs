@@ -524,6 +524,7 @@ pub fn run(
                     tau: en.scored.tau,
                     log_prior: prior.clone(),
                 }),
+                adjusted_members: false,
             };
             paths::write_json(
                 &root.join(&en.name).join(crate::paths::run_files::ENSEMBLE),
