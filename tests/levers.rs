@@ -168,7 +168,16 @@ fn quick_section_runs_end_to_end_and_predict_loads_the_best_run() {
         assert_eq!(v.scored.test_predictions.len(), n_test);
         assert!(v.scored.test.adjusted_accuracy > 0.0 && v.scored.test.adjusted_accuracy <= 1.0);
         assert_eq!(v.scored.pairs.len(), levers::PAIRS.len());
+        // The most frequent confusions: off the diagonal, most frequent first, no more than
+        // the errors there are.
+        let c = &v.scored.top_confusions;
+        assert!(c.len() <= levers::TOP_CONFUSIONS);
+        assert!(c.windows(2).all(|w| w[0].count >= w[1].count));
+        assert!(c.iter().all(|x| x.truth != x.predicted && x.count > 0));
+        let errors = (n_test as f64 * (1.0 - v.scored.test.adjusted_accuracy)).round() as u64;
+        assert!(c.iter().map(|x| x.count).sum::<u64>() <= errors);
     }
+    assert_eq!(res.class_chars, data.class_chars());
     let saved: LeversResults =
         charlab::paths::read_json(&charlab::paths::result(levers::SECTION)).unwrap();
     assert_eq!(saved, res);

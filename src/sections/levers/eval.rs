@@ -6,7 +6,7 @@ use tch::nn::ModuleT;
 use tch::{Device, Kind, Tensor};
 
 use crate::data::Dataset;
-use crate::metrics::ConfusionMatrix;
+use crate::metrics::{Confusion, ConfusionMatrix};
 use crate::split::Split;
 use crate::Result;
 
@@ -114,7 +114,14 @@ pub struct Scored {
     pub pairs: Vec<PairConfusion>,
     /// Adjusted test predictions, in the split's test order.
     pub test_predictions: Vec<usize>,
+    /// The most frequent test confusions after adjustment (at most [`TOP_CONFUSIONS`]), most
+    /// frequent first: where the remaining errors are.
+    #[serde(default)]
+    pub top_confusions: Vec<Confusion>,
 }
+
+/// How many of a model's most frequent test confusions [`Scored`] keeps.
+pub const TOP_CONFUSIONS: usize = 10;
 
 /// Truth of the validation and test parts, the training prior and the class characters: what
 /// [`score`] needs besides a model's logits, built once per data set and split.
@@ -180,6 +187,7 @@ pub(crate) fn score(
                 adjusted: pair_counts(&cm_adj, &e.chars, p),
             })
             .collect(),
+        top_confusions: cm_adj.most_confused(TOP_CONFUSIONS),
         test_predictions: test_adj,
     })
 }

@@ -29,6 +29,7 @@ pub use table::{future_work, variants_table, FutureWork, VariantRow, FUTURE_WORK
 pub(crate) use eval::logits;
 pub use eval::{
     adjusted_predictions, log_prior, majority_vote, soft_vote, PairConfusion, Scored, Scores,
+    TOP_CONFUSIONS,
 };
 use eval::{score, Eval};
 
@@ -120,6 +121,9 @@ pub struct LeversResults {
     pub source: Source,
     /// Its content hash.
     pub data_hash: String,
+    /// The character of each class (by index).
+    #[serde(default)]
+    pub class_chars: Vec<char>,
     /// The pretraining corpus.
     pub corpus: Source,
     /// Its content hash.
@@ -457,6 +461,7 @@ pub fn run(
         section: SECTION.into(),
         source: data.source().clone(),
         data_hash: data.content_hash(),
+        class_chars: data.class_chars().to_vec(),
         corpus: corpus.source().clone(),
         corpus_hash: corpus.content_hash(),
         config: config.clone(),
