@@ -134,6 +134,17 @@ fn quick_section_runs_end_to_end_and_resumes_without_refitting() {
             e.test_accuracy
         );
     }
+    // The report's section 6.2 from these results: every number in it comes from them, and it
+    // names the fold vote's folder.
+    let mut w = charlab::report::Writer::default();
+    charlab::report::cv_section(&mut w, &res);
+    let stray = charlab::report::unrecorded_numbers(&w.text, &w.numbers);
+    assert!(
+        stray.is_empty(),
+        "numbers not from the results: {stray:?}\n{}",
+        w.text
+    );
+    assert!(w.text.contains("fold-vote"), "{}", w.text);
     for fig in [cv::CV_FIGURE, cv::SVM_GRID_FIGURE] {
         assert!(charlab::paths::figure(fig).with_extension("png").exists());
     }

@@ -223,10 +223,13 @@ pub(super) fn noise(
             let fb: Vec<f64> = mb.folds.iter().map(|f| f.heldout_accuracy).collect();
             if let Some((d, real)) = super::cv::paired(&fb, &fa, 1.0 / c.config.folds as f64) {
                 let k = w.int(c.config.folds);
-                let dd = w.num(100.0 * d, 1);
+                let dd = w.num(100.0 * d.abs(), 1);
+                let (lead, trail) = if d >= 0.0 { (a, b) } else { (b, a) };
                 s.push_str(&format!(
-                    " Over {k} cross-validation folds (section 6.2) the difference is {dd} \
-                     points, {}.",
+                    " Over {k} cross-validation folds (section 6.2) {} is ahead of {} by {dd} \
+                     points of held-out accuracy, {}.",
+                    lead.model,
+                    trail.model,
                     if real {
                         "beyond the noise"
                     } else {
@@ -319,8 +322,14 @@ pub(super) fn conclusions(
                 .fold(f64::NEG_INFINITY, f64::max);
             let (n, k) = (w.int(done.len()), w.int(c.config.folds));
             let (l, h) = (w.num(100.0 * lo, 1), w.num(100.0 * hi, 1));
+            let all_done = done.len() == c.models.len()
+                && c.config
+                    .models
+                    .iter()
+                    .all(|m| c.models.iter().any(|x| x.model.name == m.name));
+            let so_far = if all_done { "" } else { " so far" };
             out.push(format!(
-                "Over {k} cross-validation folds ({n} models so far, section 6.2), held-out \
+                "Over {k} cross-validation folds ({n} models{so_far}, section 6.2), held-out \
                  accuracy varies with a standard deviation of {l} to {h} points: a \
                  single-split difference smaller than that is no evidence by itself."
             ));

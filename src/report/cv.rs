@@ -97,6 +97,7 @@ pub fn write_section(w: &mut Writer, res: &CvResults) {
     let k = res.config.folds;
     let (kk, pool, test) = (w.int(k), w.int(res.pool_images), w.int(res.test_images));
     let inner = w.num(100.0 * res.config.inner_validation, 0);
+    let level = w.lit("95%");
     w.para(&format!(
         "Every model is cross-validated over {kk} stratified folds of the {pool} training and \
          validation images; the {test} test images are never used to fit or to choose. In each \
@@ -105,7 +106,7 @@ pub fn write_section(w: &mut Writer, res: &CvResults) {
          fold; each fold model is scored on the test part too, which is what the votes below \
          use. A difference between two models is called real when Nadeau and Bengio's \
          corrected paired t-test over the same folds (it allows for the overlap of the folds' \
-         training sets) puts it beyond the noise at 95%."
+         training sets) puts it beyond the noise at {level}."
     ));
     for t in &res.tiny_classes {
         let (c, n) = (w.int(t.class), w.int(t.images));
@@ -143,9 +144,13 @@ pub fn write_section(w: &mut Writer, res: &CvResults) {
         table.push_str(&format!("| {label} | {folds} | {} |\n", cells.join(" | ")));
     }
     let t = w.lit("Table 6.2");
+    let running = if res.models.iter().any(|m| !m.complete(k)) {
+        format!(" A row with fewer than {kk} folds is still running.")
+    } else {
+        String::new()
+    };
     w.para(&format!(
-        "{t}: mean ± standard deviation over the folds. A row with fewer than {kk} folds is \
-         still running."
+        "{t}: mean ± standard deviation over the folds.{running}"
     ));
     w.para(table.trim_end());
     // Which differences exceed the noise: neighbours by held-out accuracy.
@@ -305,6 +310,19 @@ fn votes(w: &mut Writer, res: &CvResults) {
          (ties go to the better member); a soft vote averages the members' probabilities."
     ));
     w.para(table.trim_end());
+    let folders: Vec<String> = res
+        .ensembles
+        .iter()
+        .filter_map(|e| e.run_dir.as_deref())
+        .map(|d| format!("`{}`", w.lit(d)))
+        .collect();
+    if !folders.is_empty() {
+        w.para(&format!(
+            "Each network's soft vote of its folds is saved as a model folder that `charlab \
+             predict --model` loads: {}.",
+            folders.join(", ")
+        ));
+    }
     let Some(best) = res
         .ensembles
         .iter()
