@@ -180,7 +180,14 @@ pub fn write_section(w: &mut Writer, res: &CvResults) {
                 }
             };
             let (das, dfs) = (w.num(100.0 * da, 1), w.num(100.0 * df.abs(), 1));
-            let sign = if df < 0.0 { "-" } else { "+" };
+            // No sign on a difference that rounds to zero ("-0.0").
+            let sign = if dfs == "0.0" {
+                ""
+            } else if df < 0.0 {
+                "-"
+            } else {
+                "+"
+            };
             lines.push(format!(
                 "- {hn} over {ln}: +{das} points of accuracy ({}), {sign}{dfs} of macro F1 ({}).",
                 verdict(ra),
