@@ -982,6 +982,31 @@ fn check_cv() -> Vec<String> {
             nb.row(i, r, row, &values);
         }
     }
+    if let Some(i) = nb.cell("Predictor::load(&dir)") {
+        // The fold vote loaded back from its folder labels the test part as the vote was scored.
+        let (name, folder) = (nb.line(i, "vote:   {}"), nb.line(i, "folder: {}"));
+        if let (Some(v), Some(d)) = (name, folder) {
+            let ens = at(&res, "/ensembles")
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            match ens.iter().find(|e| e["name"] == v[0].as_str()) {
+                Some(e) => {
+                    let dir = e["run_dir"].as_str().unwrap_or_default();
+                    nb.text(i, "the vote's folder", &d[0], dir);
+                    if let Some(a) = nb.line(i, "test accuracy {}% (the vote as scored above: {}%)")
+                    {
+                        let acc = 100.0 * num(e, "/test_accuracy");
+                        nb.num(i, "the loaded vote's test accuracy", &a[0], acc);
+                        nb.num(i, "the vote's test accuracy", &a[1], acc);
+                    }
+                }
+                None => nb
+                    .problems
+                    .push(format!("cell {i}: no vote named {:?} in the results", v[0])),
+            }
+        }
+    }
     if let Some(i) = nb.cell("charlab::report::cv_section") {
         // The same generator writes the report's section 6.2: the numbers must be the same.
         let report = report_md();
