@@ -88,6 +88,14 @@ pub struct Adjustment {
     pub log_prior: Vec<f64>,
 }
 
+impl Adjustment {
+    /// `logits - tau * log_prior` (`[n, k]` logits, `k` the prior's length).
+    pub fn apply(&self, logits: Tensor) -> Tensor {
+        let prior = Tensor::from_slice(&self.log_prior).to_kind(tch::Kind::Float);
+        logits.to_kind(tch::Kind::Float) - prior * self.tau
+    }
+}
+
 /// `ensemble.json`: a soft vote of trained run folders.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnsembleSpec {
@@ -396,10 +404,7 @@ impl Predictor {
 /// `logits - tau * log_prior` under `adjustment`, or `logits` unchanged without one.
 fn adjust(logits: Tensor, adjustment: &Option<Adjustment>) -> Tensor {
     match adjustment {
-        Some(a) => {
-            let prior = Tensor::from_slice(&a.log_prior).to_kind(tch::Kind::Float);
-            logits.to_kind(tch::Kind::Float) - prior * a.tau
-        }
+        Some(a) => a.apply(logits),
         None => logits,
     }
 }

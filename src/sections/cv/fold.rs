@@ -15,7 +15,7 @@ use crate::data::Dataset;
 use crate::metrics::ConfusionMatrix;
 use crate::models::svm::Svm;
 use crate::sections::baselines::{self, features, pixels, ModelResult};
-use crate::sections::levers::{self, adjusted_predictions, log_prior, Net, Variant};
+use crate::sections::levers::{self, adjusted_predictions, Net, Variant};
 use crate::split::{self, Fold, Normalizer, Split};
 use crate::{paths, Error, Result};
 
@@ -243,15 +243,17 @@ pub(crate) fn run_fold(
                 &dir,
                 resume,
             )?;
-            let prior = log_prior(&truths(data, &split.train), data.n_classes());
+            // The adjustment the variant chose and saved (what `Predictor` applies too).
+            let adjustment: crate::inference::Adjustment =
+                paths::read_json(&dir.join(paths::run_files::ADJUSTMENT))?;
             let logits = test_logits(data, test, &net, &dir, train.eval_batch_size as i64)?;
-            let adjusted =
-                logits - Tensor::from_slice(&prior).to_kind(tch::Kind::Float) * vr.scored.tau;
+            let adjusted = adjustment.apply(logits);
+            let k = adjustment.log_prior.len();
             crate::run_folder::write_tensors(
                 &[("logits".to_string(), adjusted.shallow_clone())],
                 &dir.join("test-logits.safetensors"),
             )?;
-            let preds = adjusted_predictions(&adjusted, &vec![0.0; prior.len()], 0.0)?;
+            let preds = adjusted_predictions(&adjusted, &vec![0.0; k], 0.0)?;
             let (ta, tf) = acc_f1(data, test, &preds)?;
             let score = FoldScore {
                 fold: f,
