@@ -91,7 +91,9 @@ pub struct Adjustment {
 impl Adjustment {
     /// `logits - tau * log_prior` (`[n, k]` logits, `k` the prior's length).
     pub fn apply(&self, logits: Tensor) -> Tensor {
-        let prior = Tensor::from_slice(&self.log_prior).to_kind(tch::Kind::Float);
+        let prior = Tensor::from_slice(&self.log_prior)
+            .to_kind(tch::Kind::Float)
+            .to_device(logits.device());
         logits.to_kind(tch::Kind::Float) - prior * self.tau
     }
 }

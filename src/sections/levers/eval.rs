@@ -66,7 +66,9 @@ pub fn log_prior(labels: &[usize], k: usize) -> Vec<f64> {
 
 /// Predictions of `logits - tau * log_prior` (post-hoc logit adjustment).
 pub fn adjusted_predictions(logits: &Tensor, log_prior: &[f64], tau: f64) -> Result<Vec<usize>> {
-    let prior = Tensor::from_slice(log_prior).to_kind(Kind::Float);
+    let prior = Tensor::from_slice(log_prior)
+        .to_kind(Kind::Float)
+        .to_device(logits.device());
     let p = (logits - prior * tau).argmax(-1, false);
     Ok(Vec::<i64>::try_from(&p)?
         .into_iter()
