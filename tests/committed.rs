@@ -23,3 +23,42 @@ fn committed_report_matches_committed_results() {
         );
     }
 }
+
+#[test]
+fn readme_table1_is_the_reports() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    std::env::set_var("CHARLAB_ROOT", &root);
+    let rendered = charlab::report::render().unwrap();
+    let table = charlab::report::table1_markdown(&rendered.text);
+    assert!(
+        table.lines().count() >= 6,
+        "Table 1 not found in the report"
+    );
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let expected = charlab::report::readme_with_table1(&readme, &table).unwrap();
+    assert!(
+        readme == expected,
+        "README.md's Table 1 is stale: run `charlab report`"
+    );
+}
+
+#[test]
+fn readme_table1_markers_are_checked() {
+    let table = "| Model |\n|---|\n";
+    let (open, close) = charlab::report::README_TABLE1;
+    let ok = format!("a\n{open}\nold\n{close}\nb\n");
+    let new = charlab::report::readme_with_table1(&ok, table).unwrap();
+    assert_eq!(new, format!("a\n{open}\n\n{table}\n{close}\nb\n"));
+    assert_eq!(
+        charlab::report::readme_with_table1(&new, table).unwrap(),
+        new
+    );
+    for bad in [
+        "no markers".to_string(),
+        format!("{close}\n{open}\n"),
+        format!("{open}\n{open}\n{close}\n"),
+    ] {
+        let err = charlab::report::readme_with_table1(&bad, table).unwrap_err();
+        assert!(err.contains("table1"), "{err}");
+    }
+}

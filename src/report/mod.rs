@@ -536,11 +536,71 @@ pub fn excerpt(heading: &str) -> Result<String> {
 }
 
 /// Writes `report/report.md` and `report/report.html` (atomically) and returns their paths.
+/// When the outputs go to the project root, the README's copy of Table 1 is brought up to date
+/// too ([`readme_with_table1`]), and its path is returned with the others when it changed.
 pub fn write() -> Result<Vec<PathBuf>> {
     let w = render()?;
     let md = markdown_path();
     let html = html_path();
     paths::write_atomic(&md, w.text.as_bytes())?;
     paths::write_atomic(&html, to_html(&w.text).as_bytes())?;
-    Ok(vec![md, html])
+    let mut out = vec![md, html];
+    let readme = paths::root().join("README.md");
+    let same_root = match (
+        paths::out_root().canonicalize(),
+        paths::root().canonicalize(),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same_root && readme.exists() {
+        let text = std::fs::read_to_string(&readme).map_err(|e| Error::io(&readme, e))?;
+        let updated = readme_with_table1(&text, &table1_markdown(&w.text)).map_err(|m| {
+            Error::bad_data(
+                paths::relative(&readme),
+                format!("{m}; put them back where Table 1 belongs"),
+            )
+        })?;
+        if updated != text {
+            paths::write_atomic(&readme, updated.as_bytes())?;
+            out.push(readme);
+        }
+    }
+    Ok(out)
+}
+
+/// Marker lines around the README's copy of Table 1.
+pub const README_TABLE1: (&str, &str) = (
+    "<!-- table1: charlab report writes it -->",
+    "<!-- /table1 -->",
+);
+
+/// Table 1 (its Markdown table lines) from the rendered report `text`.
+pub fn table1_markdown(text: &str) -> String {
+    let mut out = String::new();
+    for line in text
+        .lines()
+        .skip_while(|l| !l.starts_with("| Model |"))
+        .take_while(|l| l.starts_with('|'))
+    {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// `readme` with the lines between its [`README_TABLE1`] markers replaced by `table`; an error
+/// naming what is missing when the markers are not there, in order, once each.
+pub fn readme_with_table1(readme: &str, table: &str) -> std::result::Result<String, String> {
+    let (open, close) = README_TABLE1;
+    let (Some(a), Some(b)) = (readme.find(open), readme.find(close)) else {
+        return Err(format!(
+            "has no `{open}` ... `{close}` markers around Table 1"
+        ));
+    };
+    if b < a || readme.matches(open).count() != 1 || readme.matches(close).count() != 1 {
+        return Err(format!("needs `{open}` once, before `{close}` once"));
+    }
+    let head = &readme[..a + open.len()];
+    Ok(format!("{head}\n\n{table}\n{}", &readme[b..]))
 }
