@@ -246,6 +246,9 @@ pub fn write_section(w: &mut Writer, res: &LeversResults) {
             ));
         }
     }
+    if let Some(e) = size_effect(w, vs) {
+        effects.push(e);
+    }
     let p = lever_pairs(vs, weighted, |a, b| {
         pretrained(a) == pretrained(b) && augmented(a) == augmented(b)
     });
@@ -315,6 +318,71 @@ pub fn write_section(w: &mut Writer, res: &LeversResults) {
         "Augmentation: one training image of each look-alike character and seven random \
          draws.",
     );
+}
+
+/// Bigger networks beside the CNN: each non-CNN variant against the CNN variant trained with
+/// the same levers (initialisation, augmentation, class weights), with parameters, accuracy,
+/// macro F1 and training speed (nothing when no such pair ran).
+fn size_effect(w: &mut Writer, vs: &[VariantResults]) -> Option<String> {
+    let same_levers = |a: &VariantResults, b: &VariantResults| {
+        pretrained(a) == pretrained(b)
+            && augmented(a) == augmented(b)
+            && train(a).class_weight_power == train(b).class_weight_power
+    };
+    let mut parts = Vec::new();
+    let (mut none_wins, mut all_slower) = (true, true);
+    let mut min_slowdown = f64::INFINITY;
+    for b in vs.iter().filter(|v| v.variant.net.label() != "cnn") {
+        let Some(a) = vs
+            .iter()
+            .find(|a| a.variant.net.label() == "cnn" && same_levers(a, b))
+        else {
+            continue;
+        };
+        let (an, bn) = (w.lit(&a.variant.name), w.lit(&b.variant.name));
+        let label = w.lit(&b.variant.net.label());
+        let (bp, ap) = (
+            w.num(b.parameters as f64 / 1e6, 1),
+            w.num(a.parameters as f64 / 1e6, 2),
+        );
+        let da_v = 100.0 * (b.scored.test.adjusted_accuracy - a.scored.test.adjusted_accuracy);
+        let df_v = 100.0 * (b.scored.test.adjusted_macro_f1 - a.scored.test.adjusted_macro_f1);
+        none_wins &= da_v <= 0.0 || df_v <= 0.0;
+        all_slower &= b.train_images_per_second < a.train_images_per_second;
+        min_slowdown =
+            min_slowdown.min(a.train_images_per_second / b.train_images_per_second.max(1e-9));
+        let (da, df) = (delta(w, da_v), delta(w, df_v));
+        let (bi, ai) = (
+            w.int(b.train_images_per_second.round() as usize),
+            w.int(a.train_images_per_second.round() as usize),
+        );
+        parts.push(format!(
+            "`{bn}` ({label}, {bp} M parameters against {ap} M) against `{an}`: {da} points of \
+             accuracy, {df} of macro F1, training at {bi} images/s against {ai}"
+        ));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    let verdict = match (none_wins, all_slower) {
+        (true, true) => format!(
+            " No bigger network beats the CNN trained with the same levers on both measures, \
+             and each trains at least {} times slower in these runs.",
+            w.num(min_slowdown, 1)
+        ),
+        (true, false) => {
+            " No bigger network beats the CNN trained with the same levers on both measures."
+                .to_string()
+        }
+        _ => String::new(),
+    };
+    let t = w.lit("Table 6.1");
+    Some(format!(
+        "Bigger networks, each beside the CNN trained with the same levers (epochs in {t}; \
+         the runs did not share the machine alike, `make bench-nets` measures speed side \
+         by side): {}.{verdict}",
+        parts.join("; ")
+    ))
 }
 
 /// Where the best variant's remaining test errors are: its most frequent confusions and their
