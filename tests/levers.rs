@@ -240,3 +240,35 @@ fn quick_section_runs_end_to_end_and_predict_loads_the_best_run() {
     assert_eq!(again.variants[0].history, res.variants[0].history);
     assert_eq!(again.best, res.best);
 }
+
+/// When a vote is the best on validation, the report's section 6.1 still describes it: its
+/// members, scores, look-alike pairs and errors (the committed stand-in results, with the best
+/// moved to their majority vote).
+#[test]
+fn report_describes_a_vote_that_is_best() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let path = root.join("report/results/06.1-levers.json");
+    let mut res: LeversResults = charlab::paths::read_json(&path).unwrap();
+    let vote = res
+        .ensembles
+        .iter()
+        .find(|e| e.name == "majority-vote")
+        .unwrap()
+        .clone();
+    let best = res.best.as_mut().unwrap();
+    best.model = vote.name.clone();
+    best.test_accuracy = 100.0 * vote.scored.test.adjusted_accuracy;
+    best.test_macro_f1 = 100.0 * vote.scored.test.adjusted_macro_f1;
+    let mut w = charlab::report::Writer::default();
+    charlab::report::levers_section(&mut w, &res);
+    let members: Vec<String> = vote.members.iter().map(|m| format!("`{m}`")).collect();
+    let said = format!(
+        "The best model on validation is `majority-vote` (a vote of {})",
+        members.join(" and ")
+    );
+    assert!(w.text.contains(&said), "{}", w.text);
+    assert!(w.text.contains("Where the best model's"), "{}", w.text);
+    assert!(w.text.contains("06-augmentation"), "{}", w.text);
+    let stray = charlab::report::unrecorded_numbers(&w.text, &w.numbers);
+    assert!(stray.is_empty(), "numbers not from the results: {stray:?}");
+}

@@ -3,7 +3,7 @@
 //! changed, measured between variants that differ in that lever alone.
 
 use super::Writer;
-use crate::sections::levers::{self, LeversResults, VariantResults};
+use crate::sections::levers::{self, LeversResults, Scored, VariantResults};
 use crate::sections::{cnn, results};
 use crate::training::TrainParams;
 use crate::{paths, Result};
@@ -261,19 +261,49 @@ pub fn write_section(w: &mut Writer, res: &LeversResults) {
         }
         w.line("");
     }
-    let Some(best) = &res.best else {
-        return;
-    };
-    let Some(bv) = vs.iter().find(|v| v.variant.name == best.model) else {
-        return;
-    };
-    let name = w.lit(&bv.variant.name);
+    if let Some((best, scored, members)) = best_scores(res) {
+        best_paragraphs(w, res, best, scored, members, (&orig_acc, &orig_f1));
+    }
+    w.figure(
+        levers::figures::AUGMENT_FIGURE,
+        "Augmentation: one training image of each look-alike character and seven random \
+         draws.",
+    );
+}
+
+/// The best model's scores, and its members when it is a vote.
+fn best_scores(res: &LeversResults) -> Option<(&levers::Best, &Scored, Option<&[String]>)> {
+    let best = res.best.as_ref()?;
+    if let Some(v) = res.variants.iter().find(|v| v.variant.name == best.model) {
+        return Some((best, &v.scored, None));
+    }
+    res.ensembles
+        .iter()
+        .find(|e| e.name == best.model)
+        .map(|e| (best, &e.scored, Some(e.members.as_slice())))
+}
+
+/// The best model on validation: its scores, the look-alike pairs and where its errors are.
+fn best_paragraphs(
+    w: &mut Writer,
+    res: &LeversResults,
+    best: &levers::Best,
+    scored: &Scored,
+    members: Option<&[String]>,
+    (orig_acc, orig_f1): (&str, &str),
+) {
+    let mut name = format!("`{}`", w.lit(&best.model));
+    if let Some(m) = members {
+        let m: Vec<String> = m.iter().map(|m| format!("`{}`", w.lit(m))).collect();
+        name.push_str(&format!(" (a vote of {})", m.join(" and ")));
+    }
     let (acc, f1) = (w.num(best.test_accuracy, 1), w.num(best.test_macro_f1, 1));
     let (raw_acc, raw_f1) = (
-        w.num(100.0 * bv.scored.test.accuracy, 1),
-        w.num(100.0 * bv.scored.test.macro_f1, 1),
+        w.num(100.0 * scored.test.accuracy, 1),
+        w.num(100.0 * scored.test.macro_f1, 1),
     );
-    let t = w.num(bv.scored.tau, 2);
+    let t = w.num(scored.tau, 2);
+    let tau = w.lit("tau");
     let cnn_path = paths::result(cnn::SECTION);
     let cnn_line = match paths::read_json::<cnn::NeuralResults>(&cnn_path) {
         Ok(c) => format!(
@@ -284,12 +314,11 @@ pub fn write_section(w: &mut Writer, res: &LeversResults) {
         Err(_) => String::new(),
     };
     w.para(&format!(
-        "The best variant on validation is `{name}`: {acc}% test accuracy and {f1}% macro F1 \
+        "The best model on validation is {name}: {acc}% test accuracy and {f1}% macro F1 \
          ({raw_acc}% and {raw_f1}% before logit adjustment, {tau} = {t}), against the \
          original's {orig_acc}% and {orig_f1}%.{cnn_line}"
     ));
-    let pairs: Vec<String> = bv
-        .scored
+    let pairs: Vec<String> = scored
         .pairs
         .iter()
         .map(|pc| {
@@ -302,22 +331,17 @@ pub fn write_section(w: &mut Writer, res: &LeversResults) {
             format!("{a} read as {b} {r0} -> {a0} times, {b} as {a} {r1} -> {a1}")
         })
         .collect();
-    let why = if bv.scored.tau > 0.0 {
+    let why = if scored.tau > 0.0 {
         "The adjustment moves predictions toward the rarer class of each pair; what stays \
          confused are glyphs that no prior can separate."
     } else {
-        "Validation chose no adjustment for this variant, so both counts are the same."
+        "Validation chose no adjustment for this model, so both counts are the same."
     };
     w.para(&format!(
         "The look-alike pairs on test, before -> after logit adjustment: {}. {why}",
         pairs.join("; ")
     ));
-    confusions_paragraph(w, res, bv);
-    w.figure(
-        levers::figures::AUGMENT_FIGURE,
-        "Augmentation: one training image of each look-alike character and seven random \
-         draws.",
-    );
+    confusions_paragraph(w, res, scored);
 }
 
 /// Bigger networks beside the CNN: each non-CNN variant against the CNN variant trained with
@@ -385,15 +409,15 @@ fn size_effect(w: &mut Writer, vs: &[VariantResults]) -> Option<String> {
     ))
 }
 
-/// Where the best variant's remaining test errors are: its most frequent confusions and their
+/// Where the best model's remaining test errors are: its most frequent confusions and their
 /// share of all its errors (nothing when the results predate the confusions or the characters).
-fn confusions_paragraph(w: &mut Writer, res: &LeversResults, bv: &VariantResults) {
-    let top = &bv.scored.top_confusions;
-    let n = bv.scored.test_predictions.len();
+fn confusions_paragraph(w: &mut Writer, res: &LeversResults, scored: &Scored) {
+    let top = &scored.top_confusions;
+    let n = scored.test_predictions.len();
     if top.is_empty() || res.class_chars.is_empty() || n == 0 {
         return;
     }
-    let errors = (n as f64 * (1.0 - bv.scored.test.adjusted_accuracy)).round() as usize;
+    let errors = (n as f64 * (1.0 - scored.test.adjusted_accuracy)).round() as usize;
     let char_of = |c: usize| res.class_chars.get(c).copied().unwrap_or('?');
     let in_top: u64 = top.iter().map(|c| c.count).sum();
     let cells: Vec<String> = top
@@ -409,7 +433,7 @@ fn confusions_paragraph(w: &mut Writer, res: &LeversResults, bv: &VariantResults
     let (errs, k, m) = (w.int(errors), w.int(top.len()), w.int(in_top as usize));
     let share = w.num(100.0 * in_top as f64 / errors.max(1) as f64, 0);
     let (acc, target) = (
-        w.num(100.0 * bv.scored.test.adjusted_accuracy, 1),
+        w.num(100.0 * scored.test.adjusted_accuracy, 1),
         w.num(TARGET_ACCURACY, 1),
     );
     // Test images right at the target accuracy (the tolerance keeps 92.5% of 5,000 at 4,625).
@@ -428,7 +452,7 @@ fn confusions_paragraph(w: &mut Writer, res: &LeversResults, bv: &VariantResults
         w.num(100.0 * same_shape as f64 / errors.max(1) as f64, 0),
     );
     w.para(&format!(
-        "Where the best variant's {errs} test errors are: its {k} most frequent confusions \
+        "Where the best model's {errs} test errors are: its {k} most frequent confusions \
          make {m} of them ({share}%): {}. Among them, confusions inside 'L' / '1' / 'I' and \
          '0' / 'O' make {same} ({same_share}% of all errors): this data set merges each \
          letter's upper and lower case into one class, so a handwritten lower-case 'l' is \
