@@ -148,7 +148,7 @@ where
         inference_images_per_second: split.test.len() as f64 / infer_secs.max(1e-9),
         history: outcome.history,
         train_seconds: train_secs,
-        device: format!("{device:?}").to_lowercase(),
+        device: device_name(device),
         threads: crate::threads(),
         channels_last: crate::channels_last(),
         peak_memory_mb: crate::peak_memory_mb().unwrap_or(0.0),
@@ -254,4 +254,24 @@ pub fn summary<C>(name: &str, section: &str, res: &NeuralResults<C>) -> String {
         res.inference_images_per_second,
         res.train_seconds
     )
+}
+
+/// `cpu`, `cuda:N`, or the device's debug name for any other kind.
+pub fn device_name(device: Device) -> String {
+    match device {
+        Device::Cpu => "cpu".into(),
+        Device::Cuda(n) => format!("cuda:{n}"),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_names_are_cpu_and_cuda_n() {
+        assert_eq!(device_name(Device::Cpu), "cpu");
+        assert_eq!(device_name(Device::Cuda(1)), "cuda:1");
+    }
 }
