@@ -44,6 +44,12 @@ fn weighted(v: &VariantResults) -> bool {
 fn train(v: &VariantResults) -> &TrainParams {
     &v.variant.train
 }
+/// Whether `a` and `b` use the same levers: initialisation, augmentation and class weights.
+fn same_levers(a: &VariantResults, b: &VariantResults) -> bool {
+    pretrained(a) == pretrained(b)
+        && augmented(a) == augmented(b)
+        && train(a).class_weight_power == train(b).class_weight_power
+}
 
 /// One sentence per pair: the change in test accuracy and macro F1 (after adjustment).
 fn effect(w: &mut Writer, what: &str, pairs: &[(&VariantResults, &VariantResults)]) -> String {
@@ -221,12 +227,9 @@ pub fn write_section(w: &mut Writer, res: &LeversResults) {
         .iter()
         .filter(|v| v.variant.net.label().starts_with("efficientnet"))
     {
-        let same = vs.iter().find(|a| {
-            a.variant.net.label() == "cnn"
-                && pretrained(a) == pretrained(b)
-                && augmented(a) == augmented(b)
-                && train(a).class_weight_power == train(b).class_weight_power
-        });
+        let same = vs
+            .iter()
+            .find(|a| a.variant.net.label() == "cnn" && same_levers(a, b));
         if let Some(a) = same {
             let (an, bn) = (w.lit(&a.variant.name), w.lit(&b.variant.name));
             let da_v = 100.0 * (b.scored.test.adjusted_accuracy - a.scored.test.adjusted_accuracy);
@@ -348,11 +351,6 @@ fn best_paragraphs(
 /// the same levers (initialisation, augmentation, class weights), with parameters, accuracy,
 /// macro F1 and training speed (nothing when no such pair ran).
 fn size_effect(w: &mut Writer, vs: &[VariantResults]) -> Option<String> {
-    let same_levers = |a: &VariantResults, b: &VariantResults| {
-        pretrained(a) == pretrained(b)
-            && augmented(a) == augmented(b)
-            && train(a).class_weight_power == train(b).class_weight_power
-    };
     let mut parts = Vec::new();
     let (mut none_wins, mut all_slower) = (true, true);
     let mut min_slowdown = f64::INFINITY;

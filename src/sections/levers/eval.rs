@@ -66,10 +66,11 @@ pub fn log_prior(labels: &[usize], k: usize) -> Vec<f64> {
 
 /// Predictions of `logits - tau * log_prior` (post-hoc logit adjustment).
 pub fn adjusted_predictions(logits: &Tensor, log_prior: &[f64], tau: f64) -> Result<Vec<usize>> {
-    let prior = Tensor::from_slice(log_prior)
-        .to_kind(Kind::Float)
-        .to_device(logits.device());
-    let p = (logits - prior * tau).argmax(-1, false);
+    let adjustment = crate::inference::Adjustment {
+        tau,
+        log_prior: log_prior.to_vec(),
+    };
+    let p = adjustment.apply(logits.shallow_clone()).argmax(-1, false);
     Ok(Vec::<i64>::try_from(&p)?
         .into_iter()
         .map(|v| v.max(0) as usize)
