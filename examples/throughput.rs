@@ -10,7 +10,7 @@ use std::time::Instant;
 use charlab::models::cnn::cnn;
 use charlab::models::efficientnet::{efficientnet, EfficientNetParams};
 use charlab::models::resnet::{resnet, ResNetParams};
-use charlab::sections::levers::cnn_of;
+use charlab::models::CnnParams;
 use charlab::tch::nn::{self, ModuleT, OptimizerConfig};
 use charlab::tch::{Device, Kind, Tensor};
 
@@ -58,7 +58,11 @@ fn main() {
     let net = cnn(&vs.root(), &Default::default()).expect("cnn");
     measure("CNN (report)", &vs, &net, steps);
     let vs = nn::VarStore::new(Device::Cpu);
-    let net = cnn(&vs.root(), &cnn_of(&[(16, 5), (32, 5), (64, 5), (128, 5)])).expect("cnn4");
+    let net = cnn(
+        &vs.root(),
+        &CnnParams::of_blocks(&[(16, 5), (32, 5), (64, 5), (128, 5)]),
+    )
+    .expect("cnn4");
     measure("CNN, 4 blocks 16-128 @5x5", &vs, &net, steps);
     let vs = nn::VarStore::new(Device::Cpu);
     let net = efficientnet(&vs.root(), &EfficientNetParams::b0()).expect("b0");
@@ -87,7 +91,11 @@ fn augmentation_cost() {
     for augment in [None, Some(charlab::augment::AugmentParams::default())] {
         charlab::tch::manual_seed(0);
         let mut vs = nn::VarStore::new(Device::Cpu);
-        let net = cnn(&vs.root(), &cnn_of(&[(16, 5), (32, 5), (64, 5), (128, 5)])).expect("cnn4");
+        let net = cnn(
+            &vs.root(),
+            &CnnParams::of_blocks(&[(16, 5), (32, 5), (64, 5), (128, 5)]),
+        )
+        .expect("cnn4");
         let p = TrainParams {
             epochs: 2,
             augment: augment.clone(),

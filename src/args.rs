@@ -42,10 +42,7 @@ pub struct DataArgs {
 
 impl DataArgs {
     pub fn spec(&self) -> DataSpec {
-        let arg = self
-            .data
-            .clone()
-            .or_else(|| std::env::var(paths::DATA_ENV).ok());
+        let arg = self.data.clone().or(charlab::Settings::current().data);
         match DataSpec::from_arg(arg.as_deref()) {
             DataSpec::Default { .. } => DataSpec::Default {
                 n: self.default_size,
@@ -57,10 +54,12 @@ impl DataArgs {
 
     /// Loads the data of a command that writes figures, results or runs: outputs of any data
     /// set other than the committed results' go under `target/runs/<hash>/`
-    /// ([`paths::route_outputs`]).
+    /// ([`charlab::Settings::route_outputs`]).
     pub fn load(&self) -> Result<(Dataset, f64)> {
         let (data, secs) = self.load_input()?;
-        if let Some(out) = paths::route_outputs(&data.content_hash(), false) {
+        let mut settings = charlab::Settings::current();
+        if let Some(out) = settings.route_outputs(&data.content_hash()) {
+            settings.install();
             eprintln!(
                 "outputs go to {} (the committed figures and results come from another data \
                  set; set CHARLAB_OUT to choose the folder)",

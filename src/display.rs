@@ -1,9 +1,16 @@
-//! Rich display of tables in notebooks.
+//! Rich display of tables in notebooks, and the tables of library values that the notebooks
+//! and sections show: a network's layers ([`net_table`]), a training history
+//! ([`history_table`]), per-class metrics ([`per_class_table`]).
 //!
 //! evcxr shows a value through its `evcxr_display` method; [`Html`] prints `text/html`, so a
 //! DataFrame shows as a real table with every row (polars' own text format elides rows).
 
-use polars::prelude::{AnyValue, DataFrame};
+use polars::prelude::{df, AnyValue, DataFrame};
+
+use crate::metrics::ClassMetrics;
+use crate::models::Net;
+use crate::training::EpochRecord;
+use crate::Result;
 
 /// An HTML fragment shown as such in a notebook (and as text elsewhere).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -197,10 +204,81 @@ fn format_float(x: f64, decimals: usize) -> String {
     }
 }
 
+/// A training history as a table: epoch, train loss, validation loss, validation accuracy
+/// (%), seconds.
+pub fn history_table(history: &[EpochRecord]) -> Result<DataFrame> {
+    Ok(df!(
+        "epoch" => history.iter().map(|r| r.epoch as u32).collect::<Vec<_>>(),
+        "train_loss" => history.iter().map(|r| r.train_loss).collect::<Vec<_>>(),
+        "val_loss" => history.iter().map(|r| r.val_loss).collect::<Vec<_>>(),
+        "val_accuracy_%" => history.iter().map(|r| 100.0 * r.val_accuracy).collect::<Vec<_>>(),
+        "seconds" => history.iter().map(|r| r.seconds).collect::<Vec<_>>(),
+    )?)
+}
+
+/// Per-class test metrics as a table (class, character, precision, recall, F1, support).
+pub fn per_class_table(per_class: &[ClassMetrics], chars: &[char]) -> Result<DataFrame> {
+    Ok(df!(
+        "class" => (0..per_class.len() as u32).collect::<Vec<_>>(),
+        "character" => chars.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        "precision" => per_class.iter().map(|m| m.precision).collect::<Vec<_>>(),
+        "recall" => per_class.iter().map(|m| m.recall).collect::<Vec<_>>(),
+        "f1" => per_class.iter().map(|m| m.f1).collect::<Vec<_>>(),
+        "support" => per_class.iter().map(|m| m.support).collect::<Vec<_>>(),
+    )?)
+}
+
+/// A network's layers (the CNN) or stages (EfficientNet) as a table: name, what it does,
+/// output shape without the batch dimension, trainable parameters (counted on a network built
+/// on the CPU). ResNet is listed as one row.
+pub fn net_table(net: &Net) -> Result<DataFrame> {
+    let (names, does, outputs, params): (Vec<String>, Vec<String>, Vec<String>, Vec<i64>) =
+        match net {
+            Net::Cnn(p) => {
+                let layers = p.layers()?;
+                (
+                    layers.iter().map(|l| l.name.clone()).collect(),
+                    layers.iter().map(|l| l.kind.clone()).collect(),
+                    layers.iter().map(|l| format!("{:?}", l.output)).collect(),
+                    layers.iter().map(|l| l.parameters).collect(),
+                )
+            }
+            Net::Efficientnet(p) => {
+                let stages = p.stages()?;
+                let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+                net.build(&vs)?;
+                let vars = vs.variables();
+                let count = |prefix: &str| -> i64 {
+                    vars.iter()
+                        .filter(|(n, t)| t.requires_grad() && n.starts_with(&format!("{prefix}.")))
+                        .map(|(_, t)| t.numel() as i64)
+                        .sum()
+                };
+                (
+                    stages.iter().map(|s| s.name.clone()).collect(),
+                    stages.iter().map(|s| s.kind.clone()).collect(),
+                    stages.iter().map(|s| format!("{:?}", s.output)).collect(),
+                    stages.iter().map(|s| count(&s.name)).collect(),
+                )
+            }
+            Net::Resnet(p) => (
+                vec![net.label()],
+                vec![format!("residual stages {:?}", p.layers)],
+                vec![format!("[{}]", p.n_classes)],
+                vec![net.parameter_count()?],
+            ),
+        };
+    Ok(df!(
+        "layer" => names,
+        "does" => does,
+        "output" => outputs,
+        "parameters" => params,
+    )?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use polars::prelude::*;
 
     fn cells(html: &Html) -> Vec<String> {
         html.0

@@ -59,7 +59,7 @@ pub enum Error {
         /// The serde_json error.
         source: serde_json::Error,
     },
-    /// A run folder is being written by another training (see `run_folder::RunLock`).
+    /// A run folder is being written by another training (see `training::run_folder::RunLock`).
     #[error("run folder {path} is in use by {holder}; wait for it or stop it")]
     InUse {
         /// The run folder.

@@ -3,22 +3,35 @@
 //! Reproduces, then extends, a short report on handwritten character classification: 56x56
 //! binary images of letters and digits in 36 unbalanced classes.
 //!
+//! The library, low layers first (a layer imports only the layers above it in this list,
+//! `tests/layers.rs` checks it):
+//!
+//! - [`paths`]: every path the project reads or writes; [`settings`]: what the environment
+//!   says, read once at an entry point; [`profile`]: the full and quick schedules (the only
+//!   definition of quick settings); [`error`], [`progress`], [`display`];
 //! - [`data`]: one [`data::Dataset`] type read from the task's `train.pkl`, from EMNIST IDX
 //!   files, or generated in-process (the embedded default, [`data::synth`]);
-//! - [`metrics`]: accuracy, per-class and macro F1, confusion matrix (scikit-learn semantics);
+//!   [`augment`]: on-the-fly augmentation of training images;
 //! - [`split`]: the report's seeded random split, stratified split and k-fold, normalisation;
+//! - [`metrics`]: accuracy, per-class and macro F1, confusion matrix (scikit-learn semantics);
 //! - [`models`]: logistic regression (own L-BFGS, or `linfa-logistic`) and the RBF SVM
-//!   (popcount kernel + SMO, or `linfa-svm`), the CNN and EfficientNet (`tch`);
-//! - [`training`]: one training loop for every network, resumable; [`tuning`]: the learning-rate
-//!   sweep and the architecture search; [`inference`]: a trained run loaded back to label new images;
-//!   [`run_folder`]: a run folder's files, checked on resume, and its lock;
-//! - [`sections`]: one module per report section, each writing its figures and results;
-//! - [`reproduce`]: every section in order, reusing what has not changed; [`report`]: the
-//!   report's Markdown and HTML written from the results files;
-//! - [`progress`]: one progress reporter (bars on a terminal, plain lines otherwise);
+//!   (popcount kernel + SMO, or `linfa-svm`), and the networks, one kind each in
+//!   [`models::Net`]: the CNN, EfficientNet and ResNet (`tch`);
+//! - [`training`]: [`training::Fit`] trains a network into a resumable run folder and returns
+//!   the [`training::Trained`] network; [`tuning`]: the learning-rate sweep and the
+//!   architecture search;
+//! - [`inference`]: a run folder loaded back to label new images ([`inference::Predictor`]),
+//!   logit adjustment, soft and majority votes;
 //! - [`plot`]: figures as SVG and PNG with an embedded font, shown inline in notebooks;
-//! - [`paths`]: every path the project reads or writes; [`profile`]: the full and quick run
-//!   profiles (the only definition of quick settings).
+//!
+//! and above them, what the report and its tools need:
+//!
+//! - [`sections`]: one module per report section, each writing its figures and results file
+//!   with the functions above; [`report`]: the report's Markdown and HTML written from the
+//!   results files; [`reproduce`]: every section in order, reusing what has not changed;
+//!   [`notebook`]: a notebook's first step ([`notebook::start`]).
+//!
+//! `use charlab::prelude::*;` brings what a notebook needs to do a section by hand.
 //!
 //! Notebooks (evcxr) can only name types of crates this crate re-exports, so the crates whose
 //! values they hold are re-exported: [`tch`], [`polars`], [`plotters`], [`ndarray`].
@@ -32,14 +45,15 @@ pub mod error;
 pub mod inference;
 pub mod metrics;
 pub mod models;
+pub mod notebook;
 pub mod paths;
 pub mod plot;
 pub mod profile;
 pub mod progress;
 pub mod report;
 pub mod reproduce;
-pub mod run_folder;
 pub mod sections;
+pub mod settings;
 pub mod split;
 pub mod training;
 pub mod tuning;
@@ -49,63 +63,28 @@ pub use ndarray;
 pub use plotters;
 pub use polars;
 pub use profile::Profile;
+pub use progress::peak_memory_mb;
+pub use settings::{channels_last, keep_freed_memory, threads, Settings};
 pub use tch;
 
-/// The names a notebook usually needs: `use charlab::prelude::*;`.
+/// The names a notebook needs to do a section by hand: `use charlab::prelude::*;`. Data,
+/// split and normaliser; every model's builder (logistic regression, SVM, CNN, EfficientNet,
+/// ResNet); training ([`Fit`], resumable, reusing a finished run folder) and prediction
+/// ([`Trained::predict`], [`Predictor`]); the metrics; votes and logit adjustment; figures and
+/// tables.
 pub mod prelude {
     pub use crate::data::{DataSpec, Dataset, Source, REPORT_CLASSES, REPORT_COUNTS};
-    pub use crate::display::{table, Html};
+    pub use crate::display::{table, Html, TableFormat};
+    pub use crate::inference::{
+        adjusted_predictions, arg_max, log_prior, majority_vote, soft_vote, Adjustment, Predictor,
+    };
+    pub use crate::metrics::{accuracy, macro_f1, ClassMetrics, ConfusionMatrix};
+    pub use crate::models::{logreg::LogReg, svm::Svm, SvmParams};
+    pub use crate::models::{CnnParams, EfficientNetParams, LogRegParams, Net, ResNetParams};
     pub use crate::plot::{Figure, Png};
-    pub use crate::split::{Normalizer, Split};
+    pub use crate::split::{random_split, stratified_kfold, Normalizer, Split};
+    pub use crate::training::{EpochRecord, Fit, Init, TrainData, TrainParams, Trained};
     pub use crate::{paths, sections, Error, Profile, Result};
     pub use polars::prelude::DataFrame;
-}
-
-/// Makes glibc's allocator keep freed memory for reuse instead of returning large blocks to
-/// the system. libtorch allocates each batch's activations anew (the CNN's first block alone
-/// is 51 MB at batch 128); glibc serves blocks above 32 MB with `mmap` and unmaps them when
-/// freed, so without this every training step page-faults its activations in again. Only the
-/// allocator changes, not the arithmetic: the losses are the same. What it saves (page faults,
-/// CPU time) is measured in `docs/measurements.md`. The CLI calls this first; a no-op off
-/// glibc. Memory freed by the process then stays mapped until it exits.
-pub fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator parameters; it is called before any thread is
-    // started by this process.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_MAX, 0);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
-    }
-}
-
-/// `true` when `CHARLAB_QUICK` is set (to anything but `0`): notebooks and runners then use
-/// small data and few epochs, as the test command does. Shorthand for
-/// `Profile::from_env().is_quick()` ([`profile`] defines what quick means).
-pub fn quick() -> bool {
-    Profile::from_env().is_quick()
-}
-
-/// Number of CPU threads to use for heavy work: `CHARLAB_THREADS`, else all cores.
-pub fn threads() -> usize {
-    std::env::var("CHARLAB_THREADS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
-/// Whether the networks store their convolution weights channels-last
-/// ([`models::to_channels_last`]): on unless `CHARLAB_CHANNELS_LAST` is `0`. A speed setting,
-/// like [`threads`]: it changes float rounding, not the model; results record it.
-pub fn channels_last() -> bool {
-    std::env::var("CHARLAB_CHANNELS_LAST").map_or(true, |v| v != "0")
-}
-
-/// Peak resident memory of this process so far, in MB (`VmHWM` of `/proc/self/status`; `None`
-/// where that file does not exist).
-pub fn peak_memory_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
+    pub use tch::Device;
 }

@@ -15,7 +15,7 @@ use args::{Cli, Command, CvArgs, DataArgs, FigureCommand, LeversArgs, TrainArgs,
 use args::{EfficientNetVariant, TuneArgs, TuneModel};
 use charlab::sections::{baselines, cnn, dataset, efficientnet, learning_curves, neural};
 use charlab::sections::{cnn_tuning, cv, levers, preprocessing, results};
-use charlab::{inference, paths, progress, reproduce, Profile, Result};
+use charlab::{inference, paths, progress, reproduce, Profile, Result, Settings};
 use clap::Parser;
 
 fn wrote_figure(png: charlab::plot::Png) {
@@ -265,22 +265,32 @@ fn run(command: &Command) -> Result<()> {
 fn main() -> ExitCode {
     charlab::keep_freed_memory();
     let cli = Cli::parse();
-    let threads = charlab::threads();
+    // The one place the CLI reads the environment; `--quick` chooses the profile.
+    let mut settings = Settings::from_env();
+    settings.profile = cli.command.profile();
+    let threads = settings.thread_count();
     if std::env::var_os("MATMUL_NUM_THREADS").is_none() {
-        // Read once by matrixmultiply (threaded sgemm of the logistic regression).
+        // matrixmultiply (threaded sgemm of the logistic regression) takes its thread count
+        // from this variable only, read once at its first use.
         std::env::set_var("MATMUL_NUM_THREADS", threads.to_string());
     }
     // Only fails when a pool exists already, which is fine.
     let _ = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build_global();
-    if cli.command.profile().is_quick() {
-        if let Some(out) = paths::route_outputs("", true) {
-            eprintln!(
-                "quick run: outputs go to {} (the committed figures and results stay as they are)",
-                paths::relative(&out)
-            );
-        }
+    // A quick run's outputs go under target/quick/ whatever its data; a full run's are routed
+    // once its data is loaded (DataArgs::load).
+    let routed = if settings.profile.is_quick() {
+        settings.route_outputs("")
+    } else {
+        None
+    };
+    settings.install();
+    if let Some(out) = routed {
+        eprintln!(
+            "quick run: outputs go to {} (the committed figures and results stay as they are)",
+            paths::relative(&out)
+        );
     }
     match run(&cli.command) {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,76 +3,30 @@
 //! All paths are relative to the project root, found by walking up from the current
 //! directory to the folder holding charlab's `Cargo.toml` (so notebooks, run from
 //! `notebooks/`, and the CLI, run from anywhere inside the repository, agree). Outside a
-//! checkout the current directory is the root. `CHARLAB_ROOT` overrides the search.
+//! checkout the current directory is the root. The installed [`crate::Settings`] can name
+//! another root (`CHARLAB_ROOT`) and another folder for the outputs (`CHARLAB_OUT`); this
+//! module reads no environment variable itself.
 
 use std::path::{Path, PathBuf};
 
-/// Environment variable naming the data source used by the notebooks and by the CLI when
-/// `--data` is not given: a `train.pkl`, an EMNIST folder, or `default` for the embedded set.
-pub const DATA_ENV: &str = "CHARLAB_DATA";
-
-/// Environment variable naming the pretraining corpus of section 6.1 for the notebooks (an
-/// EMNIST folder, a `train.pkl`, or `default` for the embedded generator).
-pub const CORPUS_ENV: &str = "CHARLAB_CORPUS";
-
-/// The project root (see the module documentation).
+/// The project root (see the module documentation): the installed settings' root, else
+/// [`find_root`].
 pub fn root() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CHARLAB_ROOT") {
-        return PathBuf::from(dir);
-    }
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    for dir in cwd.ancestors() {
-        let manifest = dir.join("Cargo.toml");
-        if let Ok(text) = std::fs::read_to_string(&manifest) {
-            if text.contains("name = \"charlab\"") {
-                return dir.to_path_buf();
-            }
-        }
-    }
-    cwd
+    crate::Settings::current().root.unwrap_or_else(find_root)
 }
 
-/// Environment variable naming the folder that outputs go to instead of the project root
-/// (figures, results, report, run folders); set by [`route_outputs`].
-pub const OUT_ENV: &str = "CHARLAB_OUT";
+pub use crate::settings::find_root;
 
-/// Where outputs go: `CHARLAB_OUT` when set, else the project root.
+/// Where outputs go: the installed settings' `out` (`CHARLAB_OUT`), else the project root.
 pub fn out_root() -> PathBuf {
-    std::env::var_os(OUT_ENV).map_or_else(root, PathBuf::from)
+    let s = crate::Settings::current();
+    s.out.or(s.root).unwrap_or_else(find_root)
 }
 
 /// The content hash of the data set the committed results come from (`data_hash` of the
 /// project's `report/results/02-dataset.json`), if there is one.
 pub fn committed_data_hash() -> Option<String> {
-    let path = root()
-        .join("report")
-        .join("results")
-        .join("02-dataset.json");
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    v.get("data_hash")?.as_str().map(str::to_string)
-}
-
-/// Keeps the committed `figures/` and `report/` for the data set they come from: a quick run
-/// writes under `target/quick/`, a run on any other data set under `target/runs/<hash>/`
-/// (the first 16 hex digits of its content hash), by setting `CHARLAB_OUT`. Nothing changes
-/// when `CHARLAB_ROOT` or `CHARLAB_OUT` is set already, or for a full run on the committed data
-/// set (committing results stays an explicit act). Returns the new output folder, if any.
-pub fn route_outputs(data_hash: &str, quick: bool) -> Option<PathBuf> {
-    if std::env::var_os("CHARLAB_ROOT").is_some() || std::env::var_os(OUT_ENV).is_some() {
-        return None;
-    }
-    let target = root().join("target");
-    let out = if quick {
-        target.join("quick")
-    } else if committed_data_hash().is_none_or(|h| h == data_hash) {
-        return None;
-    } else {
-        target
-            .join("runs")
-            .join(data_hash.get(..16).unwrap_or(data_hash))
-    };
-    std::env::set_var(OUT_ENV, &out);
-    Some(out)
+    crate::settings::committed_data_hash_in(&root())
 }
 
 /// `figures/`: every figure of the report, as SVG and PNG.

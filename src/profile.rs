@@ -11,10 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{synth, DataSpec};
 
-/// Environment variable that turns the quick profile on for notebooks and tests (anything but
-/// `0`).
-pub const QUICK_ENV: &str = "CHARLAB_QUICK";
-
 /// Images of the embedded default set in quick mode (when no data is given).
 pub const QUICK_DATA_SIZE: usize = 1_500;
 
@@ -52,12 +48,6 @@ impl Profile {
         }
     }
 
-    /// [`Profile::Quick`] when `CHARLAB_QUICK` is set to anything but `0` (the notebooks' and
-    /// the test command's switch), else [`Profile::Full`].
-    pub fn from_env() -> Self {
-        Profile::from_flag(std::env::var(QUICK_ENV).is_ok_and(|v| v != "0"))
-    }
-
     /// Whether this is [`Profile::Quick`].
     pub fn is_quick(self) -> bool {
         self == Profile::Quick
@@ -80,12 +70,12 @@ impl Profile {
         }
     }
 
-    /// The data of a notebook or runner that reads `CHARLAB_DATA`: the embedded default at
-    /// [`QUICK_DATA_SIZE`] images (seed [`synth::DEFAULT_SEED`]) in the quick profile,
-    /// [`DataSpec::from_env`] in the full one.
-    pub fn data_spec(self) -> DataSpec {
+    /// The data of a notebook or runner given `data` (`CHARLAB_DATA`, see
+    /// [`DataSpec::from_arg`]): the embedded default at [`QUICK_DATA_SIZE`] images (seed
+    /// [`synth::DEFAULT_SEED`]) in the quick profile, what `data` names in the full one.
+    pub fn data_spec(self, data: Option<&str>) -> DataSpec {
         match self {
-            Profile::Full => DataSpec::from_env(),
+            Profile::Full => DataSpec::from_arg(data),
             Profile::Quick => DataSpec::Default {
                 n: QUICK_DATA_SIZE,
                 seed: synth::DEFAULT_SEED,

@@ -77,3 +77,12 @@ impl Progress {
         self.bar.finish_and_clear();
     }
 }
+
+/// Peak resident memory of this process so far, in MB (`VmHWM` of `/proc/self/status`; `None`
+/// where that file does not exist).
+pub fn peak_memory_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}

@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::data::Dataset;
-use crate::sections::{self, baselines, cnn, efficientnet};
+use crate::sections::{self, baselines, cnn, dataset, efficientnet, learning_curves};
+use crate::sections::{neural, preprocessing, results};
 use crate::{paths, report, Error, Profile, Result};
 
 /// What a reproduction computes. [`ReproduceConfig::full`] is the report's;
@@ -132,16 +133,82 @@ fn step_key(name: &str, data_hash: &str, config: &serde_json::Value, inputs: &[P
     hex(&h.finalize())
 }
 
+/// How `charlab reproduce` runs a section.
+#[derive(Clone, Copy, Debug)]
+struct Hook {
+    /// The section's configuration in a reproduction (the profile's, see
+    /// [`ReproduceConfig::for_profile`]), as JSON: part of the step's key, so a changed
+    /// configuration runs the section again.
+    config: fn(&ReproduceConfig) -> Result<serde_json::Value>,
+    /// Runs the section on the data: writes its figures and results file (its run folders
+    /// under [`paths::run_dir`] of the reproduction's profile).
+    run: fn(&Dataset, &ReproduceConfig) -> Result<()>,
+}
+
+/// The hook of the section `id`; `None` for the sections run by their own command (hours of
+/// training, a corpus: the CNN tuning, 6.1, 6.2), whose results the report includes when they
+/// exist.
+fn hook(id: &str) -> Option<Hook> {
+    let h = |config, run| Some(Hook { config, run });
+    match id {
+        dataset::SECTION => h(|c| json(&c.seed), run_dataset),
+        preprocessing::SECTION => h(|c| json(&c.seed), run_preprocessing),
+        baselines::SECTION => h(|c| json(&c.baselines), run_baselines),
+        cnn::SECTION => h(|c| json(&c.cnn), run_cnn),
+        efficientnet::SECTION => h(|c| json(&c.efficientnet), run_efficientnet),
+        learning_curves::FIGURE => h(no_config, |_, _| learning_curves::run().map(drop)),
+        results::SECTION => h(no_config, |data, _| results::run(data).map(drop)),
+        _ => None,
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value> {
+    serde_json::to_value(v).map_err(|source| Error::Json {
+        path: manifest_path(),
+        source,
+    })
+}
+
+fn run_dataset(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
+    dataset::run(data, c.seed).map(drop)
+}
+
+fn run_preprocessing(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
+    preprocessing::run(data, c.seed).map(drop)
+}
+
+fn run_baselines(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
+    let res = baselines::run(data, &c.baselines, baselines::Which::All)?;
+    baselines::f1_figure(&res, data.class_chars()).map(drop)
+}
+
+fn run_cnn(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
+    let dir = paths::run_dir(cnn::SECTION, c.profile);
+    let resume = neural::resumable(data, &c.cnn, &dir);
+    cnn::save_results(&cnn::train_and_evaluate(data, &c.cnn, &dir, resume)?)
+}
+
+fn run_efficientnet(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
+    let dir = paths::run_dir(efficientnet::SECTION, c.profile);
+    let resume = neural::resumable(data, &c.efficientnet, &dir);
+    let res = efficientnet::train_and_evaluate(data, &c.efficientnet, &dir, resume)?;
+    efficientnet::save_results(&res)
+}
+
+fn no_config(_: &ReproduceConfig) -> Result<serde_json::Value> {
+    Ok(serde_json::Value::Null)
+}
+
 /// A step of the reproduction: a section of the registry, or the report.
 enum Step {
-    Section(&'static sections::Section),
+    Section(&'static sections::Section, Hook),
     Report,
 }
 
 impl Step {
     fn name(&self) -> &'static str {
         match self {
-            Step::Section(s) => s.id,
+            Step::Section(s, _) => s.id,
             Step::Report => report::STEP,
         }
     }
@@ -152,9 +219,9 @@ impl Step {
 fn plan(config: &ReproduceConfig) -> Result<Vec<(Step, Vec<PathBuf>, serde_json::Value)>> {
     let mut steps = Vec::new();
     for s in &sections::SECTIONS {
-        if let Some(r) = &s.reproduce {
+        if let Some(h) = hook(s.id) {
             let inputs = s.reads.iter().map(|id| paths::result(id)).collect();
-            steps.push((Step::Section(s), inputs, (r.config)(config)?));
+            steps.push((Step::Section(s, h), inputs, (h.config)(config)?));
         }
     }
     // The report reads the results of every section in its key; the sections `reproduce`
@@ -172,11 +239,8 @@ fn plan(config: &ReproduceConfig) -> Result<Vec<(Step, Vec<PathBuf>, serde_json:
 /// Runs one step; returns the files it wrote.
 fn run_step(step: &Step, data: &Dataset, config: &ReproduceConfig) -> Result<Vec<PathBuf>> {
     match step {
-        Step::Section(s) => {
-            let r = s.reproduce.as_ref().ok_or_else(|| {
-                Error::param("step", format!("section {} is not run by reproduce", s.id))
-            })?;
-            (r.run)(data, config)?;
+        Step::Section(s, h) => {
+            (h.run)(data, config)?;
             Ok(s.outputs())
         }
         Step::Report => report::write(),

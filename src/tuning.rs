@@ -319,7 +319,7 @@ pub fn cnn_search(
         let mut vs = VarStore::new(data.x_train.device());
         let net = crate::models::cnn::cnn(&vs.root(), model)?;
         let mut config = serde_json::json!({ "model": model, "train": train });
-        crate::inference::ModelKind::Cnn.tag(&mut config);
+        crate::models::Net::Cnn(model.clone()).tag(&mut config);
         let outcome = crate::training::train(
             &net,
             &mut vs,

@@ -8,7 +8,7 @@ use charlab::data::Dataset;
 use charlab::metrics::accuracy;
 use charlab::models::logreg::{LogReg, LogRegParams, LogRegSolver, Precision};
 use charlab::models::svm::{Gamma, SvmParams, SvmSolver};
-use charlab::sections::baselines::{features, pixels};
+
 use charlab::split::{random_split, Split};
 
 fn small() -> (Dataset, Split) {
@@ -25,11 +25,11 @@ fn labels(data: &Dataset, idx: &[usize]) -> Vec<usize> {
 fn logistic_regression_learns_the_generated_glyphs() {
     let (data, split) = small();
     let fit = split.train_and_validation();
-    let x = features(&data, &fit);
+    let x = data.features(&fit);
     let model = LogRegParams::default()
         .fit(x.view(), &labels(&data, &fit), |_, _| {})
         .unwrap();
-    let pred = model.predict(features(&data, &split.test).view()).unwrap();
+    let pred = model.predict(data.features(&split.test).view()).unwrap();
     let acc = accuracy(&labels(&data, &split.test), &pred).unwrap();
     // Measured: 0.892 (1,251 fitting images, 249 test).
     eprintln!("logreg test accuracy {acc}");
@@ -41,7 +41,7 @@ fn logistic_regression_learns_the_generated_glyphs() {
         .fit(x.view(), &labels(&data, &fit), |_, _| {})
         .unwrap();
     assert_eq!(
-        again.predict(features(&data, &split.test).view()).unwrap(),
+        again.predict(data.features(&split.test).view()).unwrap(),
         pred
     );
     assert_eq!(again.report, model.report);
@@ -54,9 +54,9 @@ fn logistic_regression_learns_the_generated_glyphs() {
 fn assert_fits_agree(a: LogRegParams, b: LogRegParams) -> (LogReg, LogReg) {
     let (data, split) = small();
     let fit = split.train_and_validation();
-    let x = features(&data, &fit);
+    let x = data.features(&fit);
     let y = labels(&data, &fit);
-    let xt = features(&data, &split.test);
+    let xt = data.features(&split.test);
     let a = a.fit(x.view(), &y, |_, _| {}).unwrap();
     let b = b.fit(x.view(), &y, |_, _| {}).unwrap();
     assert!(a.report.converged && b.report.converged, "{a:?} {b:?}");
@@ -101,11 +101,11 @@ fn f32_and_f64_fits_agree() {
 fn svm_learns_the_generated_glyphs_and_is_deterministic() {
     let (data, split) = small();
     let fit = split.train_and_validation();
-    let x = pixels(&data, &fit);
+    let x = data.pixel_rows(&fit);
     let y = labels(&data, &fit);
     let params = SvmParams::default();
     let model = params.fit(&x, data.pixels(), &y, &|_, _| {}).unwrap();
-    let xt = pixels(&data, &split.test);
+    let xt = data.pixel_rows(&split.test);
     let pred = model.predict(&xt).unwrap();
     let acc = accuracy(&labels(&data, &split.test), &pred).unwrap();
     // Measured: 0.867.
@@ -125,9 +125,9 @@ fn svm_learns_the_generated_glyphs_and_is_deterministic() {
 fn popcount_solver_matches_linfa_svm() {
     let (data, split) = small();
     let fit = split.train_and_validation();
-    let x = pixels(&data, &fit);
+    let x = data.pixel_rows(&fit);
     let y = labels(&data, &fit);
-    let xt = pixels(&data, &split.test);
+    let xt = data.pixel_rows(&split.test);
     // O/0 and E/N, the pairs the issue timed linfa-svm on.
     let pair = [(2, 10), (14, 22)];
     for solver_pair in pair {
@@ -162,7 +162,7 @@ fn popcount_solver_matches_linfa_svm() {
 fn iteration_cap_is_reported() {
     let (data, split) = small();
     let fit = split.train_and_validation();
-    let x = pixels(&data, &fit);
+    let x = data.pixel_rows(&fit);
     let y = labels(&data, &fit);
     let capped = SvmParams {
         max_iter: Some(5),

@@ -5,7 +5,11 @@
 #[test]
 fn committed_report_matches_committed_results() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    std::env::set_var("CHARLAB_ROOT", &root);
+    charlab::Settings {
+        root: Some(root.clone()),
+        ..charlab::Settings::current()
+    }
+    .install();
     let rendered = charlab::report::render().unwrap();
     let on_disk = std::fs::read_to_string(root.join("report/report.md")).unwrap();
     assert!(
@@ -27,7 +31,11 @@ fn committed_report_matches_committed_results() {
 #[test]
 fn readme_table1_is_the_reports() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    std::env::set_var("CHARLAB_ROOT", &root);
+    charlab::Settings {
+        root: Some(root.clone()),
+        ..charlab::Settings::current()
+    }
+    .install();
     let rendered = charlab::report::render().unwrap();
     let table = charlab::report::table1_markdown(&rendered.text);
     assert!(

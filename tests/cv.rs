@@ -89,8 +89,12 @@ fn mean_and_sample_std() {
 #[test]
 fn quick_section_runs_end_to_end_and_resumes_without_refitting() {
     let tmp = common::TempDir::new("cv");
-    std::env::set_var("CHARLAB_ROOT", tmp.path());
-    std::env::set_var("CHARLAB_THREADS", "1");
+    charlab::Settings {
+        root: Some(tmp.path().to_path_buf()),
+        threads: Some(1),
+        ..charlab::Settings::current()
+    }
+    .install();
     let data = synth::generate(&SynthParams::new(700, 13).unwrap()).unwrap();
     let config = CvConfig::quick();
     let res = cv::run(&data, &config, false, |_| {}).unwrap();

@@ -41,10 +41,11 @@ fn learning_curves_render_with_legends() {
 
 use charlab::data::{Dataset, Source, REPORT_CLASSES};
 use charlab::metrics::ConfusionMatrix;
-use charlab::plot::{class_label, class_labels, PerClassBars, F1_AXIS, NO_TEST_IMAGES};
+use charlab::plot::{class_label, class_labels, text_color_on, viridis, PerClassBars};
+use charlab::plot::{F1_AXIS, NO_TEST_IMAGES};
 use charlab::sections::baselines;
 use charlab::sections::results::{
-    self, confused_pairs, text_color_on, viridis, ConfusedPairs, ConfusionHeatmap, ModelOutcome,
+    self, confused_pairs, ConfusedPairs, ConfusionHeatmap, ModelOutcome,
 };
 use plotters::style::colors::{BLACK, WHITE};
 

@@ -12,7 +12,8 @@ use charlab::data::synth::{self, SynthParams};
 use charlab::inference::Predictor;
 use charlab::models::cnn::{cnn, CnnParams, ConvBlock};
 use charlab::models::pretrained::load_pretrained;
-use charlab::sections::levers::{self, Net, Variant};
+use charlab::models::Net;
+use charlab::sections::levers::{self, Variant};
 use charlab::sections::results;
 use charlab::split;
 use charlab::tch::nn::VarStore;
@@ -64,8 +65,12 @@ fn results_with(section: &str, fixture: &str) -> common::TempDir {
         dst.join(format!("{section}.json")),
     )
     .unwrap();
-    std::env::set_var("CHARLAB_ROOT", tmp.path());
-    std::env::set_var("CHARLAB_OUT", tmp.path());
+    charlab::Settings {
+        root: Some(tmp.path().to_path_buf()),
+        out: Some(tmp.path().to_path_buf()),
+        ..charlab::Settings::current()
+    }
+    .install();
     tmp
 }
 

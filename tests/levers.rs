@@ -5,9 +5,8 @@ mod common;
 
 use charlab::augment::{augment, AugmentParams};
 use charlab::data::synth::{self, SynthParams};
-use charlab::sections::levers::{
-    self, adjusted_predictions, dedupe, log_prior, LeversConfig, LeversResults,
-};
+use charlab::inference::{adjusted_predictions, log_prior};
+use charlab::sections::levers::{self, dedupe, LeversConfig, LeversResults};
 use charlab::split;
 use charlab::tch::{Device, Kind, Tensor};
 use charlab::training::class_weights;
@@ -150,8 +149,12 @@ fn logit_adjustment_moves_predictions_to_rare_classes() {
 #[test]
 fn quick_section_runs_end_to_end_and_predict_loads_the_best_run() {
     let tmp = common::TempDir::new("levers");
-    std::env::set_var("CHARLAB_ROOT", tmp.path());
-    std::env::set_var("CHARLAB_THREADS", "1");
+    charlab::Settings {
+        root: Some(tmp.path().to_path_buf()),
+        threads: Some(1),
+        ..charlab::Settings::current()
+    }
+    .install();
     let data = synth::generate(&SynthParams::new(800, 11).unwrap()).unwrap();
     // The corpus holds copies of some of the data's images: those of validation or test go.
     let corpus = synth::generate(&SynthParams::new(600, 12).unwrap()).unwrap();

@@ -76,7 +76,11 @@ fn quick_reproduction_writes_everything_reuses_it_and_recomputes_what_is_corrupt
     assert_eq!(pre["random"]["sizes"], serde_json::json!([1127, 124, 249]));
 
     // The report: exactly what the results files give, and no number that is not theirs.
-    std::env::set_var("CHARLAB_ROOT", root);
+    charlab::Settings {
+        root: Some(root.to_path_buf()),
+        ..charlab::Settings::current()
+    }
+    .install();
     let rendered = charlab::report::render().unwrap();
     let on_disk = std::fs::read_to_string(root.join("report/report.md")).unwrap();
     assert_eq!(on_disk, rendered.text, "report.md differs from its results");

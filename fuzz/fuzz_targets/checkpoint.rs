@@ -4,7 +4,7 @@
 //!   torchvision or timm names, a 3-channel stem summed to 1 channel);
 //! - [`charlab::inference::Predictor::load`] as a run folder's `best.safetensors` (beside a
 //!   fixed `config.json` of the same small CNN and a `normalizer.json`), charlab's checked
-//!   loader (`run_folder::load_weights`, the one resuming a run uses too).
+//!   loader (`training::load_weights`, the one resuming a run uses too).
 //!
 //! tch's own `VarStore::load` is not called here: it panics on any variable stored with an
 //! integer or bool dtype (it converts the variable to the file's dtype before copying, and

@@ -8,6 +8,7 @@
 //! [`load`] picks the source from a path (or none), as the CLI's `--data` does.
 
 pub mod emnist;
+mod features;
 pub mod pickle;
 pub mod synth;
 
@@ -226,6 +227,11 @@ impl Dataset {
     /// All labels.
     pub fn labels(&self) -> &[usize] {
         &self.labels
+    }
+
+    /// The labels of the images at `indices`, in that order.
+    pub fn labels_at(&self, indices: &[usize]) -> Vec<usize> {
+        indices.iter().map(|&i| self.labels()[i]).collect()
     }
 
     /// All pixels, `[n, height, width]` row-major.
@@ -464,13 +470,6 @@ impl DataSpec {
                 }
             }
         }
-    }
-
-    /// [`DataSpec::from_arg`] of the `CHARLAB_DATA` environment variable (see
-    /// [`crate::paths::DATA_ENV`]); the notebooks call this.
-    pub fn from_env() -> DataSpec {
-        let value = std::env::var(crate::paths::DATA_ENV).ok();
-        DataSpec::from_arg(value.as_deref())
     }
 
     /// Loads the data set.

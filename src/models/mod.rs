@@ -1,5 +1,7 @@
 //! The report's models: the classical baselines on raw pixels ([`logreg`], [`svm`]) and the
-//! tch networks, the CNN ([`cnn`]) and EfficientNet ([`efficientnet`]). Every network maps a
+//! tch networks, the CNN ([`cnn`]), EfficientNet ([`efficientnet`]) and ResNet ([`resnet`]),
+//! each kind with its `<Name>Params` and one builder; [`Net`] is the one definition of the
+//! network kinds that training, inference and the sections share. Every network maps a
 //! batch of normalised images `[batch, 1, 56, 56]` (float32) to class logits
 //! `[batch, n_classes]`.
 
@@ -7,9 +9,17 @@ pub mod cnn;
 pub mod efficientnet;
 pub mod lbfgs;
 pub mod logreg;
+pub mod net;
 pub mod pretrained;
 pub mod resnet;
 pub mod svm;
+
+pub use cnn::CnnParams;
+pub use efficientnet::EfficientNetParams;
+pub use logreg::LogRegParams;
+pub use net::Net;
+pub use resnet::ResNetParams;
+pub use svm::SvmParams;
 
 /// Number of trainable parameters (elements) in a variable store.
 pub fn parameter_count(vs: &tch::nn::VarStore) -> i64 {

@@ -8,12 +8,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
-use crate::models::cnn::{cnn, CnnParams};
+use crate::models::{CnnParams, Net};
 use crate::sections::neural::{self, NeuralConfig};
 use crate::training::TrainParams;
 use crate::{paths, Result};
-
-pub use crate::sections::neural::{history_table, per_class_table};
 
 /// Name of this section in file names.
 pub const SECTION: &str = "04.2-cnn";
@@ -41,8 +39,11 @@ impl NeuralConfig for CnnConfig {
     fn split_seed(&self) -> u64 {
         self.split_seed
     }
-    fn model_kind(&self) -> crate::inference::ModelKind {
-        crate::inference::ModelKind::Cnn
+    fn net(&self) -> Net {
+        Net::Cnn(self.model.clone())
+    }
+    fn init(&self) -> Option<&Path> {
+        self.init.as_deref()
     }
 }
 
@@ -62,13 +63,7 @@ pub fn train_and_evaluate(
     run_dir: &Path,
     resume: bool,
 ) -> Result<NeuralResults> {
-    neural::train_and_evaluate(SECTION, data, config, run_dir, resume, |vs| {
-        let net = cnn(&vs.root(), &config.model)?;
-        if let Some(w) = &config.init {
-            neural::load_init(vs, w)?;
-        }
-        Ok(net)
-    })
+    neural::train_and_evaluate(SECTION, data, config, run_dir, resume)
 }
 
 /// Writes `report/results/04.2-cnn.json`.
@@ -91,16 +86,4 @@ pub fn load_or_run(data: &Dataset, config: &CnnConfig) -> Result<NeuralResults> 
         Some(r) => Ok(r),
         None => run(data, config, true),
     }
-}
-
-/// The CNN's layers as a table: name, what it does, output shape, parameters.
-pub fn layer_table(params: &CnnParams) -> Result<polars::prelude::DataFrame> {
-    use polars::prelude::*;
-    let layers = params.layers()?;
-    Ok(df!(
-        "layer" => layers.iter().map(|l| l.name.clone()).collect::<Vec<_>>(),
-        "does" => layers.iter().map(|l| l.kind.clone()).collect::<Vec<_>>(),
-        "output" => layers.iter().map(|l| format!("{:?}", l.output)).collect::<Vec<_>>(),
-        "parameters" => layers.iter().map(|l| l.parameters).collect::<Vec<_>>(),
-    )?)
 }

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
-use crate::models::efficientnet::{efficientnet, EfficientNetParams};
+use crate::models::EfficientNetParams;
+use crate::models::Net;
 use crate::sections::neural::{self, NeuralConfig};
 use crate::training::TrainParams;
 use crate::{paths, Result};
@@ -40,8 +41,11 @@ impl NeuralConfig for EfficientNetConfig {
     fn split_seed(&self) -> u64 {
         self.split_seed
     }
-    fn model_kind(&self) -> crate::inference::ModelKind {
-        crate::inference::ModelKind::Efficientnet
+    fn net(&self) -> Net {
+        Net::Efficientnet(self.model.clone())
+    }
+    fn init(&self) -> Option<&Path> {
+        self.weights.as_deref()
     }
 }
 
@@ -62,13 +66,7 @@ pub fn train_and_evaluate(
     run_dir: &Path,
     resume: bool,
 ) -> Result<NeuralResults> {
-    neural::train_and_evaluate(SECTION, data, config, run_dir, resume, |vs| {
-        let net = efficientnet(&vs.root(), &config.model)?;
-        if let Some(w) = &config.weights {
-            neural::load_init(vs, w)?;
-        }
-        Ok(net)
-    })
+    neural::train_and_evaluate(SECTION, data, config, run_dir, resume)
 }
 
 /// Writes `report/results/04.3-efficientnet.json`.
@@ -91,26 +89,4 @@ pub fn load_or_run(data: &Dataset, config: &EfficientNetConfig) -> Result<Neural
         Some(r) => Ok(r),
         None => run(data, config, true),
     }
-}
-
-/// The network's stages as a table: variables, what they do, output shape, parameters
-/// (counted on a network built on the CPU).
-pub fn layer_table(params: &EfficientNetParams) -> Result<polars::prelude::DataFrame> {
-    use polars::prelude::*;
-    let stages = params.stages()?;
-    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
-    efficientnet(&vs.root(), params)?;
-    let vars = vs.variables();
-    let count = |prefix: &str| -> i64 {
-        vars.iter()
-            .filter(|(n, t)| t.requires_grad() && n.starts_with(&format!("{prefix}.")))
-            .map(|(_, t)| t.numel() as i64)
-            .sum()
-    };
-    Ok(df!(
-        "stage" => stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
-        "does" => stages.iter().map(|s| s.kind.clone()).collect::<Vec<_>>(),
-        "output" => stages.iter().map(|s| format!("{:?}", s.output)).collect::<Vec<_>>(),
-        "parameters" => stages.iter().map(|s| count(&s.name)).collect::<Vec<_>>(),
-    )?)
 }

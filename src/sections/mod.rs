@@ -8,15 +8,13 @@
 //!
 //! A [`Section`] says what a section is once: its id (the results file's and run folder's
 //! name), number and title, notebook, figures, results file, run folders, the results of other
-//! sections it reads, and how `charlab reproduce` runs it ([`Reproduce`]: its configuration in
-//! the full and quick profiles, and the run). Adding a section is one module, one entry in
-//! [`SECTIONS`] and its notebook; `reproduce` loops over the registry.
+//! sections it reads. It is metadata only: how `charlab reproduce` runs a section is
+//! [`crate::reproduce`]'s. Adding a section is one module, one entry in [`SECTIONS`], its
+//! notebook, and (when `reproduce` runs it) its hook in `reproduce`.
 
 use std::path::PathBuf;
 
-use crate::data::Dataset;
-use crate::reproduce::ReproduceConfig;
-use crate::{paths, Error, Profile, Result};
+use crate::{paths, Profile};
 
 pub mod baselines;
 pub mod cnn;
@@ -29,18 +27,6 @@ pub mod levers;
 pub mod neural;
 pub mod preprocessing;
 pub mod results;
-
-/// How `charlab reproduce` runs a section.
-#[derive(Clone, Copy, Debug)]
-pub struct Reproduce {
-    /// The section's configuration in a reproduction (the profile's, see
-    /// [`ReproduceConfig::for_profile`]), as JSON: part of the step's key, so a changed
-    /// configuration runs the section again.
-    pub config: fn(&ReproduceConfig) -> Result<serde_json::Value>,
-    /// Runs the section on the data: writes its figures and results file (its run folders
-    /// under [`paths::run_dir`] of the reproduction's profile).
-    pub run: fn(&Dataset, &ReproduceConfig) -> Result<()>,
-}
 
 /// What a section of the report is (see the module documentation).
 #[derive(Clone, Copy, Debug)]
@@ -67,9 +53,6 @@ pub struct Section {
     /// Whether the report step of `charlab reproduce` hashes its results file into its key
     /// (the report includes its results when they exist).
     pub in_report_key: bool,
-    /// How `charlab reproduce` runs it; `None` for the sections run by their own command
-    /// (hours of training, a corpus), whose results the report includes when they exist.
-    pub reproduce: Option<Reproduce>,
     /// The command that writes its results file (for messages).
     pub command: &'static str,
 }
@@ -101,43 +84,6 @@ impl Section {
     }
 }
 
-fn json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value> {
-    serde_json::to_value(v).map_err(|source| Error::Json {
-        path: crate::reproduce::manifest_path(),
-        source,
-    })
-}
-
-fn run_dataset(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
-    dataset::run(data, c.seed).map(drop)
-}
-
-fn run_preprocessing(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
-    preprocessing::run(data, c.seed).map(drop)
-}
-
-fn run_baselines(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
-    let res = baselines::run(data, &c.baselines, baselines::Which::All)?;
-    baselines::f1_figure(&res, data.class_chars()).map(drop)
-}
-
-fn run_cnn(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
-    let dir = paths::run_dir(cnn::SECTION, c.profile);
-    let resume = neural::resumable(data, &c.cnn, &dir);
-    cnn::save_results(&cnn::train_and_evaluate(data, &c.cnn, &dir, resume)?)
-}
-
-fn run_efficientnet(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
-    let dir = paths::run_dir(efficientnet::SECTION, c.profile);
-    let resume = neural::resumable(data, &c.efficientnet, &dir);
-    let res = efficientnet::train_and_evaluate(data, &c.efficientnet, &dir, resume)?;
-    efficientnet::save_results(&res)
-}
-
-fn no_config(_: &ReproduceConfig) -> Result<serde_json::Value> {
-    Ok(serde_json::Value::Null)
-}
-
 /// Every section of the report, in report order.
 pub static SECTIONS: [Section; 10] = [
     Section {
@@ -151,10 +97,6 @@ pub static SECTIONS: [Section; 10] = [
         runs: false,
         reads: &[],
         in_report_key: true,
-        reproduce: Some(Reproduce {
-            config: |c| json(&c.seed),
-            run: run_dataset,
-        }),
         command: "charlab figures dataset",
     },
     Section {
@@ -168,10 +110,6 @@ pub static SECTIONS: [Section; 10] = [
         runs: false,
         reads: &[],
         in_report_key: true,
-        reproduce: Some(Reproduce {
-            config: |c| json(&c.seed),
-            run: run_preprocessing,
-        }),
         command: "charlab preprocess",
     },
     Section {
@@ -185,10 +123,6 @@ pub static SECTIONS: [Section; 10] = [
         runs: false,
         reads: &[],
         in_report_key: true,
-        reproduce: Some(Reproduce {
-            config: |c| json(&c.baselines),
-            run: run_baselines,
-        }),
         command: "charlab baselines",
     },
     Section {
@@ -202,7 +136,6 @@ pub static SECTIONS: [Section; 10] = [
         runs: true,
         reads: &[],
         in_report_key: false,
-        reproduce: None,
         command: "charlab tune cnn",
     },
     Section {
@@ -216,10 +149,6 @@ pub static SECTIONS: [Section; 10] = [
         runs: true,
         reads: &[],
         in_report_key: true,
-        reproduce: Some(Reproduce {
-            config: |c| json(&c.cnn),
-            run: run_cnn,
-        }),
         command: "charlab train cnn",
     },
     Section {
@@ -233,10 +162,6 @@ pub static SECTIONS: [Section; 10] = [
         runs: true,
         reads: &[],
         in_report_key: true,
-        reproduce: Some(Reproduce {
-            config: |c| json(&c.efficientnet),
-            run: run_efficientnet,
-        }),
         command: "charlab train efficientnet",
     },
     Section {
@@ -250,10 +175,6 @@ pub static SECTIONS: [Section; 10] = [
         runs: false,
         reads: &[cnn::SECTION, efficientnet::SECTION],
         in_report_key: false,
-        reproduce: Some(Reproduce {
-            config: no_config,
-            run: |_, _| learning_curves::run().map(drop),
-        }),
         command: "charlab figures learning-curves",
     },
     Section {
@@ -271,10 +192,6 @@ pub static SECTIONS: [Section; 10] = [
         runs: false,
         reads: &[baselines::SECTION, cnn::SECTION, efficientnet::SECTION],
         in_report_key: true,
-        reproduce: Some(Reproduce {
-            config: no_config,
-            run: |data, _| results::run(data).map(drop),
-        }),
         command: "charlab results",
     },
     Section {
@@ -288,7 +205,6 @@ pub static SECTIONS: [Section; 10] = [
         runs: true,
         reads: &[],
         in_report_key: true,
-        reproduce: None,
         command: "charlab levers",
     },
     Section {
@@ -304,7 +220,6 @@ pub static SECTIONS: [Section; 10] = [
         // Not hashed into the report step's key today (the committed manifest's key was made
         // without it); the report includes its results when they exist.
         in_report_key: false,
-        reproduce: None,
         command: "charlab cv",
     },
 ];

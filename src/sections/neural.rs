@@ -6,14 +6,13 @@ use std::path::Path;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use tch::nn::{ModuleT, VarStore};
 use tch::Device;
 
 use crate::data::{Dataset, Source};
 use crate::metrics::{ClassMetrics, ConfusionMatrix};
-use crate::models::parameter_count;
+use crate::models::Net;
 use crate::split::{self, Normalizer};
-use crate::training::{self, EpochRecord, TrainData, TrainParams};
+use crate::training::{self, EpochRecord, Fit, Init, TrainData, TrainParams};
 use crate::{paths, Error, Result};
 
 /// A neural section's configuration: its model's parameters, the training parameters and
@@ -23,8 +22,11 @@ pub trait NeuralConfig: Clone + Serialize {
     fn train(&self) -> &TrainParams;
     /// Seed of the train / validation / test split.
     fn split_seed(&self) -> u64;
-    /// The kind of network, recorded in the run's `config.json`.
-    fn model_kind(&self) -> crate::inference::ModelKind;
+    /// The network.
+    fn net(&self) -> Net;
+    /// Safetensors file with starting weights (torchvision or timm names; the classifier is
+    /// left as initialised), if any.
+    fn init(&self) -> Option<&Path>;
 }
 
 /// `report/results/04.2-cnn.json` and `04.3-efficientnet.json`.
@@ -81,55 +83,34 @@ pub struct NeuralResults<C> {
     pub peak_memory_mb: f64,
 }
 
-/// Trains the model that `build` makes (in a fresh variable store, after seeding libtorch with
-/// the training seed) on `data` (the report's random split) into `run_dir`, evaluates the best
-/// checkpoint on the test part and returns the results of `section` (nothing is written to
-/// `report/`).
-pub fn train_and_evaluate<C, M, B>(
+/// Trains `config`'s network ([`Fit`], from its starting weights when it names some) on
+/// `data` (the report's random split) into `run_dir`, scores the best checkpoint on the test
+/// part and returns the results of `section` (nothing is written to `report/`).
+pub fn train_and_evaluate<C: NeuralConfig>(
     section: &str,
     data: &Dataset,
     config: &C,
     run_dir: &Path,
     resume: bool,
-    build: B,
-) -> Result<NeuralResults<C>>
-where
-    C: NeuralConfig,
-    M: ModuleT,
-    B: FnOnce(&mut VarStore) -> Result<M>,
-{
+) -> Result<NeuralResults<C>> {
     let split = split::random_split(data.len(), config.split_seed())?;
     let device = Device::cuda_if_available();
     let train_data = TrainData::new(data, &split, device)?;
-    std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
-    paths::write_json(
-        &run_dir.join(crate::paths::run_files::NORMALIZER),
-        &train_data.normalizer,
-    )?;
-    tch::manual_seed(config.train().seed as i64);
-    let mut vs = VarStore::new(device);
-    let net = build(&mut vs)?;
-    let config_json = run_config(data, config, run_dir)?;
-    let outcome = training::train(
-        &net,
-        &mut vs,
-        &train_data,
-        config.train(),
-        &config_json,
-        run_dir,
+    let fit = Fit {
+        config: Some(run_config(data, config)?),
+        init: config
+            .init()
+            .map_or(Init::Scratch, |p| Init::Pretrained(p.to_path_buf())),
         resume,
-    )?;
-    let best = run_dir.join(crate::paths::run_files::BEST_WEIGHTS);
-    crate::run_folder::load_weights(&vs, &best).map_err(|e| Error::bad_data(&best, e))?;
-    let (x_test, y_test) = train_data.normalizer.tensors(data, &split.test, device)?;
+        ..Fit::new(config.net(), config.train().clone(), run_dir)
+    };
+    let trained = fit.run(&train_data)?;
     let t = Instant::now();
-    let (_, _, preds) = training::evaluate(&net, &x_test, &y_test, config.train().eval_batch_size)?;
+    let preds = trained.predict(data, &split.test)?;
     let infer_secs = t.elapsed().as_secs_f64();
-    let truth: Vec<usize> = split.test.iter().map(|&i| data.labels()[i]).collect();
-    let preds: Vec<usize> = preds.iter().map(|&p| p.max(0) as usize).collect();
-    let cm = ConfusionMatrix::new(&truth, &preds, data.n_classes())?;
+    let cm = ConfusionMatrix::new(&data.labels_at(&split.test), &preds, data.n_classes())?;
     let n_train = split.train.len() as f64;
-    let train_secs: f64 = outcome.history.iter().map(|r| r.seconds).sum();
+    let train_secs: f64 = trained.history.iter().map(|r| r.seconds).sum();
     Ok(NeuralResults {
         section: section.into(),
         source: data.source().clone(),
@@ -137,16 +118,16 @@ where
         config: config.clone(),
         split_sizes: split.sizes(),
         normalizer: train_data.normalizer,
-        parameters: parameter_count(&vs),
-        best_epoch: outcome.best_epoch,
+        parameters: trained.parameters(),
+        best_epoch: trained.best_epoch,
         test_accuracy: cm.accuracy(),
         test_macro_f1: cm.macro_f1(),
         per_class: cm.per_class(),
         confusion: cm.counts().to_vec(),
         test_predictions: preds,
-        train_images_per_second: n_train * outcome.history.len() as f64 / train_secs.max(1e-9),
+        train_images_per_second: n_train * trained.history.len() as f64 / train_secs.max(1e-9),
         inference_images_per_second: split.test.len() as f64 / infer_secs.max(1e-9),
-        history: outcome.history,
+        history: trained.history,
         train_seconds: train_secs,
         device: device_name(device),
         threads: crate::threads(),
@@ -155,25 +136,21 @@ where
     })
 }
 
-/// The run configuration saved in a run folder: `config`, its model kind and the data's hash.
-fn run_config<C: NeuralConfig>(
-    data: &Dataset,
-    config: &C,
-    run_dir: &Path,
-) -> Result<serde_json::Value> {
-    let mut v = serde_json::to_value(config).map_err(|source| Error::Json {
-        path: run_dir.join(crate::paths::run_files::CONFIG),
-        source,
-    })?;
+/// The run configuration a neural section saves in its run folder (`config.json`, the run's
+/// identity when resuming): `config`, its model kind and the data's hash. A notebook gives it
+/// to [`Fit`] to train into, or reuse, the same folder as the CLI.
+pub fn run_config<C: NeuralConfig>(data: &Dataset, config: &C) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(config)
+        .map_err(|e| Error::param("config", format!("cannot be saved as JSON: {e}")))?;
     v["data_hash"] = serde_json::Value::String(data.content_hash());
-    config.model_kind().tag(&mut v);
+    config.net().tag(&mut v);
     Ok(v)
 }
 
 /// Whether `run_dir` holds a run of `config` on `data` (possibly with fewer epochs) that
 /// [`train_and_evaluate`] can resume.
 pub fn resumable<C: NeuralConfig>(data: &Dataset, config: &C, run_dir: &Path) -> bool {
-    run_config(data, config, run_dir)
+    run_config(data, config)
         .map(|c| training::can_resume(run_dir, &c))
         .unwrap_or(false)
 }
@@ -192,49 +169,6 @@ pub fn saved<C: serde::de::DeserializeOwned + PartialEq>(
 /// Writes `report/results/<section>.json`.
 pub fn save_results<C: Serialize>(res: &NeuralResults<C>) -> Result<()> {
     paths::write_json(&paths::result(&res.section), res)
-}
-
-/// A training history as a table: epoch, train loss, validation loss, validation accuracy
-/// (%), seconds.
-pub fn history_table(history: &[EpochRecord]) -> Result<polars::prelude::DataFrame> {
-    use polars::prelude::*;
-    Ok(df!(
-        "epoch" => history.iter().map(|r| r.epoch as u32).collect::<Vec<_>>(),
-        "train_loss" => history.iter().map(|r| r.train_loss).collect::<Vec<_>>(),
-        "val_loss" => history.iter().map(|r| r.val_loss).collect::<Vec<_>>(),
-        "val_accuracy_%" => history.iter().map(|r| 100.0 * r.val_accuracy).collect::<Vec<_>>(),
-        "seconds" => history.iter().map(|r| r.seconds).collect::<Vec<_>>(),
-    )?)
-}
-
-/// Per-class test metrics as a table (class, character, precision, recall, F1, support).
-pub fn per_class_table(
-    per_class: &[ClassMetrics],
-    chars: &[char],
-) -> Result<polars::prelude::DataFrame> {
-    use polars::prelude::*;
-    Ok(df!(
-        "class" => (0..per_class.len() as u32).collect::<Vec<_>>(),
-        "character" => chars.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
-        "precision" => per_class.iter().map(|m| m.precision).collect::<Vec<_>>(),
-        "recall" => per_class.iter().map(|m| m.recall).collect::<Vec<_>>(),
-        "f1" => per_class.iter().map(|m| m.f1).collect::<Vec<_>>(),
-        "support" => per_class.iter().map(|m| m.support).collect::<Vec<_>>(),
-    )?)
-}
-
-/// Loads starting weights from `path` into `vs` ([`crate::models::pretrained::load_pretrained`]:
-/// torchvision or timm names, the classifier left as initialised) and says what was loaded.
-pub fn load_init(vs: &mut VarStore, path: &Path) -> Result<()> {
-    let report = crate::models::pretrained::load_pretrained(vs, path)?;
-    crate::progress::line(format_args!(
-        "weights {}: {} tensors loaded, {} left as initialised (the classifier), {} unused",
-        path.display(),
-        report.loaded.len(),
-        report.skipped.len(),
-        report.unused.len()
-    ));
-    Ok(())
 }
 
 /// The text `charlab train` prints for a network called `name` whose results file is

@@ -5,62 +5,11 @@
 use std::path::Path;
 use std::rc::Rc;
 
-use super::numpy::{lookup_global, Global, RawArray};
-use super::{Dtype, MAX_NESTING};
+use super::numpy::lookup_global;
+use super::value::At;
+use super::value::Value;
+use super::MAX_NESTING;
 use crate::{Error, Result};
-
-/// A value on the pickle machine's stack. Only what numpy arrays need.
-///
-/// `Tuple` and `List` carry their nesting depth (1 + the deepest item's depth; scalars and
-/// arrays are depth 0), kept at most [`MAX_NESTING`] by [`Machine::nest`], so no recursion over
-/// a value (its drop, above all) can go deeper than that.
-#[derive(Clone, Debug)]
-pub(super) enum Value {
-    None,
-    Bool(bool),
-    Int(i64),
-    /// A Python float (never needed by numpy arrays; kept to parse the stream).
-    Float,
-    Str(Rc<String>),
-    Bytes(Rc<Vec<u8>>),
-    /// Items and nesting depth.
-    Tuple(Rc<Vec<Value>>, usize),
-    /// Items and nesting depth.
-    List(Rc<Vec<Value>>, usize),
-    Global(Global),
-    /// `ndarray` created by `_reconstruct`, waiting for its `BUILD` state.
-    EmptyArray,
-    Array(Rc<RawArray>),
-    /// `numpy.dtype(name, ...)`, waiting for (or after) its `BUILD` state.
-    Dtype(Dtype),
-}
-
-impl Value {
-    pub(super) fn kind(&self) -> &'static str {
-        match self {
-            Value::None => "None",
-            Value::Bool(_) => "a bool",
-            Value::Int(_) => "an int",
-            Value::Float => "a float",
-            Value::Str(_) => "a str",
-            Value::Bytes(_) => "bytes",
-            Value::Tuple(..) => "a tuple",
-            Value::List(..) => "a list",
-            Value::Global(_) => "a global",
-            Value::EmptyArray => "an unbuilt ndarray",
-            Value::Array(_) => "a numpy array",
-            Value::Dtype(_) => "a numpy dtype",
-        }
-    }
-
-    /// Nesting depth: 0 for a scalar or an array, the stored depth for a tuple or a list.
-    fn depth(&self) -> usize {
-        match self {
-            Value::Tuple(_, depth) | Value::List(_, depth) => *depth,
-            _ => 0,
-        }
-    }
-}
 
 /// The pickle machine. `pos` is the offset of the opcode being run, for messages.
 pub(super) struct Machine<'a> {
@@ -92,13 +41,15 @@ impl<'a> Machine<'a> {
 
     /// A data error at the opcode being run.
     pub(super) fn err(&self, message: impl std::fmt::Display) -> Error {
-        Error::bad_data(
-            self.path,
-            format!(
-                "not a pickle of numpy arrays (X, y): {message} (at byte {})",
-                self.pos
-            ),
-        )
+        self.at().err(message)
+    }
+
+    /// Where the opcode being run is.
+    fn at(&self) -> At<'a> {
+        At {
+            path: self.path,
+            pos: self.pos,
+        }
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
@@ -388,13 +339,13 @@ impl<'a> Machine<'a> {
                 b'R' => {
                     let args = self.pop()?;
                     let func = self.pop()?;
-                    let value = self.reduce(func, args)?;
+                    let value = self.at().reduce(func, args)?;
                     self.stack.push(value);
                 }
                 b'b' => {
                     let state = self.pop()?;
                     let obj = self.pop()?;
-                    let value = self.build(obj, state)?;
+                    let value = self.at().build(obj, state)?;
                     self.stack.push(value);
                 }
                 0x94 => {

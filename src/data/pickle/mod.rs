@@ -26,11 +26,13 @@
 
 mod machine;
 mod numpy;
+mod value;
 
 use std::path::Path;
 use std::rc::Rc;
 
-use self::machine::{Machine, Value};
+use self::machine::Machine;
+use self::value::Value;
 use crate::{Error, Result};
 
 /// Element type of a numpy array, as far as charlab cares.

@@ -4,19 +4,9 @@
 
 use std::rc::Rc;
 
-use super::machine::{Machine, Value};
+use super::value::{At, Global, RawArray, Value};
 use super::{Dtype, NdArray};
 use crate::Result;
-
-/// The globals a pickle of numpy arrays may name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Global {
-    Reconstruct,
-    Ndarray,
-    Dtype,
-    FromBuffer,
-    CodecsEncode,
-}
 
 /// The global `module.name`, when it is one of those accepted.
 pub(super) fn lookup_global(module: &str, name: &str) -> Option<Global> {
@@ -32,7 +22,7 @@ pub(super) fn lookup_global(module: &str, name: &str) -> Option<Global> {
     }
 }
 
-impl Machine<'_> {
+impl At<'_> {
     /// REDUCE: `func(*args)` for the accepted globals.
     pub(super) fn reduce(&self, func: Value, args: Value) -> Result<Value> {
         let Value::Tuple(args, _) = args else {
@@ -197,15 +187,6 @@ impl Machine<'_> {
             data: Rc::clone(data),
         })))
     }
-}
-
-/// An array as the pickle describes it, before byte order and memory order are normalised.
-#[derive(Clone, Debug)]
-pub(super) struct RawArray {
-    dtype: Dtype,
-    shape: Vec<usize>,
-    fortran: bool,
-    data: Rc<Vec<u8>>,
 }
 
 impl RawArray {

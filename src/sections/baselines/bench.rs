@@ -6,7 +6,6 @@ use std::time::Instant;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use super::pixels;
 use crate::data::Dataset;
 use crate::models::svm::SvmParams;
 use crate::{split, Error, Result};
@@ -52,7 +51,7 @@ pub fn time_svm_solvers(
     use crate::models::svm::SvmSolver;
     let split = split::random_split(data.len(), split_seed)?;
     let fit_idx = split.train_and_validation();
-    let x = pixels(data, &fit_idx);
+    let x = data.pixel_rows(&fit_idx);
     let y: Vec<usize> = fit_idx.iter().map(|&i| data.labels()[i]).collect();
     let counts = {
         let mut c = vec![0usize; data.n_classes()];
@@ -72,7 +71,7 @@ pub fn time_svm_solvers(
             .copied()
             .filter(|&i| [a, b].contains(&data.labels()[i]))
             .collect();
-        let xt = pixels(data, &test);
+        let xt = data.pixel_rows(&test);
         let run = |solver| -> Result<(f64, Array2<f32>)> {
             let p = SvmParams {
                 solver,

@@ -11,7 +11,6 @@
 
 use std::time::Instant;
 
-use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Source};
@@ -135,26 +134,6 @@ impl BaselinesResults {
     }
 }
 
-/// Rows `indices` of `data` as `[n, pixels]` f32 0/1 features.
-pub fn features(data: &Dataset, indices: &[usize]) -> Array2<f32> {
-    let d = data.pixels();
-    let mut x = Array2::zeros((indices.len(), d));
-    for (mut row, &i) in x.outer_iter_mut().zip(indices) {
-        for (v, &p) in row.iter_mut().zip(data.image(i)) {
-            *v = p as f32;
-        }
-    }
-    x
-}
-
-/// Rows `indices` of `data` as one contiguous 0/1 byte buffer.
-pub fn pixels(data: &Dataset, indices: &[usize]) -> Vec<u8> {
-    indices
-        .iter()
-        .flat_map(|&i| data.image(i).iter().copied())
-        .collect()
-}
-
 fn bar(len: u64, what: &str) -> crate::progress::Progress {
     crate::progress::Progress::new(len, what)
 }
@@ -201,7 +180,7 @@ pub fn fit_logreg(
 ) -> Result<(LogReg, ModelResult)> {
     params.check()?;
     let fit_idx = split.train_and_validation();
-    let x = features(data, &fit_idx);
+    let x = data.features(&fit_idx);
     let y: Vec<usize> = fit_idx.iter().map(|&i| data.labels()[i]).collect();
     let bar = bar(params.max_iter as u64, "logreg");
     let t = Instant::now();
@@ -232,7 +211,7 @@ pub fn fit_logreg(
     })?;
     let fit_s = t.elapsed().as_secs_f64();
     bar.finish();
-    let x_test = features(data, &split.test);
+    let x_test = data.features(&split.test);
     let t = Instant::now();
     let preds = model.predict(x_test.view())?;
     let pred_s = t.elapsed().as_secs_f64();
@@ -257,7 +236,7 @@ pub fn fit_svm(
 ) -> Result<(Svm, ModelResult)> {
     params.check()?;
     let fit_idx = split.train_and_validation();
-    let x = pixels(data, &fit_idx);
+    let x = data.pixel_rows(&fit_idx);
     let y: Vec<usize> = fit_idx.iter().map(|&i| data.labels()[i]).collect();
     let n_classes = {
         let mut c = y.clone();
@@ -293,7 +272,7 @@ pub fn fit_svm(
     })?;
     let fit_s = t.elapsed().as_secs_f64();
     bar.finish();
-    let x_test = pixels(data, &split.test);
+    let x_test = data.pixel_rows(&split.test);
     let t = Instant::now();
     let preds = model.predict(&x_test)?;
     let pred_s = t.elapsed().as_secs_f64();

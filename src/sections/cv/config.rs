@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use crate::models::cnn::CnnParams;
 use crate::models::logreg::LogRegParams;
 use crate::models::svm::SvmParams;
+use crate::models::Net;
 use crate::sections::baselines::BaselinesConfig;
-use crate::sections::levers::{cnn_of, LeversConfig, Net};
+use crate::sections::levers::LeversConfig;
 use crate::sections::{cnn, efficientnet};
 use crate::training::TrainParams;
 use crate::{Error, Result};
@@ -179,7 +180,7 @@ impl CvConfig {
                 svm_c: vec![1.0, 3.0, 10.0, 30.0],
                 svm_gamma_factor: vec![0.5, 1.0, 2.0, 4.0],
                 cnn: Some(CnnGrid {
-                    net: cnn_of(&[(16, 5), (32, 5), (64, 5), (128, 5)]),
+                    net: CnnParams::of_blocks(&[(16, 5), (32, 5), (64, 5), (128, 5)]),
                     dropouts: vec![(0.1, 0.3), (0.25, 0.5), (0.4, 0.6)],
                     rates: vec![3e-4, 1e-3, 3e-3],
                     train: TrainParams {
@@ -195,7 +196,7 @@ impl CvConfig {
     /// SVM and a 2-block CNN (1 epoch), 2 x 2 grids.
     pub fn quick() -> Self {
         let baselines = BaselinesConfig::default();
-        let small = cnn_of(&[(8, 3), (16, 3)]);
+        let small = CnnParams::of_blocks(&[(8, 3), (16, 3)]);
         let one = TrainParams {
             epochs: 1,
             ..TrainParams::default()

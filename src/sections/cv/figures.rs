@@ -183,7 +183,7 @@ impl Figure for Heat {
                 continue;
             };
             let t = if hi > lo { (f1 - lo) / (hi - lo) } else { 1.0 };
-            let colour = crate::sections::results::viridis(t);
+            let colour = plot::viridis(t);
             cell.fill(&colour)?;
             let (w, h) = cell.dim_in_pixel();
             let ink = if t > 0.6 { BLACK } else { WHITE };

@@ -12,10 +12,12 @@ use tch::{Device, Tensor};
 use super::config::{CvConfig, CvKind, CvModel};
 use super::run_root;
 use crate::data::Dataset;
+use crate::inference::adjusted_predictions;
 use crate::metrics::ConfusionMatrix;
 use crate::models::svm::Svm;
-use crate::sections::baselines::{self, features, pixels, ModelResult};
-use crate::sections::levers::{self, adjusted_predictions, Net, Variant};
+use crate::models::Net;
+use crate::sections::baselines::{self, ModelResult};
+use crate::sections::levers::{self, Variant};
 use crate::split::{self, Fold, Normalizer, Split};
 use crate::{paths, Error, Result};
 
@@ -126,25 +128,6 @@ fn acc_f1(data: &Dataset, idx: &[usize], pred: &[usize]) -> Result<(f64, f64)> {
     Ok((cm.accuracy(), cm.macro_f1()))
 }
 
-/// `net` with its output layer sized for `n` classes.
-pub(crate) fn with_classes(net: &Net, n: usize) -> Net {
-    let n = n as i64;
-    match net.clone() {
-        Net::Cnn(mut p) => {
-            p.n_classes = n;
-            Net::Cnn(p)
-        }
-        Net::Efficientnet(mut p) => {
-            p.n_classes = n;
-            Net::Efficientnet(p)
-        }
-        Net::Resnet(mut p) => {
-            p.n_classes = n;
-            Net::Resnet(p)
-        }
-    }
-}
-
 /// Fits `model` on `fold`'s training images (reusing `fold.json` when `resume` and it matches),
 /// scores the held-out images and `test`.
 pub(crate) fn run_fold(
@@ -184,13 +167,13 @@ pub(crate) fn run_fold(
                 fold,
                 test,
                 &r,
-                m.predict(features(data, test).view())?,
+                m.predict(data.features(test).view())?,
             )?
         }
         CvKind::Svm { params } => {
             let (m, r): (Svm, _) =
                 baselines::fit_svm(data, &pixel_split(fold), params, &model.name)?;
-            pixel_score(data, f, fold, test, &r, m.predict(&pixels(data, test))?)?
+            pixel_score(data, f, fold, test, &r, m.predict(&data.pixel_rows(test))?)?
         }
         CvKind::Net {
             net,
@@ -198,7 +181,7 @@ pub(crate) fn run_fold(
             pretrained,
             tau_grid,
         } => {
-            let net = with_classes(net, data.n_classes());
+            let net = net.with_classes(data.n_classes());
             let labels = truths(data, &fold.train);
             let n_val = ((fold.train.len() as f64) * config.inner_validation).round() as usize;
             let inner =
@@ -249,7 +232,7 @@ pub(crate) fn run_fold(
             let logits = test_logits(data, test, &net, &dir, train.eval_batch_size as i64)?;
             let adjusted = adjustment.apply(logits);
             let k = adjustment.log_prior.len();
-            crate::run_folder::write_tensors(
+            crate::training::write_tensors(
                 &[("logits".to_string(), adjusted.shallow_clone())],
                 &dir.join("test-logits.safetensors"),
             )?;
@@ -327,10 +310,10 @@ pub(crate) fn test_logits(
     let vs = VarStore::new(device);
     let module = net.build(&vs)?;
     let best = dir.join("best.safetensors");
-    crate::run_folder::load_weights(&vs, &best).map_err(|e| Error::bad_data(&best, e))?;
+    crate::training::load_weights(&vs, &best).map_err(|e| Error::bad_data(&best, e))?;
     let normalizer: Normalizer = paths::read_json(&dir.join("normalizer.json"))?;
     let (x, _) = normalizer.tensors(data, idx, device)?;
-    levers::logits(&*module, &x, batch)
+    crate::training::logits_in_batches(&*module, &x, batch)
 }
 
 /// A finished fold's adjusted test logits (networks only).

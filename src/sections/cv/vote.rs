@@ -13,9 +13,9 @@ use super::config::CvKind;
 use super::fold::{fold_dir, read_test_logits, FoldRecord};
 use super::{Folds, ModelCv};
 use crate::data::Dataset;
+use crate::inference::soft_vote;
 use crate::inference::EnsembleSpec;
 use crate::metrics::ConfusionMatrix;
-use crate::sections::levers::soft_vote;
 use crate::{paths, Result};
 
 /// One ensemble on the test part, beside its best member.

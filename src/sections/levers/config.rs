@@ -2,79 +2,10 @@
 //! ([`LeversConfig::full`]) and quick ([`LeversConfig::quick`]) configurations.
 
 use serde::{Deserialize, Serialize};
-use tch::nn::{ModuleT, VarStore};
 
 use crate::augment::AugmentParams;
-use crate::models::cnn::{cnn, CnnParams, ConvBlock};
-use crate::models::efficientnet::{efficientnet, EfficientNetParams};
-use crate::models::resnet::{resnet, ResNetParams};
+use crate::models::{CnnParams, EfficientNetParams, Net, ResNetParams};
 use crate::training::TrainParams;
-use crate::Result;
-
-/// A network of the section: its kind and architecture.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "params", rename_all = "lowercase")]
-pub enum Net {
-    /// The report's CNN family ([`CnnParams`]).
-    Cnn(CnnParams),
-    /// EfficientNet ([`EfficientNetParams`]).
-    Efficientnet(EfficientNetParams),
-    /// ResNet ([`ResNetParams`]).
-    Resnet(ResNetParams),
-}
-
-impl Net {
-    /// Builds the network's variables in `vs`.
-    pub fn build(&self, vs: &VarStore) -> Result<Box<dyn ModuleT>> {
-        Ok(match self {
-            Net::Cnn(p) => Box::new(cnn(&vs.root(), p)?),
-            Net::Efficientnet(p) => Box::new(efficientnet(&vs.root(), p)?),
-            Net::Resnet(p) => Box::new(resnet(&vs.root(), p)?),
-        })
-    }
-
-    /// The architecture alone, as saved under `model` in a run's `config.json` (what
-    /// [`crate::inference::Predictor`] reads).
-    pub(crate) fn model_json(&self) -> serde_json::Value {
-        match self {
-            Net::Cnn(p) => serde_json::to_value(p),
-            Net::Efficientnet(p) => serde_json::to_value(p),
-            Net::Resnet(p) => serde_json::to_value(p),
-        }
-        .unwrap_or(serde_json::Value::Null)
-    }
-
-    /// The kind of network, as a run's `config.json` records it.
-    pub fn kind(&self) -> crate::inference::ModelKind {
-        use crate::inference::ModelKind;
-        match self {
-            Net::Cnn(_) => ModelKind::Cnn,
-            Net::Efficientnet(_) => ModelKind::Efficientnet,
-            Net::Resnet(_) => ModelKind::Resnet,
-        }
-    }
-
-    /// `cnn` or `efficientnet-b0` (...).
-    pub fn label(&self) -> String {
-        match self {
-            Net::Cnn(_) => "cnn".into(),
-            Net::Efficientnet(p) => format!("efficientnet-{}", p.variant),
-            Net::Resnet(p) => format!("resnet-{}", 2 + 2 * p.layers.iter().sum::<usize>()),
-        }
-    }
-}
-
-/// A CNN of `blocks` (filters, kernel) with the report's head (the tuning's winners are
-/// 4 blocks of 5x5).
-pub fn cnn_of(blocks: &[(i64, i64)]) -> CnnParams {
-    CnnParams {
-        blocks: blocks
-            .iter()
-            .map(|&(filters, kernel)| ConvBlock { filters, kernel })
-            .collect(),
-        ..Default::default()
-    }
-}
 
 /// A pretraining run: a network trained on the corpus, validated on the data's validation
 /// part.
@@ -132,7 +63,7 @@ impl LeversConfig {
     /// fine-tuned 8 epochs at 3e-4 with augmentation; ResNet-18 ([`Net::Resnet`]) from scratch,
     /// 10 epochs at 1e-3 with augmentation (about 12 minutes per epoch on 2 cores).
     pub fn full() -> Self {
-        let wide = Net::Cnn(cnn_of(&[(16, 5), (32, 5), (64, 5), (128, 5)]));
+        let wide = Net::Cnn(CnnParams::of_blocks(&[(16, 5), (32, 5), (64, 5), (128, 5)]));
         let effb0 = Net::Efficientnet(EfficientNetParams::b0());
         let aug = TrainParams {
             augment: Some(AugmentParams::default()),
@@ -230,7 +161,7 @@ impl LeversConfig {
     /// Small and fast (tests, notebooks): a 2-block CNN, 1 epoch of pretraining, 1 of
     /// fine-tuning, scratch and pretrained with augmentation and class weights.
     pub fn quick() -> Self {
-        let small = Net::Cnn(cnn_of(&[(8, 3), (16, 3)]));
+        let small = Net::Cnn(CnnParams::of_blocks(&[(8, 3), (16, 3)]));
         LeversConfig {
             split_seed: 0,
             pretraining: vec![PretrainSpec {

@@ -2,10 +2,10 @@
 //! Menon et al. 2021), accuracy and macro F1 before and after, look-alike pair counts.
 
 use serde::{Deserialize, Serialize};
-use tch::nn::ModuleT;
-use tch::{Device, Kind, Tensor};
+use tch::Tensor;
 
 use crate::data::Dataset;
+use crate::inference::{adjusted_predictions, log_prior};
 use crate::metrics::{Confusion, ConfusionMatrix};
 use crate::split::Split;
 use crate::Result;
@@ -32,49 +32,6 @@ pub struct Scores {
     pub adjusted_accuracy: f64,
     /// Macro F1 after logit adjustment.
     pub adjusted_macro_f1: f64,
-}
-
-/// Logits `[n, k]` (CPU, float) of `net` on `x`, in batches.
-pub(crate) fn logits(net: &dyn ModuleT, x: &Tensor, batch: i64) -> Result<Tensor> {
-    let n = x.size().first().copied().unwrap_or(0);
-    let mut parts = Vec::new();
-    tch::no_grad(|| -> Result<()> {
-        let mut start = 0;
-        while start < n {
-            let len = batch.min(n - start);
-            let l = net.forward_t(&x.narrow(0, start, len), false);
-            parts.push(l.to_device(Device::Cpu).to_kind(Kind::Float));
-            start += len;
-        }
-        Ok(())
-    })?;
-    Ok(Tensor::f_cat(&parts, 0)?)
-}
-
-/// `log` of the class prior of `labels` over `k` classes (add-one smoothed, so a class
-/// without images has a finite log prior).
-pub fn log_prior(labels: &[usize], k: usize) -> Vec<f64> {
-    let mut counts = vec![1.0f64; k];
-    for &l in labels {
-        if let Some(c) = counts.get_mut(l) {
-            *c += 1.0;
-        }
-    }
-    let total: f64 = counts.iter().sum();
-    counts.iter().map(|c| (c / total).ln()).collect()
-}
-
-/// Predictions of `logits - tau * log_prior` (post-hoc logit adjustment).
-pub fn adjusted_predictions(logits: &Tensor, log_prior: &[f64], tau: f64) -> Result<Vec<usize>> {
-    let adjustment = crate::inference::Adjustment {
-        tau,
-        log_prior: log_prior.to_vec(),
-    };
-    let p = adjustment.apply(logits.shallow_clone()).argmax(-1, false);
-    Ok(Vec::<i64>::try_from(&p)?
-        .into_iter()
-        .map(|v| v.max(0) as usize)
-        .collect())
 }
 
 pub(crate) fn scores(truth: &[usize], raw: &[usize], adj: &[usize], k: usize) -> Result<Scores> {
@@ -131,7 +88,7 @@ pub const TOP_CONFUSIONS: usize = 10;
 pub(crate) struct Eval {
     pub val_truth: Vec<usize>,
     pub test_truth: Vec<usize>,
-    /// Log prior of the training part ([`log_prior`]).
+    /// Log prior of the training part ([`crate::inference::log_prior`]).
     pub prior: Vec<f64>,
     pub chars: Vec<char>,
     pub pairs: Vec<(char, char)>,
@@ -193,29 +150,4 @@ pub(crate) fn score(
         top_confusions: cm_adj.most_confused(TOP_CONFUSIONS),
         test_predictions: test_adj,
     })
-}
-
-/// Log of the mean softmax probability of `members` (`[n, k]` logits each): a soft vote.
-pub fn soft_vote(members: &[&Tensor]) -> Result<Tensor> {
-    let probs: Vec<Tensor> = members.iter().map(|l| l.softmax(-1, Kind::Float)).collect();
-    Ok(Tensor::f_stack(&probs, 0)?
-        .mean_dim(0, false, Kind::Float)
-        .clamp_min(1e-12)
-        .log())
-}
-
-/// Votes per class of `members` (each member's arg-max counts one), ties broken by the mean
-/// probability: a majority vote, as scores whose arg-max is the winning class.
-pub fn majority_vote(members: &[&Tensor]) -> Result<Tensor> {
-    let mut votes: Option<Tensor> = None;
-    for l in members {
-        let k = l.size().last().copied().unwrap_or(1);
-        let one_hot = l.argmax(-1, false).one_hot(k).to_kind(Kind::Float);
-        votes = Some(match votes {
-            Some(v) => v + one_hot,
-            None => one_hot,
-        });
-    }
-    let mean_prob = soft_vote(members)?.exp();
-    Ok(votes.map_or(mean_prob.shallow_clone(), |v| v + mean_prob * 1e-3))
 }

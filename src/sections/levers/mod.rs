@@ -15,7 +15,6 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tch::nn::VarStore;
 use tch::{Device, Tensor};
 
 mod config;
@@ -23,20 +22,17 @@ mod eval;
 pub mod figures;
 mod table;
 
-pub use config::{cnn_of, LeversConfig, Net, PretrainSpec, Variant};
+use crate::models::Net;
+pub use config::{LeversConfig, PretrainSpec, Variant};
 pub use table::{future_work, variants_table, FutureWork, VariantRow, FUTURE_WORK};
 
-pub(crate) use eval::logits;
-pub use eval::{
-    adjusted_predictions, log_prior, majority_vote, soft_vote, PairConfusion, Scored, Scores,
-    TOP_CONFUSIONS,
-};
 use eval::{score, Eval};
+pub use eval::{PairConfusion, Scored, Scores, TOP_CONFUSIONS};
 
 use crate::data::{Dataset, Source};
-use crate::inference::{Adjustment, EnsembleSpec};
+use crate::inference::{majority_vote, soft_vote, Adjustment, EnsembleSpec};
 use crate::split::{self, Normalizer, Split};
-use crate::training::{self, EpochRecord, TrainData};
+use crate::training::{EpochRecord, Fit, Init, TrainData};
 use crate::{paths, Error, Result};
 
 /// Name of this section in file names.
@@ -146,25 +142,26 @@ pub fn run_root() -> PathBuf {
     paths::run_dir(SECTION, crate::Profile::Full)
 }
 
-/// The pretraining corpus the notebooks use: `CHARLAB_CORPUS` when set, else the shared EMNIST
-/// folder when it exists beside the project, else `default_n` glyphs of the embedded generator
-/// with another seed than the embedded data set's.
-pub fn corpus_from_env(default_n: usize) -> crate::data::DataSpec {
+/// The pretraining corpus the notebooks use: `corpus` (`CHARLAB_CORPUS`, see
+/// [`crate::Settings::corpus`]) when given, else the shared EMNIST folder when it exists beside
+/// the project, else `default_n` glyphs of the embedded generator with another seed than the
+/// embedded data set's.
+pub fn corpus_spec(corpus: Option<&str>, default_n: usize) -> crate::data::DataSpec {
     use crate::data::{synth, DataSpec};
     let generated = DataSpec::Default {
         n: default_n,
         seed: synth::DEFAULT_SEED + 1,
     };
-    match std::env::var(paths::CORPUS_ENV) {
-        Ok(v) => match DataSpec::from_arg(Some(&v)) {
+    match corpus {
+        Some(v) => match DataSpec::from_arg(Some(v)) {
             DataSpec::Default { .. } => generated,
             other => other,
         },
-        Err(_) if paths::shared_emnist_rest().is_dir() => DataSpec::Emnist {
+        None if paths::shared_emnist_rest().is_dir() => DataSpec::Emnist {
             dir: paths::shared_emnist_rest(),
             report_format: true,
         },
-        Err(_) => generated,
+        None => generated,
     }
 }
 
@@ -210,7 +207,7 @@ fn run_config(spec: &impl Serialize, net: &Net, data: &Dataset, extra: &str) -> 
         "data_hash": data.content_hash(),
         "init": extra,
     });
-    net.kind().tag(&mut config);
+    net.tag(&mut config);
     config
 }
 
@@ -245,16 +242,12 @@ pub fn pretrain(
         normalizer,
         n_classes: data.n_classes() as i64,
     };
-    std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
-    paths::write_json(
-        &run_dir.join(crate::paths::run_files::NORMALIZER),
-        &td.normalizer,
-    )?;
-    tch::manual_seed(spec.train.seed as i64);
-    let mut vs = VarStore::new(device);
-    let net = spec.net.build(&vs)?;
-    let config = run_config(spec, &spec.net, data, &corpus.content_hash());
-    let outcome = training::train(&*net, &mut vs, &td, &spec.train, &config, run_dir, resume)?;
+    let fit = Fit {
+        config: Some(run_config(spec, &spec.net, data, &corpus.content_hash())),
+        resume,
+        ..Fit::new(spec.net.clone(), spec.train.clone(), run_dir)
+    };
+    let outcome = fit.run(&td)?;
     Ok(PretrainResults {
         name: spec.name.clone(),
         corpus_images: kept.len(),
@@ -276,57 +269,23 @@ pub fn run_variant(
     run_dir: &Path,
     resume: bool,
 ) -> Result<(VariantResults, Tensor, Tensor)> {
-    let device = Device::cuda_if_available();
-    let td = TrainData::new(data, split, device)?;
-    std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
-    paths::write_json(
-        &run_dir.join(crate::paths::run_files::NORMALIZER),
-        &td.normalizer,
-    )?;
-    tch::manual_seed(variant.train.seed as i64);
-    let mut vs = VarStore::new(device);
-    let net = variant.net.build(&vs)?;
-    let mut resume = resume;
-    let init_note = match init {
-        Some(path) => {
-            crate::run_folder::load_weights(&vs, path).map_err(|e| {
-                Error::bad_data(
-                    path,
-                    format!("cannot start from these pretrained weights: {e}"),
-                )
-            })?;
-            // A run fine-tuned from other pretrained weights is stale: start it over.
-            let digest = paths::sha256_file(path)?;
-            let stamp = run_dir.join("init.sha256");
-            let previous = std::fs::read_to_string(&stamp).ok();
-            if resume && previous.as_deref().is_some_and(|p| p.trim() != digest) {
-                crate::progress::line(format_args!(
-                    "{}: its pretrained weights changed; fine-tuning again",
-                    paths::relative(run_dir)
-                ));
-                resume = false;
-            }
-            paths::write_atomic(&stamp, digest.as_bytes())?;
-            format!("pretrained: {}", paths::relative(path))
-        }
-        None => "scratch".into(),
+    let td = TrainData::new(data, split, Device::cuda_if_available())?;
+    let (init, init_note) = match init {
+        Some(path) => (
+            Init::Checkpoint(path.to_path_buf()),
+            format!("pretrained: {}", paths::relative(path)),
+        ),
+        None => (Init::Scratch, "scratch".into()),
     };
-    let config = run_config(variant, &variant.net, data, &init_note);
-    let outcome = training::train(
-        &*net,
-        &mut vs,
-        &td,
-        &variant.train,
-        &config,
-        run_dir,
+    let fit = Fit {
+        config: Some(run_config(variant, &variant.net, data, &init_note)),
+        init,
         resume,
-    )?;
-    let best = run_dir.join(crate::paths::run_files::BEST_WEIGHTS);
-    crate::run_folder::load_weights(&vs, &best).map_err(|e| Error::bad_data(&best, e))?;
-    let eval_batch = variant.train.eval_batch_size as i64;
-    let val_logits = logits(&*net, &td.x_val, eval_batch)?;
-    let (x_test, _) = td.normalizer.tensors(data, &split.test, device)?;
-    let test_logits = logits(&*net, &x_test, eval_batch)?;
+        ..Fit::new(variant.net.clone(), variant.train.clone(), run_dir)
+    };
+    let trained = fit.run(&td)?;
+    let val_logits = trained.logits(data, &split.validation)?;
+    let test_logits = trained.logits(data, &split.test)?;
     let e = Eval::new(data, split, &PAIRS);
     let sc = score(&e, &val_logits, &test_logits, tau_grid)?;
     let adjustment = Adjustment {
@@ -337,15 +296,15 @@ pub fn run_variant(
         &run_dir.join(crate::paths::run_files::ADJUSTMENT),
         &adjustment,
     )?;
-    let train_seconds: f64 = outcome.history.iter().map(|r| r.seconds).sum();
+    let train_seconds: f64 = trained.history.iter().map(|r| r.seconds).sum();
     let res = VariantResults {
         variant: variant.clone(),
-        parameters: crate::models::parameter_count(&vs),
-        best_epoch: outcome.best_epoch,
-        train_images_per_second: (split.train.len() * outcome.history.len()) as f64
+        parameters: trained.parameters(),
+        best_epoch: trained.best_epoch,
+        train_images_per_second: (split.train.len() * trained.history.len()) as f64
             / train_seconds.max(1e-9),
         train_seconds,
-        history: outcome.history,
+        history: trained.history,
         scored: sc,
     };
     Ok((res, val_logits, test_logits))

@@ -5,11 +5,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::metrics::ConfusionMatrix;
-use crate::plot::{self, DrawResult, Figure};
+use crate::plot::{self, text_color_on, viridis, DrawResult, Figure};
 use crate::Result;
 
-use super::colour::centered;
 use super::*;
+use crate::plot::centered;
 
 /// The row-normalised confusion matrix as a heatmap (rows: true class, columns: predicted
 /// class), with a colour bar. Every cell on the diagonal and every other cell of at least

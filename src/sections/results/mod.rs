@@ -14,11 +14,9 @@ use crate::plot::{self, PerClassBars};
 use crate::sections::{baselines, cnn, efficientnet};
 use crate::{paths, Error, Result};
 
-mod colour;
 mod heatmap;
 mod pairs;
 
-pub use colour::{text_color_on, viridis};
 pub use heatmap::ConfusionHeatmap;
 pub use pairs::{ConfusedPairs, MisreadRow};
 

@@ -10,8 +10,8 @@ use crate::plot::{self, DrawResult, Figure};
 use crate::split::random_split;
 use crate::{Error, Result};
 
-use super::colour::centered;
 use super::*;
+use crate::plot::centered;
 
 /// One direction of a confused pair in [`ConfusedPairs`]: test images of the true class that
 /// the model read as the other, and reference images of the class they were read as.

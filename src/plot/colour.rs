@@ -1,4 +1,5 @@
-//! The colour map of section 5's heatmap and the text colour that reads on a cell.
+//! Colour maps for the figures (section 5's heatmap, section 6.2's grids) and the text colour
+//! that reads on a cell.
 
 use plotters::prelude::*;
 
@@ -44,7 +45,8 @@ pub fn text_color_on(background: RGBColor) -> RGBColor {
     }
 }
 
-pub(super) fn centered() -> plotters::style::text_anchor::Pos {
+/// Text anchored at its centre, both ways (labels inside cells).
+pub fn centered() -> plotters::style::text_anchor::Pos {
     use plotters::style::text_anchor::{HPos, Pos, VPos};
     Pos::new(HPos::Center, VPos::Center)
 }

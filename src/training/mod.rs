@@ -1,6 +1,9 @@
-//! One training loop for every tch model: Adam, seeded shuffling, evaluation over every image
-//! (the last partial batch included), a per-epoch history written as it goes, the checkpoint
-//! with the best validation cross-entropy, and exact resumption.
+//! Training: [`Fit`] builds a [`crate::models::Net`], trains it into a run folder (or picks up
+//! the run already there) and returns the [`Trained`] network; the notebooks and every section
+//! train through it. Below it, one training loop for every tch model ([`train`]): Adam,
+//! seeded shuffling, evaluation over every image (the last partial batch included), a
+//! per-epoch history written as it goes, the checkpoint with the best validation
+//! cross-entropy, and exact resumption.
 //!
 //! # Files of a run (`run_dir`)
 //! - `config.json`: what the run was started with (model and training configs, data hash);
@@ -13,7 +16,7 @@
 //!   SHA-256;
 //! - `run.lock`: present while a training writes to the folder; a second one fails at once.
 //!
-//! [`crate::run_folder`] reads and writes these files; a damaged folder is an error naming
+//! [`run_folder`] reads and writes these files; a damaged folder is an error naming
 //! the file and the fix, never a panic.
 //!
 //! # Exact resumption
@@ -34,125 +37,26 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Kind, Tensor};
 
-use crate::augment::{AugmentParams, PrefetchSource, Prefetcher};
+mod adam;
+mod fit;
+mod params;
+pub mod run_folder;
+mod weights;
+
+pub(crate) use adam::Adam;
+pub use fit::{arg_max, logits_in_batches, Fit, Init, Trained};
+pub use params::{EpochRecord, TrainParams};
+pub(crate) use weights::{load_weights, write_tensors};
+
+use crate::augment::{PrefetchSource, Prefetcher};
 use crate::data::Dataset;
 use crate::paths::{read_json, sha256_file, write_json};
-use crate::run_folder::{
-    optim_name, remove_leftovers, remove_run_files, save_weights, weights_name, write_history,
-    write_tensors, RunLock, RunState,
-};
 use crate::split::{Normalizer, Split};
 use crate::{Error, Result};
-
-/// Training hyper-parameters (serialisable; saved in `config.json`).
-///
-/// Defaults: 25 epochs, batch 128, learning rate 1e-3, Adam betas (0.9, 0.999), eps 1e-8, no
-/// weight decay, evaluation batch 1024, seed 0.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrainParams {
-    /// Epochs to train (>= 1).
-    pub epochs: usize,
-    /// Training batch size (>= 1). The last, partial batch of an epoch is used too.
-    pub batch_size: usize,
-    /// Adam learning rate (> 0).
-    pub learning_rate: f64,
-    /// Adam's beta1 and beta2, in `[0, 1)`.
-    pub betas: (f64, f64),
-    /// Adam's epsilon (> 0).
-    pub eps: f64,
-    /// L2 penalty added to the gradient (>= 0; 0 = plain Adam).
-    pub weight_decay: f64,
-    /// Batch size for evaluation (>= 1).
-    pub eval_batch_size: usize,
-    /// Seed of the shuffles, of dropout and of the augmentation.
-    pub seed: u64,
-    /// Class weights of the cross-entropy: class `c` weighs `(n / n_c)^power`, scaled to a
-    /// mean of 1 over the classes present in the training part (`None` = plain cross-entropy;
-    /// 1 = inverse frequency, 0.5 = its square root). Weights are capped at 10x the mean.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub class_weight_power: Option<f64>,
-    /// On-the-fly augmentation of the training images (`None` = the images as they are).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub augment: Option<AugmentParams>,
-}
-
-impl Default for TrainParams {
-    fn default() -> Self {
-        TrainParams {
-            epochs: 25,
-            batch_size: 128,
-            learning_rate: 1e-3,
-            betas: (0.9, 0.999),
-            eps: 1e-8,
-            weight_decay: 0.0,
-            eval_batch_size: 1024,
-            seed: 0,
-            class_weight_power: None,
-            augment: None,
-        }
-    }
-}
-
-impl TrainParams {
-    /// Checks every value.
-    pub fn check(&self) -> Result<()> {
-        if self.epochs == 0 {
-            return Err(Error::param("epochs", "train for at least one epoch"));
-        }
-        if self.batch_size == 0 || self.eval_batch_size == 0 {
-            return Err(Error::param("batch_size", "batch sizes must be at least 1"));
-        }
-        let lr_ok = self.learning_rate > 0.0 && self.learning_rate.is_finite();
-        if !lr_ok {
-            return Err(Error::param(
-                "learning_rate",
-                format!("{} must be a positive number", self.learning_rate),
-            ));
-        }
-        let (b1, b2) = self.betas;
-        if !(0.0..1.0).contains(&b1) || !(0.0..1.0).contains(&b2) {
-            return Err(Error::param(
-                "betas",
-                format!("({b1}, {b2}) must lie in [0, 1)"),
-            ));
-        }
-        let eps_ok = self.eps > 0.0 && self.eps.is_finite();
-        let decay_ok = self.weight_decay >= 0.0 && self.weight_decay.is_finite();
-        if !eps_ok || !decay_ok {
-            return Err(Error::param(
-                "eps/weight_decay",
-                "eps > 0 and weight_decay >= 0",
-            ));
-        }
-        if let Some(p) = self.class_weight_power {
-            if !(0.0..=2.0).contains(&p) {
-                return Err(Error::param(
-                    "class_weight_power",
-                    format!("{p} is outside [0, 2]"),
-                ));
-            }
-        }
-        if let Some(a) = &self.augment {
-            a.check()?;
-        }
-        Ok(())
-    }
-}
-
-/// What one epoch did.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
-    /// Epoch number, from 1.
-    pub epoch: usize,
-    /// Mean training cross-entropy over the epoch's images (dropout on).
-    pub train_loss: f64,
-    /// Mean validation cross-entropy (dropout off).
-    pub val_loss: f64,
-    /// Validation accuracy.
-    pub val_accuracy: f64,
-    /// Wall time of the epoch (training and validation), seconds.
-    pub seconds: f64,
-}
+use run_folder::{
+    optim_name, remove_leftovers, remove_run_files, save_weights, weights_name, write_history,
+    RunLock, RunState,
+};
 
 /// Normalised tensors of the training and validation parts, built once.
 pub struct TrainData {
@@ -298,128 +202,16 @@ pub fn class_weights(y_train: &Tensor, n_classes: i64, power: f64) -> Result<Ten
     Ok(Tensor::from_slice(&w).to_device(y_train.device()))
 }
 
-/// Adam with its state kept in plain tensors so that it can be saved and restored.
-pub(crate) struct Adam {
-    params: Vec<(String, Tensor)>,
-    m: Vec<Tensor>,
-    v: Vec<Tensor>,
-    step: i64,
-}
-
-impl Adam {
-    pub(crate) fn new(vs: &VarStore) -> Adam {
-        let mut params: Vec<(String, Tensor)> = vs
-            .variables()
-            .into_iter()
-            .filter(|(_, t)| t.requires_grad())
-            .collect();
-        params.sort_by(|a, b| a.0.cmp(&b.0));
-        let m = params.iter().map(|(_, t)| t.zeros_like()).collect();
-        let v = params.iter().map(|(_, t)| t.zeros_like()).collect();
-        Adam {
-            params,
-            m,
-            v,
-            step: 0,
-        }
-    }
-
-    pub(crate) fn zero_grad(&mut self) {
-        for (_, p) in self.params.iter_mut() {
-            p.zero_grad();
-        }
-    }
-
-    pub(crate) fn step(&mut self, t: &TrainParams) {
-        self.step += 1;
-        let (b1, b2) = t.betas;
-        let bc1 = 1.0 - b1.powi(self.step as i32);
-        let bc2 = 1.0 - b2.powi(self.step as i32);
-        tch::no_grad(|| {
-            for (i, (_, p)) in self.params.iter_mut().enumerate() {
-                let g = p.grad();
-                if !g.defined() {
-                    continue;
-                }
-                let g = if t.weight_decay > 0.0 {
-                    &g + &*p * t.weight_decay
-                } else {
-                    g
-                };
-                let m = &self.m[i] * b1 + &g * (1.0 - b1);
-                let v = &self.v[i] * b2 + &g * &g * (1.0 - b2);
-                let update = (&m / bc1) / ((&v / bc2).sqrt() + t.eps) * t.learning_rate;
-                let new_p = &*p - update;
-                p.copy_(&new_p);
-                self.m[i] = m;
-                self.v[i] = v;
-            }
-        });
-    }
-
-    fn save(&self, path: &Path) -> Result<()> {
-        let mut named: Vec<(String, Tensor)> = Vec::new();
-        for (i, (name, _)) in self.params.iter().enumerate() {
-            // safetensors needs contiguous (NCHW) data; channels-last moments are copied.
-            named.push((format!("m.{name}"), self.m[i].contiguous()));
-            named.push((format!("v.{name}"), self.v[i].contiguous()));
-        }
-        named.push(("step".into(), Tensor::from_slice(&[self.step])));
-        write_tensors(&named, path)
-    }
-
-    /// Restores the state saved in `path`, after checking that it is the state of this
-    /// network's parameters; nothing changes when it is not. The error says what is wrong.
-    pub(crate) fn load(&mut self, path: &Path) -> std::result::Result<(), String> {
-        let named = crate::run_folder::read_tensors(path)?;
-        let expected = 2 * self.params.len() + 1;
-        if named.len() != expected {
-            return Err(format!(
-                "holds {} tensors, the optimizer of this network has {expected}",
-                named.len()
-            ));
-        }
-        let mut m = Vec::with_capacity(self.params.len());
-        let mut v = Vec::with_capacity(self.params.len());
-        for (name, p) in &self.params {
-            for (prefix, out) in [("m", &mut m), ("v", &mut v)] {
-                let key = format!("{prefix}.{name}");
-                let t = named
-                    .get(&key)
-                    .ok_or_else(|| format!("lacks `{key}`: the state of another network"))?;
-                crate::run_folder::check_like(t, p, &key)?;
-                out.push(t.to_device(p.device()));
-            }
-        }
-        let step = named.get("step").ok_or("lacks `step`")?;
-        if step.size() != [1] || step.kind() != Kind::Int64 {
-            return Err(format!(
-                "`step` is {:?} {:?}, not one int64",
-                step.kind(),
-                step.size()
-            ));
-        }
-        let step = step.f_int64_value(&[0]).map_err(|e| e.to_string())?;
-        if step < 0 {
-            return Err(format!("`step` is {step}"));
-        }
-        self.m = m;
-        self.v = v;
-        self.step = step;
-        Ok(())
-    }
-}
-
 /// A run configuration without its epoch count and model kind: two runs that differ only in
 /// epochs can resume one another, and a run folder written before the kind was recorded
-/// ([`crate::inference::ModelKind`]) resumes as it did.
+/// ([`crate::models::Net::KIND_KEY`]) resumes as it did.
 fn comparable(c: &serde_json::Value) -> serde_json::Value {
     let mut c = c.clone();
     if let Some(t) = c.pointer_mut("/train/epochs") {
         *t = serde_json::Value::Null;
     }
     if let Some(map) = c.as_object_mut() {
-        map.remove(crate::inference::ModelKind::KEY);
+        map.remove(crate::models::Net::KIND_KEY);
     }
     c
 }
@@ -462,7 +254,7 @@ pub fn train<M: ModuleT + ?Sized>(
     let mut state = RunState::fresh();
     if resume && f(crate::paths::run_files::STATE).exists() {
         let saved: serde_json::Value =
-            crate::run_folder::read_for_resume(&f(crate::paths::run_files::CONFIG))?;
+            run_folder::read_for_resume(&f(crate::paths::run_files::CONFIG))?;
         if comparable(&saved) != comparable(config) {
             return Err(Error::bad_data(
                 f(crate::paths::run_files::CONFIG),
@@ -470,7 +262,7 @@ pub fn train<M: ModuleT + ?Sized>(
                  resume it with the same settings, or start afresh without --resume",
             ));
         }
-        (state, history) = crate::run_folder::resume(run_dir, vs, &mut adam)?;
+        (state, history) = run_folder::resume(run_dir, vs, &mut adam)?;
         remove_leftovers(run_dir);
     } else {
         remove_run_files(run_dir)?;

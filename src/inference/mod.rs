@@ -16,104 +16,16 @@ use std::path::{Path, PathBuf};
 use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Tensor};
 
-use serde::{Deserialize, Serialize};
+mod vote;
+
+pub use vote::{adjusted_predictions, arg_max, log_prior, majority_vote, soft_vote};
+pub use vote::{Adjustment, EnsembleSpec};
 
 use crate::data::Dataset;
-use crate::models::cnn::{cnn, CnnParams};
-use crate::models::efficientnet::{efficientnet, EfficientNetParams};
-use crate::models::resnet::{resnet, ResNetParams};
+use crate::models::Net;
 use crate::paths::read_json;
 use crate::split::Normalizer;
 use crate::{Error, Result};
-
-/// The kind of network a run folder holds, saved as `model_kind` beside `model` in its
-/// `config.json` (written by the sections since it was introduced). Folders written before
-/// carry no `model_kind`: [`ModelKind::of_config`] then tells the kind by the `model` entry's
-/// fields, as charlab always did, so the committed runs still load.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ModelKind {
-    /// The report's CNN family ([`CnnParams`]).
-    Cnn,
-    /// EfficientNet ([`EfficientNetParams`]).
-    Efficientnet,
-    /// ResNet ([`ResNetParams`]).
-    Resnet,
-}
-
-impl ModelKind {
-    /// The key of the kind in a run's `config.json`.
-    pub const KEY: &'static str = "model_kind";
-
-    /// Records the kind in a run configuration (a JSON object) before it is saved.
-    pub fn tag(self, config: &mut serde_json::Value) {
-        if let Some(map) = config.as_object_mut() {
-            // Serialising a unit variant cannot fail.
-            map.insert(
-                Self::KEY.into(),
-                serde_json::to_value(self).unwrap_or(serde_json::Value::Null),
-            );
-        }
-    }
-
-    /// The kind of the run whose `config.json` (at `path`) is `config`: its `model_kind`, or
-    /// for folders written before it was recorded, told by the `model` entry (`layers`: ResNet,
-    /// `variant`: EfficientNet, else the CNN).
-    pub fn of_config(config: &serde_json::Value, path: &Path) -> Result<ModelKind> {
-        if let Some(kind) = config.get(Self::KEY) {
-            return serde_json::from_value(kind.clone()).map_err(|source| Error::Json {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
-        let model = config
-            .get("model")
-            .ok_or_else(|| Error::bad_data(path, "has no `model` entry"))?;
-        Ok(if model.get("layers").is_some() {
-            ModelKind::Resnet
-        } else if model.get("variant").is_some() {
-            ModelKind::Efficientnet
-        } else {
-            ModelKind::Cnn
-        })
-    }
-}
-
-/// Post-hoc logit adjustment: `logits - tau * log_prior`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Adjustment {
-    /// Weight of the log prior (chosen on validation).
-    pub tau: f64,
-    /// Log prior of each class in the training part.
-    pub log_prior: Vec<f64>,
-}
-
-impl Adjustment {
-    /// `logits - tau * log_prior` (`[n, k]` logits, `k` the prior's length).
-    pub fn apply(&self, logits: Tensor) -> Tensor {
-        let prior = Tensor::from_slice(&self.log_prior)
-            .to_kind(tch::Kind::Float)
-            .to_device(logits.device());
-        logits.to_kind(tch::Kind::Float) - prior * self.tau
-    }
-}
-
-/// `ensemble.json`: a soft vote of trained run folders.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EnsembleSpec {
-    /// Members' run folders, relative to the ensemble's folder or absolute.
-    pub members: Vec<std::path::PathBuf>,
-    /// `soft` (mean probabilities) or `majority` (one vote per member, ties broken by the mean
-    /// probability).
-    pub rule: String,
-    /// Adjustment of the vote's log-probabilities, if any.
-    pub adjustment: Option<Adjustment>,
-    /// Whether each member's own `adjustment.json` is applied to its logits before the vote
-    /// (default `false`: members vote with their raw logits). Section 6.2's fold votes set it:
-    /// each fold picked its own `tau` on its inner validation part.
-    #[serde(default)]
-    pub adjusted_members: bool,
-}
 
 /// A trained network, or a soft vote of several, ready to label images.
 #[derive(Debug)]
@@ -206,47 +118,15 @@ impl Predictor {
         let normalizer: Normalizer = read_json(&norm_path)?;
         let device = Device::cuda_if_available();
         let vs = VarStore::new(device);
-        let model = config.get("model").cloned().ok_or_else(|| {
-            Error::bad_data(
-                run_dir.join(crate::paths::run_files::CONFIG),
-                "has no `model` entry",
-            )
-        })?;
-        let parse_err = |e: serde_json::Error| Error::Json {
-            path: run_dir.join(crate::paths::run_files::CONFIG),
-            source: e,
-        };
-        // (network, kind, input side, classes, input channels)
-        let (net, kind, input_side, n_classes, channels): (
-            Box<dyn ModuleT>,
-            String,
-            i64,
-            i64,
-            i64,
-        ) = match ModelKind::of_config(&config, &run_dir.join(crate::paths::run_files::CONFIG))? {
-            ModelKind::Resnet => {
-                let p: ResNetParams = serde_json::from_value(model).map_err(parse_err)?;
-                let net = Box::new(resnet(&vs.root(), &p)?);
-                (
-                    net,
-                    "resnet".into(),
-                    p.input_side,
-                    p.n_classes,
-                    p.in_channels,
-                )
-            }
-            ModelKind::Efficientnet => {
-                let p: EfficientNetParams = serde_json::from_value(model).map_err(parse_err)?;
-                let kind = format!("efficientnet-{}", p.variant);
-                let net = Box::new(efficientnet(&vs.root(), &p)?);
-                (net, kind, p.input_side, p.n_classes, p.in_channels)
-            }
-            ModelKind::Cnn => {
-                let p: CnnParams = serde_json::from_value(model).map_err(parse_err)?;
-                let net = Box::new(cnn(&vs.root(), &p)?);
-                (net, "cnn".into(), p.input_side, p.n_classes, 1)
-            }
-        };
+        let config_path = run_dir.join(crate::paths::run_files::CONFIG);
+        let spec = Net::from_run_config(&config, &config_path)?;
+        let (kind, input_side, n_classes, channels) = (
+            spec.label(),
+            spec.input_side(),
+            spec.n_classes(),
+            spec.in_channels(),
+        );
+        let net = spec.build(&vs)?;
         if channels != 1 {
             return Err(Error::bad_data(
                 run_dir.join(crate::paths::run_files::CONFIG),
@@ -263,7 +143,7 @@ impl Predictor {
                 "missing; is the run finished? (`charlab train <model> --resume` finishes it)",
             ));
         }
-        crate::run_folder::load_weights(&vs, &weights).map_err(|why| {
+        crate::training::load_weights(&vs, &weights).map_err(|why| {
             Error::bad_data(
                 &weights,
                 format!(
@@ -348,9 +228,9 @@ impl Predictor {
             }
             let refs: Vec<&Tensor> = all.iter().collect();
             if self.majority {
-                crate::sections::levers::majority_vote(&refs)?
+                majority_vote(&refs)?
             } else {
-                crate::sections::levers::soft_vote(&refs)?
+                soft_vote(&refs)?
             }
         };
         Ok(adjust(raw, &self.adjustment))
@@ -430,33 +310,4 @@ pub fn agreement(data: &Dataset, labels: &[usize]) -> f64 {
         .filter(|(p, t)| p == t)
         .count();
     correct as f64 / labels.len().max(1) as f64
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ModelKind;
-    use serde_json::json;
-    use std::path::Path;
-
-    #[test]
-    fn the_kind_is_read_when_recorded_and_told_by_the_model_in_older_folders() {
-        let path = Path::new("config.json");
-        let mut tagged = json!({ "model": { "variant": "b0" } });
-        ModelKind::Cnn.tag(&mut tagged);
-        assert_eq!(tagged["model_kind"], "cnn");
-        assert_eq!(
-            ModelKind::of_config(&tagged, path).ok(),
-            Some(ModelKind::Cnn)
-        );
-        for (model, kind) in [
-            (json!({ "layers": [2, 2] }), ModelKind::Resnet),
-            (json!({ "variant": "b0" }), ModelKind::Efficientnet),
-            (json!({ "blocks": [] }), ModelKind::Cnn),
-        ] {
-            let old = json!({ "model": model });
-            assert_eq!(ModelKind::of_config(&old, path).ok(), Some(kind));
-        }
-        assert!(ModelKind::of_config(&json!({}), path).is_err());
-        assert!(ModelKind::of_config(&json!({ "model_kind": "tree" }), path).is_err());
-    }
 }

@@ -6,6 +6,10 @@
 //! fontconfig. The font is registered on every draw: evcxr does not keep static state between
 //! notebook cells.
 
+mod colour;
+
+pub use colour::{centered, text_color_on, viridis};
+
 use std::path::{Path, PathBuf};
 
 use plotters::coord::types::RangedCoordf64;
