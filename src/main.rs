@@ -31,12 +31,15 @@ fn about(data: &charlab::data::Dataset) -> String {
 
 fn train_cnn(args: &TrainArgs) -> Result<()> {
     let (data, config) = args.cnn()?;
-    let (epochs, dir) = (config.train.epochs, paths::relative(&cnn::run_dir()));
+    let (epochs, dir) = (
+        config.train.epochs,
+        paths::relative(&neural::run_dir::<cnn::CnnConfig>()),
+    );
     eprintln!(
         "training the CNN on {} for {epochs} epochs; run folder {dir}",
         about(&data)
     );
-    let res = cnn::run(&data, &config, args.resume)?;
+    let res = neural::run(&data, &config, args.resume)?;
     print!("{}", neural::summary("CNN", cnn::SECTION, &res));
     Ok(())
 }
@@ -46,11 +49,11 @@ fn train_efficientnet(args: &TrainArgs, variant: EfficientNetVariant) -> Result<
     let variant = variant.name();
     let (epochs, dir) = (
         config.train.epochs,
-        paths::relative(&efficientnet::run_dir()),
+        paths::relative(&neural::run_dir::<efficientnet::EfficientNetConfig>()),
     );
     let on = about(&data);
     eprintln!("training EfficientNet-{variant} on {on} for {epochs} epochs; run folder {dir}");
-    let res = efficientnet::run(&data, &config, args.resume)?;
+    let res = neural::run(&data, &config, args.resume)?;
     let name = format!("EfficientNet-{variant}");
     print!("{}", neural::summary(&name, efficientnet::SECTION, &res));
     Ok(())

@@ -185,14 +185,14 @@ fn run_baselines(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
 fn run_cnn(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
     let dir = paths::run_dir(cnn::SECTION, c.profile);
     let resume = neural::resumable(data, &c.cnn, &dir);
-    cnn::save_results(&cnn::train_and_evaluate(data, &c.cnn, &dir, resume)?)
+    neural::save_results(&neural::train_and_evaluate(data, &c.cnn, &dir, resume)?)
 }
 
 fn run_efficientnet(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
     let dir = paths::run_dir(efficientnet::SECTION, c.profile);
     let resume = neural::resumable(data, &c.efficientnet, &dir);
-    let res = efficientnet::train_and_evaluate(data, &c.efficientnet, &dir, resume)?;
-    efficientnet::save_results(&res)
+    let res = neural::train_and_evaluate(data, &c.efficientnet, &dir, resume)?;
+    neural::save_results(&res)
 }
 
 fn no_config(_: &ReproduceConfig) -> Result<serde_json::Value> {

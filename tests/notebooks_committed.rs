@@ -424,18 +424,6 @@ fn check_preprocessing() -> Vec<String> {
 }
 
 /// The printed `{:#?}` fields of a report struct (`name: value,` lines).
-fn debug_fields(out: &str) -> Vec<(String, String)> {
-    out.lines()
-        .filter_map(|l| {
-            let (k, v) = l.trim().split_once(": ")?;
-            Some((
-                k.to_string(),
-                v.trim_end_matches(',').trim_matches('"').to_string(),
-            ))
-        })
-        .collect()
-}
-
 fn check_baselines() -> Vec<String> {
     let res = results("04.1-baselines");
     let mut nb = Notebook::open("04.1-baselines.ipynb");
@@ -446,25 +434,14 @@ fn check_baselines() -> Vec<String> {
             .cloned()
             .unwrap_or_else(|| panic!("no model {name} in the results"))
     };
-    for (needle, name, template) in [
-        (
-            "baselines::fit_logreg",
-            "logreg",
-            "fit {} s, predict {} s: test accuracy {}%, macro F1 {}%",
-        ),
-        (
-            "\"svm\")?",
-            "svm",
-            "fit {} s, predict {} s: test accuracy {}%, macro F1 {}%",
-        ),
-        (
-            "\"svm-converged\")?",
-            "svm-converged",
-            "fit {} s, predict {} s: test accuracy {}%, macro F1 {}%",
-        ),
+    for (needle, name) in [
+        ("logreg.predict(", "logreg"),
+        ("svm.predict(", "svm"),
+        ("svm_conv.predict(", "svm-converged"),
     ] {
         let m = model(name);
         let Some(i) = nb.cell(needle) else { continue };
+        let template = "fit {} s, predict {} s: test accuracy {}%, macro F1 {}%";
         if let Some(v) = nb.line(i, template) {
             nb.num(i, &format!("{name} fit s"), &v[0], num(&m, "/fit_seconds"));
             nb.num(
@@ -486,17 +463,45 @@ fn check_baselines() -> Vec<String> {
                 100.0 * num(&m, "/macro_f1"),
             );
         }
-        for (k, shown) in debug_fields(&nb.stdout(i)) {
-            match &m["fit_report"][&k] {
-                Value::Number(n) => nb.num(
+    }
+    for (needle, name) in [
+        ("config.logreg.fit_with_progress", "logreg"),
+        ("config.svm.fit_with_progress", "svm"),
+        ("svm_uncapped().fit_with_progress", "svm-converged"),
+    ] {
+        let m = model(name);
+        let Some(i) = nb.cell(needle) else { continue };
+        if let Some(v) = nb.line(i, "{} iterations, converged: {}, objective {}") {
+            nb.num(
+                i,
+                "logreg iterations",
+                &v[0],
+                num(&m, "/fit_report/iterations"),
+            );
+            let converged = m["fit_report"]["converged"].to_string();
+            nb.text(i, "logreg converged", &v[1], &converged);
+            nb.num(
+                i,
+                "logreg objective",
+                &v[2],
+                num(&m, "/fit_report/objective"),
+            );
+        }
+        for template in [
+            "{} pairs, {} converged within the cap, {} support vectors",
+            "{} pairs, {} converged, {} support vectors",
+        ] {
+            if let Some(v) = nb.line(i, template) {
+                nb.num(
                     i,
-                    &format!("{name} {k}"),
-                    &shown,
-                    n.as_f64().unwrap_or(f64::NAN),
-                ),
-                Value::String(s) => nb.text(i, &format!("{name} {k}"), &shown, s),
-                Value::Bool(b) => nb.text(i, &format!("{name} {k}"), &shown, &b.to_string()),
-                _ => {}
+                    &format!("{name} pairs"),
+                    &v[0],
+                    num(&m, "/fit_report/pairs"),
+                );
+                let conv = num(&m, "/fit_report/converged_pairs");
+                nb.num(i, &format!("{name} converged pairs"), &v[1], conv);
+                let sv = num(&m, "/fit_report/support_vectors");
+                nb.num(i, &format!("{name} support vectors"), &v[2], sv);
             }
         }
     }
@@ -531,51 +536,20 @@ fn check_network(
 ) -> Vec<String> {
     let res = results(section);
     let mut nb = Notebook::open(notebook);
-    if let Some(i) = nb.cell("::load_or_run(&data, &config)") {
+    if let Some(i) = nb.cell("fit.run(&TrainData::new(") {
         if let Some(v) = nb.line(i, "{} parameters, best epoch {} of {}") {
             nb.num(i, "parameters", &v[0], num(&res, "/parameters"));
             nb.num(i, "best epoch", &v[1], num(&res, "/best_epoch"));
             let epochs = at(&res, "/history").as_array().map_or(0, Vec::len);
             nb.num(i, "epochs", &v[2], epochs as f64);
         }
+    }
+    if let Some(i) = nb.cell("trained.predict(data, &split.test)") {
         if let Some(v) = nb.line(i, "test accuracy {}%, macro F1 {}%") {
-            nb.num(
-                i,
-                "test accuracy %",
-                &v[0],
-                100.0 * num(&res, "/test_accuracy"),
-            );
-            nb.num(
-                i,
-                "test macro F1 %",
-                &v[1],
-                100.0 * num(&res, "/test_macro_f1"),
-            );
-        }
-        if let Some(v) = nb.line(
-            i,
-            "training {} images/s over {} s; inference {} images/s ({}, {} threads)",
-        ) {
-            nb.num(
-                i,
-                "training images/s",
-                &v[0],
-                num(&res, "/train_images_per_second"),
-            );
-            nb.num(i, "training s", &v[1], num(&res, "/train_seconds"));
-            nb.num(
-                i,
-                "inference images/s",
-                &v[2],
-                num(&res, "/inference_images_per_second"),
-            );
-            nb.text(
-                i,
-                "device",
-                &v[3],
-                at(&res, "/device").as_str().unwrap_or_default(),
-            );
-            nb.num(i, "threads", &v[4], num(&res, "/threads"));
+            let acc = 100.0 * num(&res, "/test_accuracy");
+            nb.num(i, "test accuracy %", &v[0], acc);
+            let f1 = 100.0 * num(&res, "/test_macro_f1");
+            nb.num(i, "test macro F1 %", &v[1], f1);
         }
     }
     if let Some(i) = nb.cell(history_call) {
@@ -1048,14 +1022,14 @@ fn committed_notebooks_show_the_committed_results() {
     problems.extend(check_network(
         "04.2-cnn.ipynb",
         "04.2-cnn",
-        "cnn::per_class_table",
-        "cnn::history_table",
+        "table(&per_class_table(",
+        "table(&history_table(",
     ));
     problems.extend(check_network(
         "04.3-efficientnet.ipynb",
         "04.3-efficientnet",
-        "neural::per_class_table",
-        "neural::history_table",
+        "table(&per_class_table(",
+        "table(&history_table(",
     ));
     problems.extend(check_results());
     problems.extend(check_levers());

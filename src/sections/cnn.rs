@@ -7,11 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::Dataset;
 use crate::models::{CnnParams, Net};
 use crate::sections::neural::{self, NeuralConfig};
 use crate::training::TrainParams;
-use crate::{paths, Result};
 
 /// Name of this section in file names.
 pub const SECTION: &str = "04.2-cnn";
@@ -33,6 +31,7 @@ pub struct CnnConfig {
 }
 
 impl NeuralConfig for CnnConfig {
+    const SECTION: &'static str = SECTION;
     fn train(&self) -> &TrainParams {
         &self.train
     }
@@ -49,41 +48,3 @@ impl NeuralConfig for CnnConfig {
 
 /// `report/results/04.2-cnn.json`.
 pub type NeuralResults = neural::NeuralResults<CnnConfig>;
-
-/// The run folder of this section: `data/models/04.2-cnn/`.
-pub fn run_dir() -> PathBuf {
-    paths::run_dir(SECTION, crate::Profile::Full)
-}
-
-/// Trains the CNN on `data` (the report's random split) into `run_dir`, evaluates the best
-/// checkpoint on the test part and returns the results (nothing is written to `report/`).
-pub fn train_and_evaluate(
-    data: &Dataset,
-    config: &CnnConfig,
-    run_dir: &Path,
-    resume: bool,
-) -> Result<NeuralResults> {
-    neural::train_and_evaluate(SECTION, data, config, run_dir, resume)
-}
-
-/// Writes `report/results/04.2-cnn.json`.
-pub fn save_results(res: &NeuralResults) -> Result<()> {
-    neural::save_results(res)
-}
-
-/// Runs section 4.2: trains (or resumes), evaluates, writes the results file.
-pub fn run(data: &Dataset, config: &CnnConfig, resume: bool) -> Result<NeuralResults> {
-    let res = train_and_evaluate(data, config, &run_dir(), resume)?;
-    save_results(&res)?;
-    Ok(res)
-}
-
-/// The results file when it was made from `data` with `config` (a notebook then shows the
-/// run that the CLI finished, without training it again or rewriting its timings), else
-/// [`run`], resuming the run folder.
-pub fn load_or_run(data: &Dataset, config: &CnnConfig) -> Result<NeuralResults> {
-    match neural::saved(SECTION, data, config) {
-        Some(r) => Ok(r),
-        None => run(data, config, true),
-    }
-}

@@ -17,7 +17,10 @@ use crate::{paths, Error, Result};
 
 /// A neural section's configuration: its model's parameters, the training parameters and
 /// the split seed (saved as the run's `config.json` and in the results).
-pub trait NeuralConfig: Clone + Serialize {
+pub trait NeuralConfig: Clone + Serialize + serde::de::DeserializeOwned + PartialEq {
+    /// The section's id: its results file `report/results/<SECTION>.json` and run folder
+    /// `data/models/<SECTION>/`.
+    const SECTION: &'static str;
     /// Optimisation parameters.
     fn train(&self) -> &TrainParams;
     /// Seed of the train / validation / test split.
@@ -85,9 +88,8 @@ pub struct NeuralResults<C> {
 
 /// Trains `config`'s network ([`Fit`], from its starting weights when it names some) on
 /// `data` (the report's random split) into `run_dir`, scores the best checkpoint on the test
-/// part and returns the results of `section` (nothing is written to `report/`).
+/// part and returns the section's results (nothing is written to `report/`).
 pub fn train_and_evaluate<C: NeuralConfig>(
-    section: &str,
     data: &Dataset,
     config: &C,
     run_dir: &Path,
@@ -112,7 +114,7 @@ pub fn train_and_evaluate<C: NeuralConfig>(
     let n_train = split.train.len() as f64;
     let train_secs: f64 = trained.history.iter().map(|r| r.seconds).sum();
     Ok(NeuralResults {
-        section: section.into(),
+        section: C::SECTION.into(),
         source: data.source().clone(),
         data_hash: data.content_hash(),
         config: config.clone(),
@@ -155,20 +157,37 @@ pub fn resumable<C: NeuralConfig>(data: &Dataset, config: &C, run_dir: &Path) ->
         .unwrap_or(false)
 }
 
-/// The results file of `section` when it was made from `data` with `config` (what the
-/// sections' `load_or_run` show instead of training again).
-pub fn saved<C: serde::de::DeserializeOwned + PartialEq>(
-    section: &str,
-    data: &Dataset,
-    config: &C,
-) -> Option<NeuralResults<C>> {
-    let r: NeuralResults<C> = paths::read_json(&paths::result(section)).ok()?;
+/// The section's results file when it was made from `data` with `config`.
+pub fn saved<C: NeuralConfig>(data: &Dataset, config: &C) -> Option<NeuralResults<C>> {
+    let r: NeuralResults<C> = paths::read_json(&paths::result(C::SECTION)).ok()?;
     (r.data_hash == data.content_hash() && &r.config == config).then_some(r)
 }
 
 /// Writes `report/results/<section>.json`.
 pub fn save_results<C: Serialize>(res: &NeuralResults<C>) -> Result<()> {
     paths::write_json(&paths::result(&res.section), res)
+}
+
+/// The section's run folder in the full profile: `data/models/<SECTION>/`.
+pub fn run_dir<C: NeuralConfig>() -> std::path::PathBuf {
+    paths::run_dir(C::SECTION, crate::Profile::Full)
+}
+
+/// Runs the section (4.2 or 4.3, by the configuration's type): trains (or resumes) into
+/// [`run_dir`], scores, writes the results file.
+pub fn run<C: NeuralConfig>(data: &Dataset, config: &C, resume: bool) -> Result<NeuralResults<C>> {
+    let res = train_and_evaluate(data, config, &run_dir::<C>(), resume)?;
+    save_results(&res)?;
+    Ok(res)
+}
+
+/// The results file when it was made from `data` with `config` (shown instead of training
+/// again), else [`run`], resuming the run folder.
+pub fn load_or_run<C: NeuralConfig>(data: &Dataset, config: &C) -> Result<NeuralResults<C>> {
+    match saved(data, config) {
+        Some(r) => Ok(r),
+        None => run(data, config, true),
+    }
 }
 
 /// The text `charlab train` prints for a network called `name` whose results file is

@@ -188,6 +188,40 @@ impl LogRegParams {
         Ok(())
     }
 
+    /// [`LogRegParams::fit`] with progress: a bar on a terminal, else a line every 50
+    /// iterations (`logreg: N iterations, S s, objective ..., max |gradient| ...`).
+    pub fn fit_with_progress(&self, x: ArrayView2<f32>, y: &[usize]) -> Result<LogReg> {
+        let bar = crate::progress::Progress::new(self.max_iter as u64, "logreg");
+        let t = std::time::Instant::now();
+        let logged = bar.is_plain();
+        let model = self.fit(x, y, |it, r: &LogRegReport| {
+            bar.set_position(it as u64);
+            bar.set_message(format!("max |gradient| {:.2e}", r.gradient_max));
+            if logged && (it % 50 == 0 || r.switched_to_f64_at.is_some()) {
+                let linfa = match self.solver {
+                    LogRegSolver::Linfa => format!(
+                        ", rows misjudged by linfa {}{}",
+                        r.rows_misjudged_by_linfa,
+                        if r.switched_to_f64_at.is_some() {
+                            " (f64)"
+                        } else {
+                            ""
+                        }
+                    ),
+                    LogRegSolver::Sparse => String::new(),
+                };
+                bar.line(format_args!(
+                    "logreg: {it} iterations, {:.1} s, objective {:.6}, max |gradient| {:.2e}{linfa}",
+                    t.elapsed().as_secs_f64(),
+                    r.objective,
+                    r.gradient_max,
+                ));
+            }
+        });
+        bar.finish();
+        model
+    }
+
     /// Fits on `x` (`[n, n_features]`, e.g. 0/1 pixels) and labels `y`; `progress` is told the
     /// iterations done after every chunk.
     pub fn fit(

@@ -189,6 +189,27 @@ impl SvmParams {
         Ok(())
     }
 
+    /// [`SvmParams::fit`] with progress: a bar labelled `name` over the class pairs on a
+    /// terminal (nothing otherwise).
+    pub fn fit_with_progress(
+        &self,
+        images: &[u8],
+        n_features: usize,
+        y: &[usize],
+        name: &str,
+    ) -> Result<Svm> {
+        let mut classes = y.to_vec();
+        classes.sort_unstable();
+        classes.dedup();
+        let n = classes.len();
+        let bar = crate::progress::Progress::new((n * n.saturating_sub(1) / 2) as u64, name);
+        let model = self.fit(images, n_features, y, &|done, _| {
+            bar.set_position(done as u64);
+        });
+        bar.finish();
+        model
+    }
+
     /// Fits on `images` (`n` rows of `n_features` pixels, each 0 or 1) with labels `y`; the
     /// pairs run in parallel on the current rayon pool, and `progress` is called once per
     /// finished pair with the number finished so far and the total.

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Source};
 use crate::metrics::{ClassMetrics, ConfusionMatrix};
-use crate::models::logreg::{LogReg, LogRegParams, LogRegReport, LogRegSolver};
+use crate::models::logreg::{LogReg, LogRegParams};
 use crate::models::svm::{Svm, SvmParams, SvmReport, SvmSolver};
 use crate::split::{self, Split};
 use crate::{paths, Error, Result};
@@ -134,19 +134,19 @@ impl BaselinesResults {
     }
 }
 
-fn bar(len: u64, what: &str) -> crate::progress::Progress {
-    crate::progress::Progress::new(len, what)
-}
-
-fn evaluate(
+/// The results-file entry of a pixel model called `name`, fitted on train + validation of
+/// `split` with `params` in `timing.0` seconds, whose predictions `preds` of the test part took
+/// `timing.1` seconds; `fit_report` is the fit's report. Scores with [`ConfusionMatrix`].
+pub fn model_result(
     name: &str,
     data: &Dataset,
     split: &Split,
     preds: &[usize],
     timing: (f64, f64),
-    params: serde_json::Value,
-    fit_report: serde_json::Value,
+    params: &impl Serialize,
+    fit_report: &impl Serialize,
 ) -> Result<ModelResult> {
+    let (params, fit_report) = (json(params)?, json(fit_report)?);
     let truth: Vec<usize> = split.test.iter().map(|&i| data.labels()[i]).collect();
     let cm = ConfusionMatrix::new(&truth, preds, data.n_classes())?;
     Ok(ModelResult {
@@ -182,47 +182,21 @@ pub fn fit_logreg(
     let fit_idx = split.train_and_validation();
     let x = data.features(&fit_idx);
     let y: Vec<usize> = fit_idx.iter().map(|&i| data.labels()[i]).collect();
-    let bar = bar(params.max_iter as u64, "logreg");
     let t = Instant::now();
-    let logged = bar.is_plain();
-    let model = params.fit(x.view(), &y, |it, r: &LogRegReport| {
-        bar.set_position(it as u64);
-        bar.set_message(format!("max |gradient| {:.2e}", r.gradient_max));
-        if logged && (it % 50 == 0 || r.switched_to_f64_at.is_some()) {
-            let linfa = match params.solver {
-                LogRegSolver::Linfa => format!(
-                    ", rows misjudged by linfa {}{}",
-                    r.rows_misjudged_by_linfa,
-                    if r.switched_to_f64_at.is_some() {
-                        " (f64)"
-                    } else {
-                        ""
-                    }
-                ),
-                LogRegSolver::Sparse => String::new(),
-            };
-            bar.line(format_args!(
-                "logreg: {it} iterations, {:.1} s, objective {:.6}, max |gradient| {:.2e}{linfa}",
-                t.elapsed().as_secs_f64(),
-                r.objective,
-                r.gradient_max,
-            ));
-        }
-    })?;
+    let model = params.fit_with_progress(x.view(), &y)?;
     let fit_s = t.elapsed().as_secs_f64();
-    bar.finish();
     let x_test = data.features(&split.test);
     let t = Instant::now();
     let preds = model.predict(x_test.view())?;
     let pred_s = t.elapsed().as_secs_f64();
-    let res = evaluate(
+    let res = model_result(
         "logreg",
         data,
         split,
         &preds,
         (fit_s, pred_s),
-        json(&params)?,
-        json(&model.report)?,
+        params,
+        &model.report,
     )?;
     Ok((model, res))
 }
@@ -238,13 +212,6 @@ pub fn fit_svm(
     let fit_idx = split.train_and_validation();
     let x = data.pixel_rows(&fit_idx);
     let y: Vec<usize> = fit_idx.iter().map(|&i| data.labels()[i]).collect();
-    let n_classes = {
-        let mut c = y.clone();
-        c.sort_unstable();
-        c.dedup();
-        c.len()
-    };
-    let bar = bar((n_classes * (n_classes - 1) / 2) as u64, name);
     let mut params = params.clone();
     if params.solver == SvmSolver::Linfa && params.pair_cache.is_none() {
         // Hours on the full data: keep every finished pair, so a rerun resumes.
@@ -267,25 +234,14 @@ pub fn fit_svm(
         params.pair_cache = Some(paths::data_dir().join("cache").join("linfa-svm").join(key));
     }
     let t = Instant::now();
-    let model = params.fit(&x, data.pixels(), &y, &|done, _| {
-        bar.set_position(done as u64);
-    })?;
+    let model = params.fit_with_progress(&x, data.pixels(), &y, name)?;
     let fit_s = t.elapsed().as_secs_f64();
-    bar.finish();
     let x_test = data.pixel_rows(&split.test);
     let t = Instant::now();
     let preds = model.predict(&x_test)?;
     let pred_s = t.elapsed().as_secs_f64();
     let report: SvmReport = model.report();
-    let res = evaluate(
-        name,
-        data,
-        split,
-        &preds,
-        (fit_s, pred_s),
-        json(&params)?,
-        json(&report)?,
-    )?;
+    let res = model_result(name, data, split, &preds, (fit_s, pred_s), &params, &report)?;
     Ok((model, res))
 }
 
