@@ -149,7 +149,7 @@ pub fn run(data: &Dataset, config: &TuningConfig, resume: bool) -> Result<Tuning
 }
 
 /// The sweep as a table: learning rate, stable, final smoothed loss, validation loss, reason.
-pub fn sweep_table(points: &[SweepPoint]) -> Result<polars::prelude::DataFrame> {
+pub(crate) fn sweep_table(points: &[SweepPoint]) -> Result<polars::prelude::DataFrame> {
     use polars::prelude::*;
     Ok(df!(
         "learning_rate" => points.iter().map(|p| p.learning_rate).collect::<Vec<_>>(),

@@ -19,10 +19,10 @@ use crate::{paths, Result};
 pub const SECTION: &str = "02-dataset";
 
 /// Stem of the class-distribution figure (`figures/02-class-distribution.{svg,png}`).
-pub const DISTRIBUTION_FIGURE: &str = "02-class-distribution";
+pub(crate) const DISTRIBUTION_FIGURE: &str = "02-class-distribution";
 
 /// Stem of the one-sample-per-class figure (`figures/02-samples.{svg,png}`).
-pub const SAMPLES_FIGURE: &str = "02-samples";
+pub(crate) const SAMPLES_FIGURE: &str = "02-samples";
 
 /// Bar charts of images per class, linear scale above and log scale below.
 #[derive(Clone, Debug)]

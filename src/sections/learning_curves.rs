@@ -12,10 +12,10 @@ use crate::training::EpochRecord;
 use crate::{paths, Error, Result};
 
 /// Figure stem.
-pub const FIGURE: &str = "04-learning-curves";
+pub(crate) const FIGURE: &str = "04-learning-curves";
 
 /// The models whose results feed the figure: (label, results section).
-pub const MODELS: [(&str, &str); 2] = [
+pub(crate) const MODELS: [(&str, &str); 2] = [
     ("CNN", super::cnn::SECTION),
     ("EfficientNet-b0", super::efficientnet::SECTION),
 ];
@@ -137,7 +137,7 @@ impl Figure for LearningCurves {
 }
 
 /// Reads the histories of every model in [`MODELS`] that has a results file.
-pub fn from_results() -> Result<LearningCurves> {
+pub(crate) fn from_results() -> Result<LearningCurves> {
     let mut runs = Vec::new();
     for (label, section) in MODELS {
         let path = paths::result(section);

@@ -69,7 +69,7 @@ impl Section {
     }
 
     /// Every file its figures are written to (`.svg` and `.png` of each).
-    pub fn figure_files(&self) -> Vec<PathBuf> {
+    pub(crate) fn figure_files(&self) -> Vec<PathBuf> {
         self.figures
             .iter()
             .flat_map(|stem| paths::figure_files(stem))

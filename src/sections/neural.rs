@@ -89,7 +89,7 @@ pub struct NeuralResults<C> {
 /// Trains `config`'s network ([`Fit`], from its starting weights when it names some) on
 /// `data` (the report's random split) into `run_dir`, scores the best checkpoint on the test
 /// part and returns the section's results (nothing is written to `report/`).
-pub fn train_and_evaluate<C: NeuralConfig>(
+pub(crate) fn train_and_evaluate<C: NeuralConfig>(
     data: &Dataset,
     config: &C,
     run_dir: &Path,
@@ -151,7 +151,7 @@ pub fn run_config<C: NeuralConfig>(data: &Dataset, config: &C) -> Result<serde_j
 
 /// Whether `run_dir` holds a run of `config` on `data` (possibly with fewer epochs) that
 /// [`train_and_evaluate`] can resume.
-pub fn resumable<C: NeuralConfig>(data: &Dataset, config: &C, run_dir: &Path) -> bool {
+pub(crate) fn resumable<C: NeuralConfig>(data: &Dataset, config: &C, run_dir: &Path) -> bool {
     run_config(data, config)
         .map(|c| training::can_resume(run_dir, &c))
         .unwrap_or(false)
@@ -210,7 +210,7 @@ pub fn summary<C>(name: &str, section: &str, res: &NeuralResults<C>) -> String {
 }
 
 /// `cpu`, `cuda:N`, or the device's debug name for any other kind.
-pub fn device_name(device: Device) -> String {
+pub(crate) fn device_name(device: Device) -> String {
     match device {
         Device::Cpu => "cpu".into(),
         Device::Cuda(n) => format!("cuda:{n}"),

@@ -15,7 +15,7 @@ use crate::{paths, Result};
 pub const SECTION: &str = "03-preprocessing";
 
 /// Folds used to show the stratified k-fold.
-pub const KFOLD: usize = 5;
+pub(crate) const KFOLD: usize = 5;
 
 /// Sizes and per-class counts of one split.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

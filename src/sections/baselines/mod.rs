@@ -27,7 +27,7 @@ pub use bench::{parse_pairs, solver_timing_summary, time_svm_solvers, PairTiming
 pub const SECTION: &str = "04.1-baselines";
 
 /// Figure stem of the per-class F1 of the baselines.
-pub const F1_FIGURE: &str = "04-baselines-f1";
+pub(crate) const F1_FIGURE: &str = "04-baselines-f1";
 
 /// Everything that defines the section's fits (saved in the results).
 ///
@@ -173,7 +173,7 @@ fn json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
 }
 
 /// Fits logistic regression on train + validation of `split` and evaluates it on test.
-pub fn fit_logreg(
+pub(crate) fn fit_logreg(
     data: &Dataset,
     split: &Split,
     params: &LogRegParams,
@@ -202,7 +202,7 @@ pub fn fit_logreg(
 }
 
 /// Fits the SVM on train + validation of `split` and evaluates it on test, as `name`.
-pub fn fit_svm(
+pub(crate) fn fit_svm(
     data: &Dataset,
     split: &Split,
     params: &SvmParams,
@@ -328,7 +328,7 @@ pub fn display_name(m: &ModelResult) -> String {
 }
 
 /// Classes that have no test image in any of `res`'s models (F1 undefined, drawn as absent).
-pub fn absent_classes(res: &BaselinesResults) -> Vec<usize> {
+pub(crate) fn absent_classes(res: &BaselinesResults) -> Vec<usize> {
     let n = res
         .models
         .iter()
@@ -345,7 +345,7 @@ pub fn absent_classes(res: &BaselinesResults) -> Vec<usize> {
 }
 
 /// The per-class F1 chart of `res` (see [`f1_figure`]), classes named by `chars`.
-pub fn f1_bars(res: &BaselinesResults, chars: &[char]) -> crate::plot::PerClassBars {
+pub(crate) fn f1_bars(res: &BaselinesResults, chars: &[char]) -> crate::plot::PerClassBars {
     crate::plot::PerClassBars {
         title: format!(
             "Per-class F1 of the baselines on the test set ({} test images)",
@@ -370,7 +370,7 @@ pub fn f1_bars(res: &BaselinesResults, chars: &[char]) -> crate::plot::PerClassB
 /// Per-class test F1 of every fitted model as grouped bars, saved as
 /// `figures/04-baselines-f1.{svg,png}` (and returned for display); `chars` are the classes of
 /// the data `res` comes from.
-pub fn f1_figure(res: &BaselinesResults, chars: &[char]) -> Result<crate::plot::Png> {
+pub(crate) fn f1_figure(res: &BaselinesResults, chars: &[char]) -> Result<crate::plot::Png> {
     crate::plot::save(&f1_bars(res, chars), &paths::figure(F1_FIGURE))
 }
 

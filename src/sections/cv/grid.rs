@@ -69,17 +69,17 @@ pub struct GridResults {
 
 impl GridResults {
     /// The logistic regression point with the highest mean macro F1 (ties: accuracy).
-    pub fn best_logreg(&self) -> Option<&GridPoint> {
+    pub(crate) fn best_logreg(&self) -> Option<&GridPoint> {
         best(&self.logreg)
     }
 
     /// The SVM point with the highest mean macro F1 (ties: accuracy).
-    pub fn best_svm(&self) -> Option<&GridPoint> {
+    pub(crate) fn best_svm(&self) -> Option<&GridPoint> {
         best(&self.svm)
     }
 
     /// The CNN point with the highest validation macro F1.
-    pub fn best_cnn(&self) -> Option<&CnnPoint> {
+    pub(crate) fn best_cnn(&self) -> Option<&CnnPoint> {
         self.cnn
             .iter()
             .max_by(|a, b| a.val_macro_f1.total_cmp(&b.val_macro_f1))

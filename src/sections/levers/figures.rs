@@ -11,7 +11,7 @@ use crate::plot::{self, DrawResult, Figure, Png};
 use crate::{paths, Error, Result};
 
 /// File stem of the augmentation figure.
-pub const AUGMENT_FIGURE: &str = "06-augmentation";
+pub(crate) const AUGMENT_FIGURE: &str = "06-augmentation";
 
 /// Rows of glyphs: a label and the images of the row (binary, `shape`).
 pub struct GlyphRows {
@@ -49,7 +49,7 @@ impl Figure for GlyphRows {
 
 /// One training image of each character in `chars` (the first of its class in `indices`),
 /// then `draws` augmented versions of it (seed `seed`, one batch per draw).
-pub fn augmentation_rows(
+pub(crate) fn augmentation_rows(
     data: &Dataset,
     indices: &[usize],
     chars: &[char],

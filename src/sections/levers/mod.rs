@@ -24,7 +24,8 @@ mod table;
 
 use crate::models::Net;
 pub use config::{LeversConfig, PretrainSpec, Variant};
-pub use table::{future_work, variants_table, FutureWork, VariantRow, FUTURE_WORK};
+pub(crate) use table::FUTURE_WORK;
+pub use table::{future_work, variants_table, FutureWork, VariantRow};
 
 use eval::{score, Eval};
 pub use eval::{PairConfusion, Scored, Scores, TOP_CONFUSIONS};
@@ -146,7 +147,7 @@ pub fn run_root() -> PathBuf {
 /// [`crate::Settings::corpus`]) when given, else the shared EMNIST folder when it exists beside
 /// the project, else `default_n` glyphs of the embedded generator with another seed than the
 /// embedded data set's.
-pub fn corpus_spec(corpus: Option<&str>, default_n: usize) -> crate::data::DataSpec {
+pub(crate) fn corpus_spec(corpus: Option<&str>, default_n: usize) -> crate::data::DataSpec {
     use crate::data::{synth, DataSpec};
     let generated = DataSpec::Default {
         n: default_n,
@@ -369,7 +370,7 @@ pub fn ensembles(
 }
 
 /// Picks the best finished variant or ensemble by adjusted validation macro F1.
-pub fn best_of(variants: &[VariantResults], ensembles: &[EnsembleResults]) -> Option<Best> {
+pub(crate) fn best_of(variants: &[VariantResults], ensembles: &[EnsembleResults]) -> Option<Best> {
     let dir = |name: &str| paths::relative(&run_root().join(name));
     let mut cands: Vec<(f64, Best)> = variants
         .iter()

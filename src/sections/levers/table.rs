@@ -7,7 +7,7 @@ use super::{Best, LeversResults};
 use crate::Result;
 
 /// Name of the summary of section 6 (`report/results/06-future-work.json`).
-pub const FUTURE_WORK: &str = "06-future-work";
+pub(crate) const FUTURE_WORK: &str = "06-future-work";
 
 /// One row of the table of every variant run (percent).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -29,7 +29,7 @@ pub struct ConfusionHeatmap {
 
 impl ConfusionHeatmap {
     /// Off-diagonal cells below this share of their row carry no number.
-    pub const LABEL_MIN: f64 = 0.02;
+    pub(crate) const LABEL_MIN: f64 = 0.02;
 
     /// The heatmap of `outcome`'s confusion matrix, classes in character order (digits, then
     /// letters), so that look-alikes such as 0/O and 1/I/L are easy to find.

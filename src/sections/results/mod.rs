@@ -23,14 +23,14 @@ pub use pairs::{ConfusedPairs, MisreadRow};
 /// Name of this section in file names.
 pub const SECTION: &str = "05-results";
 /// Figure stem of the confusion matrix.
-pub const CONFUSION_FIGURE: &str = "05-confusion-matrix";
+pub(crate) const CONFUSION_FIGURE: &str = "05-confusion-matrix";
 /// Figure stem of the confused pairs.
-pub const PAIRS_FIGURE: &str = "05-confused-pairs";
+pub(crate) const PAIRS_FIGURE: &str = "05-confused-pairs";
 /// Figure stem of the per-class F1 of every model.
-pub const F1_FIGURE: &str = "05-per-class-f1";
+pub(crate) const F1_FIGURE: &str = "05-per-class-f1";
 
 /// The models of Table 1: key, name in the table, the report's accuracy and macro F1 (%).
-pub const MODELS: [(&str, &str, f64, f64); 4] = [
+pub(crate) const MODELS: [(&str, &str, f64, f64); 4] = [
     ("logreg", "Logistic regression", 78.4, 67.9),
     ("svm", "RBF SVM", 87.8, 74.4),
     ("cnn", "CNN", 92.0, 79.0),
@@ -38,7 +38,7 @@ pub const MODELS: [(&str, &str, f64, f64); 4] = [
 ];
 
 /// Epochs the original report trained both networks for.
-pub const ORIGINAL_EPOCHS: usize = 25;
+pub(crate) const ORIGINAL_EPOCHS: usize = 25;
 
 /// What section 5 needs of one model's test results.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
