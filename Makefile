@@ -24,7 +24,7 @@ DATA ?=
 ARGS ?=
 DATA_FLAG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab first-cell clean-setup bench-baselines bench-neural bench-nets fuzz
+.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab first-cell clean-setup bench-baselines bench-neural bench-nets fuzz verify
 
 venv:
 	@scripts/setup.sh venv
@@ -54,6 +54,12 @@ notebooks: kernel build
 	CHARLAB_DATA=default CHARLAB_QUICK=1 .venv/bin/python scripts/run_notebooks.py --out target/notebooks notebooks/*.ipynb
 
 test: lint unit notebooks
+
+# Checks the committed weights (weights/manifest.json): every file's SHA-256, then each network
+# labels the stand-in's test part and is compared with its results file (DATA= for another
+# copy of the stand-in). `charlab export-weights` writes the folder from finished runs.
+verify: build
+	$(BIN) verify $(if $(DATA),--data $(DATA),)
 
 # Re-executes the notebooks in place for the committed outputs: on the stand-in by default
 # (path relative to notebooks/, where the kernel runs), or on DATA.

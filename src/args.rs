@@ -178,6 +178,18 @@ pub enum Command {
     Pretrain(LeversArgs),
     /// Regenerate the report from the results files (report/report.md and report.html)
     Report,
+    /// Check the committed weights (weights/manifest.json): every file's SHA-256, then each
+    /// network labels the test part of the data it was trained on, compared with its results
+    /// file (accuracy, macro F1, every label); exits 1 on any mismatch
+    Verify {
+        /// The data the weights were trained on [default: the stand-in beside the project,
+        /// ../shared/data/alphamoon-standin/train.pkl]
+        #[arg(long, value_name = "PATH")]
+        data: Option<String>,
+    },
+    /// Copy the finished runs of sections 4.2 and 4.3 (data/models/) into weights/ and write
+    /// weights/manifest.json (what `charlab verify` checks)
+    ExportWeights,
     /// Run every section in order (dataset, preprocessing, baselines, CNN, EfficientNet,
     /// learning curves, results, report), reusing the steps whose data, configuration and
     /// inputs have not changed (manifest: report/results/reproduce.json)
@@ -477,7 +489,9 @@ impl Command {
             | Command::BenchSvmSolvers { .. }
             | Command::Predict { .. }
             | Command::Results { .. }
-            | Command::Report => false,
+            | Command::Report
+            | Command::Verify { .. }
+            | Command::ExportWeights => false,
         };
         Profile::from_flag(quick)
     }

@@ -29,7 +29,8 @@
 //! - [`sections`]: one module per report section, each writing its figures and results file
 //!   with the functions above; [`report`]: the report's Markdown and HTML written from the
 //!   results files; [`reproduce`]: every section in order, reusing what has not changed;
-//!   [`notebook`]: a notebook's first step ([`notebook::start`]).
+//!   [`notebook`]: a notebook's first step ([`notebook::start`]); [`weights`]: the committed
+//!   weights of the reported networks and their verification.
 //!
 //! `use charlab::prelude::*;` brings what a notebook needs to do a section by hand.
 //!
@@ -57,6 +58,7 @@ pub mod settings;
 pub mod split;
 pub mod training;
 pub mod tuning;
+pub mod weights;
 
 pub use error::{Error, Result};
 pub use ndarray;

@@ -262,7 +262,81 @@ fn run(command: &Command) -> Result<()> {
             Ok(())
         }
         Command::Reproduce { data, seed, .. } => run_reproduce(data, *seed, profile),
+        Command::Verify { data } => verify(data.as_deref()),
+        Command::ExportWeights => export_weights(),
     }
+}
+
+/// `charlab verify`: prints the table and fails (exit 1) on any mismatch.
+fn verify(data: Option<&str>) -> Result<()> {
+    let start = Instant::now();
+    let spec = match data {
+        Some(d) => charlab::data::DataSpec::from_arg(Some(d)),
+        None => charlab::data::DataSpec::Pickle(paths::shared_standin()),
+    };
+    let data = spec.load()?;
+    let checks = charlab::weights::verify(&data)?;
+    print!("{}", charlab::weights::table(&checks));
+    println!("{:.1} s in all", start.elapsed().as_secs_f64());
+    match checks.iter().find(|c| !c.ok()) {
+        Some(c) => Err(charlab::Error::bad_data(
+            charlab::weights::dir().join(&c.section),
+            format!(
+                "does not reproduce {}: {} test labels differ; retrain it, or re-export the run \
+                 that made the results (`charlab export-weights`)",
+                c.section, c.differing
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `charlab export-weights`: the runs behind Table 1's networks into weights/.
+fn export_weights() -> Result<()> {
+    use charlab::sections::neural::run_dir;
+    let data = "--data ../shared/data/alphamoon-standin/train.pkl";
+    let runs = [
+        (cnn::SECTION, run_dir::<cnn::CnnConfig>(), "cnn"),
+        (
+            efficientnet::SECTION,
+            run_dir::<efficientnet::EfficientNetConfig>(),
+            "efficientnet",
+        ),
+    ];
+    let mut entries = Vec::new();
+    for (section, dir, model) in runs {
+        if !dir.join(paths::run_files::BEST_WEIGHTS).exists() {
+            eprintln!(
+                "skipped {section}: {} holds no finished run (`charlab train {model} {data}`)",
+                paths::relative(&dir)
+            );
+            continue;
+        }
+        let command = format!("charlab train {model} {data}");
+        match charlab::weights::export(section, &dir, &command) {
+            Ok(e) => entries.push(e),
+            Err(e) => eprintln!("skipped {section}: {e}"),
+        }
+    }
+    if entries.is_empty() {
+        return Err(charlab::Error::param(
+            "runs",
+            "no finished run matches its results file; nothing to export",
+        ));
+    }
+    let manifest = charlab::weights::Manifest { models: entries };
+    paths::write_json(&charlab::weights::manifest_path(), &manifest)?;
+    let cards = charlab::weights::dir().join("README.md");
+    paths::write_atomic(&cards, charlab::weights::model_cards(&manifest)?.as_bytes())?;
+    for e in &manifest.models {
+        println!("wrote weights/{}/ ({} files)", e.section, e.files.len());
+    }
+    println!(
+        "wrote {}",
+        paths::relative(&charlab::weights::manifest_path())
+    );
+    println!("wrote {}", paths::relative(&cards));
+    Ok(())
 }
 
 fn main() -> ExitCode {

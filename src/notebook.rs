@@ -6,8 +6,7 @@
 //! // Profile::Full: the report's schedule (the committed outputs); Profile::Quick: minutes on
 //! // two cores, with numbers that are not the report's. `CHARLAB_QUICK=1` (the test command)
 //! // picks Quick whatever the cell says.
-//! let lab = charlab::notebook::start(Profile::Full)?;
-//! let data = &lab.data;
+//! let (lab, data) = charlab::notebook::start(Profile::Full)?;
 //! # Ok(()) }
 //! ```
 //!
@@ -22,19 +21,19 @@ use crate::data::{synth, DataSpec, Dataset};
 use crate::profile::QUICK_CORPUS_SIZE;
 use crate::{paths, Profile, Result, Settings};
 
-/// What a notebook works with (see the module documentation).
-#[derive(Debug)]
+/// What a notebook works with besides its data (see the module documentation). The data set
+/// is returned beside it: evcxr keeps a cell's variables for the next cells only when they
+/// hold no reference, so a notebook owns its `Dataset`.
+#[derive(Clone, Debug)]
 pub struct Lab {
-    /// The data set.
-    pub data: Dataset,
     /// The schedule: [`Profile::Full`] (the report's) or [`Profile::Quick`].
     pub profile: Profile,
     /// The installed settings.
     pub settings: Settings,
 }
 
-/// Starts a notebook on `schedule` (see the module documentation).
-pub fn start(schedule: Profile) -> Result<Lab> {
+/// Starts a notebook on `schedule` (see the module documentation): the lab and the data.
+pub fn start(schedule: Profile) -> Result<(Lab, Dataset)> {
     let mut settings = Settings::from_env();
     let profile = if settings.profile.is_quick() {
         Profile::Quick
@@ -45,6 +44,9 @@ pub fn start(schedule: Profile) -> Result<Lab> {
     let data = profile.data_spec(settings.data.as_deref()).load()?;
     let routed = settings.route_outputs(&data.content_hash());
     settings.clone().install();
+    // evcxr compiles every later cell with its own copy of the library (and of the installed
+    // settings): they read the choice back from the environment.
+    settings.export();
     println!("data: {} ({} images)", data.source(), data.len());
     match profile {
         Profile::Full => println!("schedule: full (the report's)"),
@@ -60,11 +62,7 @@ pub fn start(schedule: Profile) -> Result<Lab> {
             paths::relative(&out)
         );
     }
-    Ok(Lab {
-        data,
-        profile,
-        settings,
-    })
+    Ok((Lab { profile, settings }, data))
 }
 
 impl Lab {

@@ -1,7 +1,8 @@
 //! [`Settings`]: everything charlab takes from the environment, read once, at an entry point
 //! (the CLI's `main`, a notebook's [`crate::notebook::start`], a test), and installed for the
-//! process. Nothing below the entry points reads an environment variable: [`crate::paths`],
-//! [`crate::threads`] and [`crate::channels_last`] read the installed settings.
+//! process. Nothing outside this module reads a `CHARLAB_*` variable: [`crate::paths`],
+//! [`crate::threads`] and [`crate::channels_last`] read the installed settings (or, in a copy
+//! of the library where none were installed, the environment: see [`Settings::current`]).
 //!
 //! | variable | field | default |
 //! | --- | --- | --- |
@@ -69,14 +70,40 @@ impl Settings {
         *slot = Some(self);
     }
 
-    /// The installed settings; [`Settings::default`] (an empty environment, full profile,
-    /// channels-last on) when none were installed.
+    /// The installed settings; when none were installed in this copy of the library, those
+    /// of the environment ([`Settings::from_env`]). evcxr links the library anew into every
+    /// notebook cell, so a cell after [`crate::notebook::start`] sees no installed settings and
+    /// reads the ones `start` exported ([`Settings::export`]).
     pub fn current() -> Settings {
         let slot = INSTALLED.read().unwrap_or_else(|e| e.into_inner());
-        slot.clone().unwrap_or_else(|| Settings {
-            channels_last: true,
-            ..Settings::default()
-        })
+        slot.clone().unwrap_or_else(Settings::from_env)
+    }
+
+    /// Writes these settings to the process environment (the `CHARLAB_*` variables of the
+    /// module documentation), so that code linked separately in the same process reads them
+    /// too: a notebook's later cells, which evcxr compiles with their own copy of the library
+    /// and its statics. Only [`crate::notebook::start`] calls it, once; the CLI installs.
+    pub fn export(&self) {
+        fn put(name: &str, value: Option<String>) {
+            match value {
+                Some(v) => std::env::set_var(name, v),
+                None => std::env::remove_var(name),
+            }
+        }
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        put("CHARLAB_ROOT", path(&self.root));
+        put("CHARLAB_OUT", path(&self.out));
+        put("CHARLAB_THREADS", self.threads.map(|n| n.to_string()));
+        put(
+            "CHARLAB_CHANNELS_LAST",
+            Some(if self.channels_last { "1" } else { "0" }.into()),
+        );
+        put(
+            "CHARLAB_QUICK",
+            Some(if self.profile.is_quick() { "1" } else { "0" }.into()),
+        );
+        put("CHARLAB_DATA", self.data.clone());
+        put("CHARLAB_CORPUS", self.corpus.clone());
     }
 
     /// CPU threads for heavy work: [`Settings::threads`], else every core.

@@ -544,7 +544,7 @@ fn check_network(
             nb.num(i, "epochs", &v[2], epochs as f64);
         }
     }
-    if let Some(i) = nb.cell("trained.predict(data, &split.test)") {
+    if let Some(i) = nb.cell("trained.predict(&data, &split.test)") {
         if let Some(v) = nb.line(i, "test accuracy {}%, macro F1 {}%") {
             let acc = 100.0 * num(&res, "/test_accuracy");
             nb.num(i, "test accuracy %", &v[0], acc);

@@ -63,6 +63,11 @@ pub struct Fit {
     /// Whether a run already in the folder with the same configuration is continued (or, when
     /// finished, reused without training); `false` starts over. Default `true`.
     pub resume: bool,
+    /// A folder of finished weights (`config.json`, `normalizer.json`, `best.safetensors`,
+    /// `history.jsonl`: the project's `weights/<section>/`) to load instead of training, when
+    /// its `config.json` is this run's configuration and [`Fit::run_dir`] holds no run yet.
+    /// `None` (the default) always trains.
+    pub reuse: Option<PathBuf>,
 }
 
 impl Fit {
@@ -75,6 +80,7 @@ impl Fit {
             config: None,
             init: Init::Scratch,
             resume: true,
+            reuse: None,
         }
     }
 
@@ -95,6 +101,20 @@ impl Fit {
     /// best-validation-loss weights. A finished run with the same configuration only loads.
     pub fn run(&self, data: &TrainData) -> Result<Trained> {
         let dir = &self.run_dir;
+        let config = self.config.clone().unwrap_or_else(|| self.default_config());
+        if let Some(weights) = self.reusable(&config) {
+            let trained = Trained::load(&weights)?;
+            let best = weights.join(paths::run_files::BEST_WEIGHTS);
+            println!(
+                "loaded {} (trained {} epochs, best epoch {}; sha256 {}) instead of training: \
+                 set `reuse: None` to train",
+                paths::relative(&weights),
+                trained.history.len(),
+                trained.best_epoch,
+                paths::sha256_file(&best)?
+            );
+            return Ok(trained);
+        }
         let device = data.x_train.device();
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         paths::write_json(&dir.join(paths::run_files::NORMALIZER), &data.normalizer)?;
@@ -117,7 +137,6 @@ impl Fit {
             }
             Init::Checkpoint(path) => resume &= load_checkpoint(&vs, path, dir, resume)?,
         }
-        let config = self.config.clone().unwrap_or_else(|| self.default_config());
         let outcome = train(&*module, &mut vs, data, &self.params, &config, dir, resume)?;
         let best = dir.join(paths::run_files::BEST_WEIGHTS);
         load_weights(&vs, &best).map_err(|e| Error::bad_data(&best, e))?;
@@ -131,6 +150,20 @@ impl Fit {
             best_epoch: outcome.best_epoch,
             run_dir: dir.clone(),
         })
+    }
+}
+
+impl Fit {
+    /// [`Fit::reuse`] when it applies: its `config.json` is `config` and the run folder holds
+    /// no run (no `state.json`).
+    fn reusable(&self, config: &serde_json::Value) -> Option<PathBuf> {
+        let weights = self.reuse.as_ref()?;
+        if self.run_dir.join(paths::run_files::STATE).exists() {
+            return None;
+        }
+        let saved: serde_json::Value =
+            paths::read_json(&weights.join(paths::run_files::CONFIG)).ok()?;
+        (&saved == config).then(|| weights.clone())
     }
 }
 
@@ -187,6 +220,51 @@ impl std::fmt::Debug for Trained {
 }
 
 impl Trained {
+    /// The network of the run folder `run_dir` with its best weights (`config.json`,
+    /// `normalizer.json`, `best.safetensors`; the history from `history.jsonl` when it is
+    /// there), on CUDA when available: what [`Fit::run`] returns for a finished run, without
+    /// the run's lock or checkpoint. A missing or mismatched file is an error naming it.
+    pub fn load(run_dir: &Path) -> Result<Trained> {
+        let config_path = run_dir.join(paths::run_files::CONFIG);
+        let config: serde_json::Value = paths::read_json(&config_path)?;
+        let net = Net::from_run_config(&config, &config_path)?;
+        let normalizer: Normalizer = paths::read_json(&run_dir.join(paths::run_files::NORMALIZER))?;
+        let vs = VarStore::new(Device::cuda_if_available());
+        let module = net.build(&vs)?;
+        if crate::channels_last() {
+            crate::models::to_channels_last(&vs);
+        }
+        let best = run_dir.join(paths::run_files::BEST_WEIGHTS);
+        if !best.exists() {
+            return Err(Error::bad_data(&best, "missing: is the run finished?"));
+        }
+        load_weights(&vs, &best).map_err(|why| {
+            Error::bad_data(
+                &best,
+                format!("does not fit the {} of config.json ({why})", net.label()),
+            )
+        })?;
+        let eval_batch = ["/train/eval_batch_size", "/spec/train/eval_batch_size"]
+            .iter()
+            .find_map(|p| config.pointer(p).and_then(serde_json::Value::as_i64))
+            .unwrap_or(1024);
+        let history =
+            super::run_folder::read_history_file(&run_dir.join(paths::run_files::HISTORY));
+        let best_epoch =
+            paths::read_json::<EpochRecord>(&run_dir.join(paths::run_files::BEST_RECORD))
+                .map_or(0, |r| r.epoch);
+        Ok(Trained {
+            net,
+            module,
+            vs,
+            normalizer,
+            eval_batch,
+            history,
+            best_epoch,
+            run_dir: run_dir.to_path_buf(),
+        })
+    }
+
     /// Trainable parameters.
     pub fn parameters(&self) -> i64 {
         crate::models::parameter_count(&self.vs)

@@ -149,6 +149,17 @@ pub(crate) fn write_history(path: &Path, history: &[EpochRecord]) -> Result<()> 
 
 /// The first `epochs` records of a history file, checked (numbered 1, 2, ...); lines after
 /// them, complete or cut short, are ignored.
+/// Every record of the history file at `path` (empty when it is missing or unreadable).
+pub fn read_history_file(path: &Path) -> Vec<EpochRecord> {
+    std::fs::read_to_string(path)
+        .map(|text| {
+            text.lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn read_history(path: &Path, epochs: usize) -> std::result::Result<Vec<EpochRecord>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot be read: {e}"))?;
     // Damage may cut a character short: it is then the damaged line's problem.

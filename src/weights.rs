@@ -1,0 +1,345 @@
+//! The curated `weights/` folder: the trained networks behind the report's numbers, committed
+//! with the project so that a reviewer re-scores them without training, and `charlab verify`,
+//! which does.
+//!
+//! `weights/<section>/` is a run folder reduced to what loading needs: `best.safetensors`
+//! (fp32, as trained) and `best.json` (its epoch), `config.json` (the network and the run's
+//! configuration), `normalizer.json` (the training part's mean and std) and `history.jsonl`
+//! (the epochs). A notebook's `Fit` with `reuse: Some(weights::folder(section))` loads it
+//! instead of training when the data and configuration are the same. `weights/manifest.json`
+//! ([`Manifest`]) lists each folder's files with their SHA-256, the hash of the data it was
+//! trained on, the command that trains it, and the results file and numbers it reproduces.
+//! `charlab predict --model weights/<section>` labels a user's images with it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::Dataset;
+use crate::metrics::ConfusionMatrix;
+use crate::sections::neural::NeuralResults;
+use crate::training::Trained;
+use crate::{paths, split, Error, Result};
+
+/// The files of a weights folder, in the order the manifest lists them.
+pub const FILES: [&str; 5] = [
+    paths::run_files::BEST_WEIGHTS,
+    paths::run_files::BEST_RECORD,
+    paths::run_files::CONFIG,
+    paths::run_files::HISTORY,
+    paths::run_files::NORMALIZER,
+];
+
+/// Largest file the folder may hold (the repository's limit).
+pub const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
+
+/// `weights/` under the project root.
+pub fn dir() -> PathBuf {
+    paths::root().join("weights")
+}
+
+/// `weights/<section>/`.
+pub fn folder(section: &str) -> PathBuf {
+    dir().join(section)
+}
+
+/// `weights/manifest.json`.
+pub fn manifest_path() -> PathBuf {
+    dir().join("manifest.json")
+}
+
+/// `weights/manifest.json`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// One entry per weights folder.
+    pub models: Vec<Entry>,
+}
+
+/// One weights folder and what it reproduces.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The section it belongs to (its folder is `weights/<section>/`).
+    pub section: String,
+    /// SHA-256 of each file of the folder.
+    pub files: BTreeMap<String, String>,
+    /// Content hash of the data set it was trained on (the stand-in's).
+    pub data_hash: String,
+    /// The command that trains it again.
+    pub command: String,
+    /// The results file whose numbers it reproduces, relative to the project root.
+    pub results: String,
+    /// Test accuracy in that file.
+    pub test_accuracy: f64,
+    /// Test macro F1 in that file.
+    pub test_macro_f1: f64,
+    /// Test images labelled.
+    pub test_images: usize,
+    /// Whether the weights were used channels-last when the results were made (the setting
+    /// changes float rounding, so verification uses the same).
+    pub channels_last: bool,
+}
+
+/// Copies the finished run `run_dir` of `section` (whose results file is
+/// `report/results/<section>.json`) into `weights/<section>/` and returns its manifest entry.
+/// A file over [`MAX_FILE_BYTES`] is an error, and so is a results file made from another
+/// run (other data or configuration).
+pub fn export(section: &str, run_dir: &Path, command: &str) -> Result<Entry> {
+    let results_path = paths::result(section);
+    let res: NeuralResults<serde_json::Value> = paths::read_json(&results_path)?;
+    let config: serde_json::Value = paths::read_json(&run_dir.join(paths::run_files::CONFIG))?;
+    if config.get("data_hash").and_then(|h| h.as_str()) != Some(res.data_hash.as_str()) {
+        return Err(Error::bad_data(
+            run_dir.join(paths::run_files::CONFIG),
+            format!(
+                "was trained on other data than {} reports; train the run again or rewrite the \
+                 results with `{command}`",
+                paths::relative(&results_path)
+            ),
+        ));
+    }
+    let history =
+        crate::training::run_folder::read_history_file(&run_dir.join(paths::run_files::HISTORY));
+    let same = |a: &[crate::training::EpochRecord], b: &[crate::training::EpochRecord]| {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.val_loss == y.val_loss)
+    };
+    if !same(&history, &res.history) {
+        return Err(Error::bad_data(
+            run_dir.join(paths::run_files::HISTORY),
+            format!(
+                "holds {} epochs that are not the {} behind {}: finish the run and write its \
+                 results with `{command}`",
+                history.len(),
+                res.history.len(),
+                paths::relative(&results_path)
+            ),
+        ));
+    }
+    let out = dir().join(section);
+    std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+    let mut files = BTreeMap::new();
+    for name in FILES {
+        let from = run_dir.join(name);
+        let bytes = std::fs::read(&from).map_err(|e| Error::io(&from, e))?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(Error::bad_data(
+                &from,
+                format!(
+                    "is {} MB, over the {} MB a committed file may have",
+                    bytes.len() / (1 << 20),
+                    MAX_FILE_BYTES >> 20
+                ),
+            ));
+        }
+        paths::write_atomic(&out.join(name), &bytes)?;
+        files.insert(name.to_string(), paths::sha256_file(&out.join(name))?);
+    }
+    Ok(Entry {
+        section: section.into(),
+        files,
+        data_hash: res.data_hash,
+        command: command.into(),
+        results: paths::relative(&results_path),
+        test_accuracy: res.test_accuracy,
+        test_macro_f1: res.test_macro_f1,
+        test_images: res.test_predictions.len(),
+        channels_last: res.channels_last,
+    })
+}
+
+/// `weights/README.md`: how to check and use the weights, and a model card per entry (data,
+/// training, test scores, most frequent confusions, what it is not for), every number from
+/// the manifest and the results files.
+pub fn model_cards(manifest: &Manifest) -> Result<String> {
+    let mut s = String::from(
+        "# Trained weights\n\n\
+         Written by `charlab export-weights` from the runs behind the report's numbers; \
+         `charlab verify` (or `make verify`) checks every file against `manifest.json` and \
+         re-scores each network on the stand-in's test part. Each folder is a run folder that \
+         `charlab predict --model weights/<section> --data <your train.pkl or EMNIST folder>` \
+         loads to label images (56x56 binary, the 36 classes of the report).\n",
+    );
+    for e in &manifest.models {
+        let res: NeuralResults<serde_json::Value> =
+            paths::read_json(&paths::root().join(&e.results))?;
+        let k = res.per_class.len();
+        let cm = ConfusionMatrix::from_counts(k, res.confusion.clone())?;
+        let chars = crate::data::REPORT_CLASSES;
+        let ch = |c: usize| chars.get(c).map_or('?', |x| *x);
+        let confusions: Vec<String> = cm
+            .most_confused(5)
+            .iter()
+            .map(|c| format!("{} read as {} ({})", ch(c.truth), ch(c.predicted), c.count))
+            .collect();
+        let size: u64 = e
+            .files
+            .keys()
+            .filter_map(|f| std::fs::metadata(dir().join(&e.section).join(f)).ok())
+            .map(|m| m.len())
+            .sum();
+        s.push_str(&format!(
+            "\n## {section}\n\n\
+             - **Network**: `{net}` in `config.json` under `model`, {params} parameters; \
+             {mb:.1} MB in all.\n\
+             - **Data**: the stand-in `train.pkl` (EMNIST ByClass test images in the report's \
+             format, content hash `{hash}`), the report's random split: {tr} training, {va} \
+             validation, {te} test images.\n\
+             - **Training**: {epochs} epochs, the weights of epoch {best} (lowest validation \
+             cross-entropy), on {device} with {threads} threads. Again: `{command}`.\n\
+             - **Test scores**: accuracy {acc:.2}%, macro F1 {f1:.2}% on the {n} test images \
+             (`{results}`).\n\
+             - **Most frequent confusions** (true read as predicted, test images): {conf}.\n\
+             - **Not for**: other image sizes or class sets, colour or grey-level images, \
+             lower-case letters as a class of their own (the stand-in merges upper and lower case), \
+             or any decision about people.\n",
+            section = e.section,
+            net = res
+                .config
+                .pointer("/model/variant")
+                .and_then(|v| v.as_str())
+                .map_or("cnn".to_string(), |v| format!("efficientnet-{v}")),
+            params = res.parameters,
+            mb = size as f64 / 1e6,
+            hash = e.data_hash.get(..16).unwrap_or(&e.data_hash),
+            tr = res.split_sizes.0,
+            va = res.split_sizes.1,
+            te = res.split_sizes.2,
+            epochs = res.history.len(),
+            best = res.best_epoch,
+            device = res.device,
+            threads = res.threads,
+            command = e.command,
+            acc = 100.0 * e.test_accuracy,
+            f1 = 100.0 * e.test_macro_f1,
+            n = e.test_images,
+            results = e.results,
+            conf = confusions.join(", "),
+        ));
+    }
+    Ok(s)
+}
+
+/// What [`verify`] found for one entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Check {
+    /// The entry's section.
+    pub section: String,
+    /// Expected test accuracy and macro F1 (the results file's).
+    pub expected: (f64, f64),
+    /// What the weights give now.
+    pub got: (f64, f64),
+    /// Test images whose label differs from the results file's.
+    pub differing: usize,
+    /// Seconds to check the hashes, load and label.
+    pub seconds: f64,
+}
+
+impl Check {
+    /// Whether the weights reproduce the results exactly.
+    pub fn ok(&self) -> bool {
+        self.differing == 0 && self.expected == self.got
+    }
+}
+
+/// Checks every entry of the manifest on `data` (the data set they were trained on): each
+/// file's SHA-256, then the network loaded from its folder labels the test part of the split
+/// its configuration names, and accuracy, macro F1 and every label are compared with the
+/// results file. A missing file, a bad hash or other data is an error naming the file; a
+/// mismatch is a [`Check`] that is not [`Check::ok`].
+pub fn verify(data: &Dataset) -> Result<Vec<Check>> {
+    let manifest: Manifest = paths::read_json(&manifest_path())?;
+    if manifest.models.is_empty() {
+        return Err(Error::bad_data(manifest_path(), "lists no weights"));
+    }
+    let mut out = Vec::new();
+    for e in &manifest.models {
+        let t = Instant::now();
+        let folder = dir().join(&e.section);
+        for (name, want) in &e.files {
+            let path = folder.join(name);
+            if !path.exists() {
+                return Err(Error::bad_data(
+                    &path,
+                    "missing; restore it with `git checkout`",
+                ));
+            }
+            let got = paths::sha256_file(&path)?;
+            if &got != want {
+                return Err(Error::bad_data(
+                    &path,
+                    format!(
+                        "SHA-256 is {got}, the manifest says {want}: the file is damaged or was \
+                         replaced; restore it with `git checkout`, or retrain with `{}`",
+                        e.command
+                    ),
+                ));
+            }
+        }
+        if data.content_hash() != e.data_hash {
+            return Err(Error::bad_data(
+                data.source().to_string(),
+                format!(
+                    "is not the data {} was trained on (hash {}); give --data the stand-in",
+                    e.section,
+                    e.data_hash.get(..16).unwrap_or(&e.data_hash)
+                ),
+            ));
+        }
+        let res: NeuralResults<serde_json::Value> =
+            paths::read_json(&paths::root().join(&e.results))?;
+        let seed = res
+            .config
+            .get("split_seed")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        let split = split::random_split(data.len(), seed)?;
+        let previous = crate::Settings::current();
+        crate::Settings {
+            channels_last: e.channels_last,
+            ..previous.clone()
+        }
+        .install();
+        let labelled = Trained::load(&folder).and_then(|t| t.predict(data, &split.test));
+        previous.install();
+        let pred = labelled?;
+        let cm = ConfusionMatrix::new(&data.labels_at(&split.test), &pred, data.n_classes())?;
+        let differing = pred
+            .iter()
+            .zip(&res.test_predictions)
+            .filter(|(a, b)| a != b)
+            .count()
+            + pred.len().abs_diff(res.test_predictions.len());
+        out.push(Check {
+            section: e.section.clone(),
+            expected: (res.test_accuracy, res.test_macro_f1),
+            got: (cm.accuracy(), cm.macro_f1()),
+            differing,
+            seconds: t.elapsed().as_secs_f64(),
+        });
+    }
+    Ok(out)
+}
+
+/// The table `charlab verify` prints: model, expected and got (accuracy / macro F1, %),
+/// labels that differ, seconds, verdict.
+pub fn table(checks: &[Check]) -> String {
+    let mut s = format!(
+        "{:<20} {:>17} {:>17} {:>9} {:>8}  verdict\n",
+        "model", "expected acc/F1", "got acc/F1", "differ", "seconds"
+    );
+    for c in checks {
+        s.push_str(&format!(
+            "{:<20} {:>8.2}/{:<8.2} {:>8.2}/{:<8.2} {:>9} {:>8.1}  {}\n",
+            c.section,
+            100.0 * c.expected.0,
+            100.0 * c.expected.1,
+            100.0 * c.got.0,
+            100.0 * c.got.1,
+            c.differing,
+            c.seconds,
+            if c.ok() { "ok" } else { "MISMATCH" }
+        ));
+    }
+    s
+}
