@@ -340,10 +340,8 @@ pub fn load_pickle(path: &Path) -> Result<Dataset> {
             "X has dtype {}; expected uint8 (or bool) binary images",
             x.dtype.describe()
         );
-        if let Some(v) = x.to_f64() {
-            if let Some(i) = v.iter().position(|f| f.is_nan()) {
-                m.push_str(&format!(" (and it holds NaN, first at element {i})"));
-            }
+        if let Some(i) = first_nan(&x) {
+            m.push_str(&format!(" (and it holds NaN, first at element {i})"));
         }
         return Err(bad(m + "; convert with X.astype(np.uint8)"));
     }
@@ -387,10 +385,8 @@ pub fn load_pickle(path: &Path) -> Result<Dataset> {
                 "y has dtype {}; labels must be integers",
                 y.dtype.describe()
             );
-            if let Some(v) = y.to_f64() {
-                if let Some(i) = v.iter().position(|f| f.is_nan()) {
-                    m.push_str(&format!(" (and y[{i}] is NaN)"));
-                }
+            if let Some(i) = first_nan(&y) {
+                m.push_str(&format!(" (and y[{i}] is NaN)"));
             }
             return Err(bad(m + "; convert with y.astype(np.int64)"));
         }
@@ -495,6 +491,11 @@ impl DataSpec {
             }
         }
     }
+}
+
+/// The index of the first NaN of a float array (`None` for integer arrays or none).
+fn first_nan(a: &pickle::NdArray) -> Option<usize> {
+    a.to_f64()?.iter().position(|f| f.is_nan())
 }
 
 /// Loads what `arg` names (see [`DataSpec::from_arg`]).

@@ -77,8 +77,21 @@ pub struct TrainData {
 impl TrainData {
     /// Fits the normaliser on `split.train` and builds the tensors on `device`.
     pub fn new(data: &Dataset, split: &Split, device: Device) -> Result<TrainData> {
+        TrainData::with_training_images(data, split, data, &split.train, device)
+    }
+
+    /// Like [`TrainData::new`], but the training images are `train` of `source` (section
+    /// 6.1 pretrains on a corpus): normalised, like the validation part of `split` (from
+    /// `data`), by `data`'s training part.
+    pub fn with_training_images(
+        data: &Dataset,
+        split: &Split,
+        source: &Dataset,
+        train: &[usize],
+        device: Device,
+    ) -> Result<TrainData> {
         let normalizer = Normalizer::fit(data, &split.train)?;
-        let (x_train, y_train) = normalizer.tensors(data, &split.train, device)?;
+        let (x_train, y_train) = normalizer.tensors(source, train, device)?;
         let (x_val, y_val) = normalizer.tensors(data, &split.validation, device)?;
         Ok(TrainData {
             x_train,

@@ -32,7 +32,7 @@ pub use eval::{PairConfusion, Scored, Scores, TOP_CONFUSIONS};
 
 use crate::data::{Dataset, Source};
 use crate::inference::{majority_vote, soft_vote, Adjustment, EnsembleSpec};
-use crate::split::{self, Normalizer, Split};
+use crate::split::{self, Split};
 use crate::training::{EpochRecord, Fit, Init, TrainData};
 use crate::{paths, Error, Result};
 
@@ -231,18 +231,8 @@ pub fn pretrain(
         .copied()
         .collect();
     let (kept, dropped) = dedupe(corpus, data, &held_out);
-    let device = Device::cuda_if_available();
-    let normalizer = Normalizer::fit(data, &split.train)?;
-    let (x_train, y_train) = normalizer.tensors(corpus, &kept, device)?;
-    let (x_val, y_val) = normalizer.tensors(data, &split.validation, device)?;
-    let td = TrainData {
-        x_train,
-        y_train,
-        x_val,
-        y_val,
-        normalizer,
-        n_classes: data.n_classes() as i64,
-    };
+    let td =
+        TrainData::with_training_images(data, split, corpus, &kept, Device::cuda_if_available())?;
     let fit = Fit {
         config: Some(run_config(spec, &spec.net, data, &corpus.content_hash())),
         resume,
