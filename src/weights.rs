@@ -135,11 +135,17 @@ pub fn export(section: &str, run_dir: &Path, command: &str) -> Result<Entry> {
         paths::write_atomic(&out.join(name), &bytes)?;
         files.insert(name.to_string(), paths::sha256_file(&out.join(name))?);
     }
+    // The settings that change float rounding, as the run had them.
+    let command = format!(
+        "CHARLAB_THREADS={} CHARLAB_CHANNELS_LAST={} {command}",
+        res.threads,
+        u8::from(res.channels_last)
+    );
     Ok(Entry {
         section: section.into(),
         files,
         data_hash: res.data_hash,
-        command: command.into(),
+        command,
         results: paths::relative(&results_path),
         test_accuracy: res.test_accuracy,
         test_macro_f1: res.test_macro_f1,
@@ -186,7 +192,8 @@ pub fn model_cards(manifest: &Manifest) -> Result<String> {
              format, content hash `{hash}`), the report's random split: {tr} training, {va} \
              validation, {te} test images.\n\
              - **Training**: {epochs} epochs, the weights of epoch {best} (lowest validation \
-             cross-entropy), on {device} with {threads} threads. Again: `{command}`.\n\
+             cross-entropy), on {device} with {threads} threads. Again: `{command}` (on another \
+             CPU the float rounding differs, and so do the retrained numbers, a little).\n\
              - **Test scores**: accuracy {acc:.2}%, macro F1 {f1:.2}% on the {n} test images \
              (`{results}`).\n\
              - **Most frequent confusions** (true read as predicted, test images): {conf}.\n\
