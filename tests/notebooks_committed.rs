@@ -275,7 +275,7 @@ fn data_lines(nb: &mut Notebook, i: usize, res: &Value) {
 fn check_dataset() -> Vec<String> {
     let res = results("02-dataset");
     let mut nb = Notebook::open("02-dataset.ipynb");
-    if let Some(i) = nb.cell("let data = DataSpec::from_env()") {
+    if let Some(i) = nb.cell("charlab::notebook::start(Profile::Full)") {
         data_lines(&mut nb, i, &res);
     }
     if let Some(i) = nb.cell("dataset::summary_table") {
@@ -464,13 +464,8 @@ fn check_baselines() -> Vec<String> {
             );
         }
     }
-    for (needle, name) in [
-        ("config.logreg.fit_with_progress", "logreg"),
-        ("config.svm.fit_with_progress", "svm"),
-        ("svm_uncapped().fit_with_progress", "svm-converged"),
-    ] {
-        let m = model(name);
-        let Some(i) = nb.cell(needle) else { continue };
+    if let Some(i) = nb.cell("config.logreg.fit_with_progress") {
+        let m = model("logreg");
         if let Some(v) = nb.line(i, "{} iterations, converged: {}, objective {}") {
             nb.num(
                 i,
@@ -487,22 +482,32 @@ fn check_baselines() -> Vec<String> {
                 num(&m, "/fit_report/objective"),
             );
         }
-        for template in [
+    }
+    for (needle, name, template) in [
+        (
+            "config.svm.fit_with_progress",
+            "svm",
             "{} pairs, {} converged within the cap, {} support vectors",
+        ),
+        (
+            "svm_uncapped().fit_with_progress",
+            "svm-converged",
             "{} pairs, {} converged, {} support vectors",
-        ] {
-            if let Some(v) = nb.line(i, template) {
-                nb.num(
-                    i,
-                    &format!("{name} pairs"),
-                    &v[0],
-                    num(&m, "/fit_report/pairs"),
-                );
-                let conv = num(&m, "/fit_report/converged_pairs");
-                nb.num(i, &format!("{name} converged pairs"), &v[1], conv);
-                let sv = num(&m, "/fit_report/support_vectors");
-                nb.num(i, &format!("{name} support vectors"), &v[2], sv);
-            }
+        ),
+    ] {
+        let m = model(name);
+        let Some(i) = nb.cell(needle) else { continue };
+        if let Some(v) = nb.line(i, template) {
+            nb.num(
+                i,
+                &format!("{name} pairs"),
+                &v[0],
+                num(&m, "/fit_report/pairs"),
+            );
+            let conv = num(&m, "/fit_report/converged_pairs");
+            nb.num(i, &format!("{name} converged pairs"), &v[1], conv);
+            let sv = num(&m, "/fit_report/support_vectors");
+            nb.num(i, &format!("{name} support vectors"), &v[2], sv);
         }
     }
     if let Some(i) = nb.cell("baselines::table") {
