@@ -301,15 +301,7 @@ pub fn verify(data: &Dataset) -> Result<Vec<Check>> {
             .and_then(serde_json::Value::as_u64)
             .unwrap_or(0);
         let split = split::random_split(data.len(), seed)?;
-        let previous = crate::Settings::current();
-        crate::Settings {
-            channels_last: e.channels_last,
-            ..previous.clone()
-        }
-        .install();
-        let labelled = Trained::load(&folder).and_then(|t| t.predict(data, &split.test));
-        previous.install();
-        let pred = labelled?;
+        let pred = Trained::load_as(&folder, e.channels_last)?.predict(data, &split.test)?;
         let cm = ConfusionMatrix::new(&data.labels_at(&split.test), &pred, data.n_classes())?;
         let differing = pred
             .iter()

@@ -13,7 +13,6 @@
 
 use std::path::{Path, PathBuf};
 
-use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Tensor};
 
 mod vote;
@@ -22,9 +21,8 @@ pub use vote::{adjusted_predictions, arg_max, log_prior, majority_vote, soft_vot
 pub use vote::{Adjustment, EnsembleSpec};
 
 use crate::data::Dataset;
-use crate::models::Net;
 use crate::paths::read_json;
-use crate::split::Normalizer;
+use crate::training::Trained;
 use crate::{Error, Result};
 
 /// A trained network, or a soft vote of several, ready to label images.
@@ -39,17 +37,10 @@ pub struct Predictor {
     member_adjustment: Option<Adjustment>,
     /// A majority vote instead of a soft vote.
     majority: bool,
-    net: Box<dyn ModuleT>,
-    // Keeps the weights alive (the network's variables live in it).
-    _vs: VarStore,
-    normalizer: Normalizer,
-    device: Device,
+    /// The network, its weights and normaliser.
+    trained: Trained,
     /// `cnn` or `efficientnet-b0` (...).
     pub kind: String,
-    /// Side of the square images the network takes.
-    input_side: i64,
-    /// Number of classes it tells apart.
-    n_classes: i64,
     /// The run (or ensemble) folder it was loaded from.
     run_dir: PathBuf,
 }
@@ -72,21 +63,20 @@ impl Predictor {
                 return Err(Error::bad_data(&ens_path, "lists no member run folder"));
             }
             let mut first = members.remove(0);
-            if let Some(o) = members
-                .iter()
-                .find(|o| (o.input_side, o.n_classes) != (first.input_side, first.n_classes))
-            {
+            if let Some(o) = members.iter().find(|o| {
+                (o.input_side(), o.n_classes()) != (first.input_side(), first.n_classes())
+            }) {
                 return Err(Error::bad_data(
                     &ens_path,
                     format!(
                         "members do not agree: {} takes {s}x{s} images of {} classes, {} takes \
                          {t}x{t} images of {} classes",
                         first.run_dir.display(),
-                        first.n_classes,
+                        first.n_classes(),
                         o.run_dir.display(),
-                        o.n_classes,
-                        s = first.input_side,
-                        t = o.input_side,
+                        o.n_classes(),
+                        s = first.input_side(),
+                        t = o.input_side(),
                     ),
                 ));
             }
@@ -106,52 +96,7 @@ impl Predictor {
             first.run_dir = run_dir.to_path_buf();
             return Ok(first);
         }
-        let config: serde_json::Value = read_json(&run_dir.join(crate::paths::run_files::CONFIG))?;
-        let norm_path = run_dir.join(crate::paths::run_files::NORMALIZER);
-        if !norm_path.exists() {
-            return Err(Error::bad_data(
-                &norm_path,
-                "missing; runs trained before it was saved get it from \
-                 `charlab train <model> --resume` (which only evaluates a finished run)",
-            ));
-        }
-        let normalizer: Normalizer = read_json(&norm_path)?;
-        let device = Device::cuda_if_available();
-        let vs = VarStore::new(device);
-        let config_path = run_dir.join(crate::paths::run_files::CONFIG);
-        let spec = Net::from_run_config(&config, &config_path)?;
-        let (kind, input_side, n_classes, channels) = (
-            spec.label(),
-            spec.input_side(),
-            spec.n_classes(),
-            spec.in_channels(),
-        );
-        let net = spec.build(&vs)?;
-        if channels != 1 {
-            return Err(Error::bad_data(
-                run_dir.join(crate::paths::run_files::CONFIG),
-                format!("the {kind} network takes {channels}-channel images; charlab's have one"),
-            ));
-        }
-        if crate::channels_last() {
-            crate::models::to_channels_last(&vs);
-        }
-        let weights = run_dir.join(crate::paths::run_files::BEST_WEIGHTS);
-        if !weights.exists() {
-            return Err(Error::bad_data(
-                &weights,
-                "missing; is the run finished? (`charlab train <model> --resume` finishes it)",
-            ));
-        }
-        crate::training::load_weights(&vs, &weights).map_err(|why| {
-            Error::bad_data(
-                &weights,
-                format!(
-                    "does not fit the {kind} network of config.json ({why}); config.json and \
-                     best.safetensors must come from the same run"
-                ),
-            )
-        })?;
+        let trained = Trained::load(run_dir)?;
         let adj_path = run_dir.join(crate::paths::run_files::ADJUSTMENT);
         let adjustment = if adj_path.exists() {
             Some(read_json::<Adjustment>(&adj_path)?)
@@ -163,31 +108,26 @@ impl Predictor {
             adjustment,
             member_adjustment: None,
             majority: false,
-            net,
-            _vs: vs,
-            normalizer,
-            device,
-            kind,
-            input_side,
-            n_classes,
+            kind: trained.net.label(),
+            trained,
             run_dir: run_dir.to_path_buf(),
         })
     }
 
     /// Side of the square images the network takes (56 for the report's networks).
     pub fn input_side(&self) -> i64 {
-        self.input_side
+        self.trained.net.input_side()
     }
 
     /// Number of classes the network tells apart.
     pub fn n_classes(&self) -> i64 {
-        self.n_classes
+        self.trained.net.n_classes()
     }
 
     /// `Ok` when `data` has the network's image size and class count; else an error that says
     /// which differs.
     pub fn check_data(&self, data: &Dataset) -> Result<()> {
-        let side = self.input_side as usize;
+        let side = self.input_side() as usize;
         if (data.height(), data.width()) != (side, side) {
             return Err(Error::bad_data(
                 &self.run_dir,
@@ -199,13 +139,13 @@ impl Predictor {
                 ),
             ));
         }
-        if data.n_classes() as i64 != self.n_classes {
+        if data.n_classes() as i64 != self.n_classes() {
             return Err(Error::bad_data(
                 &self.run_dir,
                 format!(
                     "the model tells {} classes apart, the data ({}) has {}: its labels would not \
                      name the data's characters; use a model trained on data with these classes",
-                    self.n_classes,
+                    self.n_classes(),
                     data.source(),
                     data.n_classes()
                 ),
@@ -238,7 +178,7 @@ impl Predictor {
 
     /// One network's logits, in batches of 1,024.
     fn net_logits(&self, images: &Tensor) -> Result<Tensor> {
-        let side = self.input_side;
+        let side = self.input_side();
         let size = images.size();
         if size.len() != 4 || size[1] != 1 || size[2] != side || size[3] != side {
             return Err(Error::param(
@@ -252,9 +192,13 @@ impl Predictor {
             let mut start = 0;
             while start < n {
                 let len = (n - start).min(1024);
-                let xb = images.narrow(0, start, len).to_device(self.device);
-                let xb = (xb - self.normalizer.mean as f64) / self.normalizer.std as f64;
-                out.push(self.net.forward_t(&xb, false).to_device(Device::Cpu));
+                let xb = images
+                    .narrow(0, start, len)
+                    .to_device(self.trained.device());
+                let norm = &self.trained.normalizer;
+                let xb = (xb - norm.mean as f64) / norm.std as f64;
+                let logits = self.trained.module().forward_t(&xb, false);
+                out.push(logits.to_device(Device::Cpu));
                 start += len;
             }
         });

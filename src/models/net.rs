@@ -19,9 +19,11 @@ use crate::{Error, Result};
 ///
 /// ```
 /// use charlab::models::{CnnParams, Net};
+/// # fn main() -> charlab::Result<()> {
 /// let net = Net::Cnn(CnnParams::default()); // the report's CNN
 /// assert_eq!(net.label(), "cnn");
-/// assert_eq!(net.parameter_count().unwrap(), 1_707_812);
+/// assert_eq!(net.parameter_count()?, 1_707_812);
+/// # Ok(()) }
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "params", rename_all = "lowercase")]

@@ -151,9 +151,7 @@ impl Fit {
             run_dir: dir.clone(),
         })
     }
-}
 
-impl Fit {
     /// [`Fit::reuse`] when it applies: its `config.json` is `config` and the run folder holds
     /// no run (no `state.json`).
     fn reusable(&self, config: &serde_json::Value) -> Option<PathBuf> {
@@ -222,26 +220,55 @@ impl std::fmt::Debug for Trained {
 impl Trained {
     /// The network of the run folder `run_dir` with its best weights (`config.json`,
     /// `normalizer.json`, `best.safetensors`; the history from `history.jsonl` when it is
-    /// there), on CUDA when available: what [`Fit::run`] returns for a finished run, without
-    /// the run's lock or checkpoint. A missing or mismatched file is an error naming it.
+    /// there), on CUDA when available, its convolutions channels-last as the settings say:
+    /// what [`Fit::run`] returns for a finished run, without the run's lock or checkpoint. A
+    /// missing or mismatched file is an error naming it and the fix.
     pub fn load(run_dir: &Path) -> Result<Trained> {
+        Trained::load_as(run_dir, crate::channels_last())
+    }
+
+    /// [`Trained::load`] with the convolution weights stored channels-last or not, whatever
+    /// the settings say (to score as a run was scored: the layout changes float rounding).
+    pub fn load_as(run_dir: &Path, channels_last: bool) -> Result<Trained> {
         let config_path = run_dir.join(paths::run_files::CONFIG);
         let config: serde_json::Value = paths::read_json(&config_path)?;
         let net = Net::from_run_config(&config, &config_path)?;
-        let normalizer: Normalizer = paths::read_json(&run_dir.join(paths::run_files::NORMALIZER))?;
+        let kind = net.label();
+        let channels = net.in_channels();
+        if channels != 1 {
+            return Err(Error::bad_data(
+                &config_path,
+                format!("the {kind} network takes {channels}-channel images; charlab's have one"),
+            ));
+        }
+        let norm_path = run_dir.join(paths::run_files::NORMALIZER);
+        if !norm_path.exists() {
+            return Err(Error::bad_data(
+                &norm_path,
+                "missing; runs trained before it was saved get it from \
+                 `charlab train <model> --resume` (which only evaluates a finished run)",
+            ));
+        }
+        let normalizer: Normalizer = paths::read_json(&norm_path)?;
         let vs = VarStore::new(Device::cuda_if_available());
         let module = net.build(&vs)?;
-        if crate::channels_last() {
+        if channels_last {
             crate::models::to_channels_last(&vs);
         }
         let best = run_dir.join(paths::run_files::BEST_WEIGHTS);
         if !best.exists() {
-            return Err(Error::bad_data(&best, "missing: is the run finished?"));
+            return Err(Error::bad_data(
+                &best,
+                "missing; is the run finished? (`charlab train <model> --resume` finishes it)",
+            ));
         }
         load_weights(&vs, &best).map_err(|why| {
             Error::bad_data(
                 &best,
-                format!("does not fit the {} of config.json ({why})", net.label()),
+                format!(
+                    "does not fit the {kind} network of config.json ({why}); config.json and \
+                     best.safetensors must come from the same run"
+                ),
             )
         })?;
         let eval_batch = ["/train/eval_batch_size", "/spec/train/eval_batch_size"]
@@ -268,6 +295,12 @@ impl Trained {
     /// Trainable parameters.
     pub fn parameters(&self) -> i64 {
         crate::models::parameter_count(&self.vs)
+    }
+
+    /// The network as a module (eval mode: `forward_t(x, false)`), for callers that feed it
+    /// tensors of their own.
+    pub(crate) fn module(&self) -> &dyn ModuleT {
+        &*self.module
     }
 
     /// The device its weights are on.

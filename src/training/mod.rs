@@ -46,7 +46,7 @@ mod weights;
 pub(crate) use adam::Adam;
 pub use fit::{arg_max, logits_in_batches, Fit, Init, Trained};
 pub use params::{EpochRecord, TrainParams};
-pub(crate) use weights::{load_weights, write_tensors};
+pub(crate) use weights::write_tensors;
 
 use crate::augment::{PrefetchSource, Prefetcher};
 use crate::data::Dataset;

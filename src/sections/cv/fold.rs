@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tch::nn::VarStore;
-use tch::{Device, Tensor};
+use tch::Tensor;
 
 use super::config::{CvConfig, CvKind, CvModel};
 use super::run_root;
@@ -15,10 +14,9 @@ use crate::data::Dataset;
 use crate::inference::adjusted_predictions;
 use crate::metrics::ConfusionMatrix;
 use crate::models::svm::Svm;
-use crate::models::Net;
 use crate::sections::baselines::{self, ModelResult};
 use crate::sections::levers::{self, Variant};
-use crate::split::{self, Fold, Normalizer, Split};
+use crate::split::{self, Fold, Split};
 use crate::{paths, Error, Result};
 
 /// Mean and sample standard deviation (`n - 1`; 0 for one value) of some fold scores.
@@ -229,7 +227,7 @@ pub(crate) fn run_fold(
             // The adjustment the variant chose and saved (what `Predictor` applies too).
             let adjustment: crate::inference::Adjustment =
                 paths::read_json(&dir.join(paths::run_files::ADJUSTMENT))?;
-            let logits = test_logits(data, test, &net, &dir, train.eval_batch_size as i64)?;
+            let logits = test_logits(data, test, &dir)?;
             let adjusted = adjustment.apply(logits);
             let k = adjustment.log_prior.len();
             crate::training::write_tensors(
@@ -298,22 +296,10 @@ fn pixel_score(
     ))
 }
 
-/// Raw logits on `idx` of the network whose best weights and normaliser are in `dir`.
-pub(crate) fn test_logits(
-    data: &Dataset,
-    idx: &[usize],
-    net: &Net,
-    dir: &Path,
-    batch: i64,
-) -> Result<Tensor> {
-    let device = Device::cuda_if_available();
-    let vs = VarStore::new(device);
-    let module = net.build(&vs)?;
-    let best = dir.join("best.safetensors");
-    crate::training::load_weights(&vs, &best).map_err(|e| Error::bad_data(&best, e))?;
-    let normalizer: Normalizer = paths::read_json(&dir.join("normalizer.json"))?;
-    let (x, _) = normalizer.tensors(data, idx, device)?;
-    crate::training::logits_in_batches(&*module, &x, batch)
+/// Raw logits on `idx` of the network whose run folder is `dir` (scored as the folds were
+/// scored: convolutions in the usual layout, whatever the settings say).
+pub(crate) fn test_logits(data: &Dataset, idx: &[usize], dir: &Path) -> Result<Tensor> {
+    crate::training::Trained::load_as(dir, false)?.logits(data, idx)
 }
 
 /// A finished fold's adjusted test logits (networks only).
