@@ -38,8 +38,13 @@
 //! values they hold are re-exported: [`tch`], [`polars`], [`plotters`], [`ndarray`].
 
 #![warn(missing_docs)]
+// Without the `cli` feature (the notebooks' build) the items only the command line uses are
+// unused; they are not dead in the default build, which clippy checks with `-D warnings`.
+#![cfg_attr(not(feature = "cli"), allow(dead_code, unused_imports))]
 
 pub mod augment;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod data;
 pub mod display;
 pub mod error;

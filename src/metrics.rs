@@ -245,6 +245,115 @@ pub fn macro_f1(truth: &[usize], pred: &[usize]) -> Result<f64> {
     Ok(ConfusionMatrix::new(truth, pred, n)?.macro_f1())
 }
 
+/// Mean and sample standard deviation (`n - 1`; 0 for one value) of some scores (the folds of a cross-validation, say).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MeanStd {
+    /// Mean.
+    pub mean: f64,
+    /// Sample standard deviation.
+    pub std: f64,
+    /// Number of values.
+    pub n: usize,
+}
+
+impl MeanStd {
+    /// Of `values` (all zero when empty).
+    pub fn of(values: &[f64]) -> MeanStd {
+        let n = values.len();
+        if n == 0 {
+            return MeanStd::default();
+        }
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let var = if n > 1 {
+            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64
+        } else {
+            0.0
+        };
+        MeanStd {
+            mean,
+            std: var.sqrt(),
+            n,
+        }
+    }
+}
+
+/// A confused pair, with the class characters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConfusedPair {
+    /// True class and its character.
+    pub truth: (usize, char),
+    /// Predicted class and its character.
+    pub predicted: (usize, char),
+    /// Test images of `truth` predicted as `predicted`.
+    pub count: u64,
+    /// `count` / test images of `truth`.
+    pub rate: f64,
+}
+
+/// A pair of classes the model confused in either direction, counted once: `L` read as `1`
+/// and `1` read as `L` are one pair.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConfusedClasses {
+    /// The two classes (index, character), the class of the larger direction first.
+    pub classes: [(usize, char); 2],
+    /// Test images of either class read as the other: both directions summed.
+    pub count: u64,
+    /// Each direction with at least one image, the larger first.
+    pub directions: Vec<ConfusedPair>,
+}
+
+/// The `k` pairs of classes most often confused in `cm`, each unordered pair once with both
+/// directions summed, most images first (ties: the higher rate of a direction, then the lower
+/// class indices). `chars` names the classes (`'?'` beyond it).
+pub fn confused_pairs(cm: &ConfusionMatrix, chars: &[char], k: usize) -> Vec<ConfusedClasses> {
+    let n = cm.n_classes();
+    let ch = |c: usize| chars.get(c).copied().unwrap_or('?');
+    let rows: Vec<u64> = (0..n).map(|t| (0..n).map(|p| cm.get(t, p)).sum()).collect();
+    let direction = |t: usize, p: usize| {
+        let count = cm.get(t, p);
+        (count > 0).then(|| ConfusedPair {
+            truth: (t, ch(t)),
+            predicted: (p, ch(p)),
+            count,
+            rate: count as f64 / rows[t].max(1) as f64,
+        })
+    };
+    let mut pairs: Vec<ConfusedClasses> = (0..n)
+        .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
+        .filter_map(|(a, b)| {
+            let mut directions: Vec<ConfusedPair> = [direction(a, b), direction(b, a)]
+                .into_iter()
+                .flatten()
+                .collect();
+            directions.sort_by(|x, y| {
+                y.count
+                    .cmp(&x.count)
+                    .then(y.rate.total_cmp(&x.rate))
+                    .then(x.truth.0.cmp(&y.truth.0))
+            });
+            let first = directions.first()?;
+            Some(ConfusedClasses {
+                classes: [first.truth, first.predicted],
+                count: directions.iter().map(|d| d.count).sum(),
+                directions,
+            })
+        })
+        .collect();
+    let top_rate = |p: &ConfusedClasses| p.directions.first().map_or(0.0, |d| d.rate);
+    let low = |p: &ConfusedClasses| {
+        let (a, b) = (p.classes[0].0, p.classes[1].0);
+        (a.min(b), a.max(b))
+    };
+    pairs.sort_by(|x, y| {
+        y.count
+            .cmp(&x.count)
+            .then(top_rate(y).total_cmp(&top_rate(x)))
+            .then(low(x).cmp(&low(y)))
+    });
+    pairs.truncate(k);
+    pairs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

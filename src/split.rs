@@ -315,6 +315,75 @@ impl Normalizer {
     }
 }
 
+/// A class with fewer pool images than folds, and the folds that hold its images out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TinyClass {
+    /// Class index.
+    pub class: usize,
+    /// Its character.
+    pub character: char,
+    /// Its images in the pool.
+    pub images: usize,
+    /// Folds (from 0) whose held-out part has one of its images.
+    pub held_out_in: Vec<usize>,
+    /// Its images in the test part.
+    pub test_images: usize,
+}
+
+/// Cross-validation folds of a data set: the pool (the training and validation parts of the
+/// report's random split), its stratified folds (as image indices) and the test part, which
+/// no fold touches.
+pub struct PoolFolds {
+    /// Pool image indices.
+    pub pool: Vec<usize>,
+    /// Folds of the pool, as image indices.
+    pub folds: Vec<Fold>,
+    /// Test image indices.
+    pub test: Vec<usize>,
+}
+
+impl PoolFolds {
+    /// Stratified `k` folds (seed `seed`) of the pool of `data`'s split (seed `split_seed`).
+    pub fn new(data: &Dataset, split_seed: u64, k: usize, seed: u64) -> Result<PoolFolds> {
+        let split = random_split(data.len(), split_seed)?;
+        let pool = split.train_and_validation();
+        let labels: Vec<usize> = pool.iter().map(|&i| data.labels()[i]).collect();
+        let folds = stratified_kfold(&labels, k, seed)?
+            .into_iter()
+            .map(|f| Fold {
+                train: f.train.iter().map(|&p| pool[p]).collect(),
+                test: f.test.iter().map(|&p| pool[p]).collect(),
+            })
+            .collect();
+        Ok(PoolFolds {
+            pool,
+            folds,
+            test: split.test,
+        })
+    }
+
+    /// The classes with fewer pool images than folds, and where they go.
+    pub fn tiny_classes(&self, data: &Dataset) -> Vec<TinyClass> {
+        let mut out = Vec::new();
+        for c in 0..data.n_classes() {
+            let images = self.pool.iter().filter(|&&i| data.labels()[i] == c).count();
+            if images >= self.folds.len() {
+                continue;
+            }
+            out.push(TinyClass {
+                class: c,
+                character: data.class_chars().get(c).copied().unwrap_or('?'),
+                images,
+                held_out_in: (0..self.folds.len())
+                    .filter(|&f| self.folds[f].test.iter().any(|&i| data.labels()[i] == c))
+                    .collect(),
+                test_images: self.test.iter().filter(|&&i| data.labels()[i] == c).count(),
+            });
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

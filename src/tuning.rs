@@ -23,6 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tch::nn::{ModuleT, VarStore};
 
+use crate::metrics::MeanStd;
 use crate::training::{evaluate, train_step, Adam, TrainData, TrainParams};
 use crate::{Error, Result};
 
@@ -202,6 +203,83 @@ pub fn pick_rate(points: &[SweepPoint]) -> Option<f64> {
         .filter(|p| p.val_loss <= 1.1 * lowest)
         .map(|p| p.learning_rate)
         .fold(None, |best, r| Some(best.map_or(r, |b: f64| b.max(r))))
+}
+
+/// One point of the logistic regression or SVM grid, cross-validated.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GridPoint {
+    /// `C`.
+    pub c: f64,
+    /// `gamma` as a multiple of scikit-learn's `"scale"` (SVM only).
+    pub gamma_factor: Option<f64>,
+    /// `gamma` itself (SVM only).
+    pub gamma: Option<f64>,
+    /// Held-out accuracy over the folds (fraction).
+    pub accuracy: MeanStd,
+    /// Held-out macro F1 over the folds (fraction).
+    pub macro_f1: MeanStd,
+    /// Seconds to fit, summed over the folds.
+    pub seconds: f64,
+}
+
+/// One point of the CNN grid, scored on the report's validation part.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CnnPoint {
+    /// Dropout after each convolution block.
+    pub conv_dropout: f64,
+    /// Dropout before the classifier.
+    pub hidden_dropout: f64,
+    /// Adam learning rate.
+    pub learning_rate: f64,
+    /// Epoch with the lowest validation loss.
+    pub best_epoch: usize,
+    /// That lowest validation loss.
+    pub val_loss: f64,
+    /// Validation accuracy at that epoch (fraction).
+    pub val_accuracy: f64,
+    /// Validation macro F1 at that epoch (fraction).
+    pub val_macro_f1: f64,
+    /// Seconds of training.
+    pub seconds: f64,
+}
+
+/// Every grid's points so far (section 6.2's grid searches).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GridResults {
+    /// Logistic regression, one point per `C`.
+    pub logreg: Vec<GridPoint>,
+    /// The SVM, `C`-major.
+    pub svm: Vec<GridPoint>,
+    /// The CNN.
+    pub cnn: Vec<CnnPoint>,
+}
+
+impl GridResults {
+    /// The logistic regression point with the highest mean macro F1 (ties: accuracy).
+    pub(crate) fn best_logreg(&self) -> Option<&GridPoint> {
+        best(&self.logreg)
+    }
+
+    /// The SVM point with the highest mean macro F1 (ties: accuracy).
+    pub(crate) fn best_svm(&self) -> Option<&GridPoint> {
+        best(&self.svm)
+    }
+
+    /// The CNN point with the highest validation macro F1.
+    pub(crate) fn best_cnn(&self) -> Option<&CnnPoint> {
+        self.cnn
+            .iter()
+            .max_by(|a, b| a.val_macro_f1.total_cmp(&b.val_macro_f1))
+    }
+}
+
+fn best(points: &[GridPoint]) -> Option<&GridPoint> {
+    points.iter().max_by(|a, b| {
+        a.macro_f1
+            .mean
+            .total_cmp(&b.macro_f1.mean)
+            .then(a.accuracy.mean.total_cmp(&b.accuracy.mean))
+    })
 }
 
 #[cfg(test)]

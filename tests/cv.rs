@@ -5,13 +5,15 @@
 mod common;
 
 use charlab::data::synth::{self, SynthParams};
-use charlab::sections::cv::{self, CvConfig, CvResults, Folds, MeanStd};
+use charlab::metrics::MeanStd;
+use charlab::sections::cv::{self, CvConfig, CvResults};
 use charlab::split;
+use charlab::split::PoolFolds;
 
 #[test]
 fn folds_cover_the_pool_once_and_never_touch_test() {
     let data = synth::generate(&SynthParams::new(900, 5).unwrap()).unwrap();
-    let f = Folds::new(&data, 0, 5, 0).unwrap();
+    let f = PoolFolds::new(&data, 0, 5, 0).unwrap();
     let split = split::random_split(data.len(), 0).unwrap();
     assert_eq!(f.test, split.test);
     let mut held: Vec<usize> = f.folds.iter().flat_map(|x| x.test.clone()).collect();
@@ -56,7 +58,7 @@ fn a_one_image_class_is_held_out_in_one_fold_only() {
         data.source().clone(),
     )
     .unwrap();
-    let f = Folds::new(&data, 0, 5, 0).unwrap();
+    let f = PoolFolds::new(&data, 0, 5, 0).unwrap();
     let tiny = f.tiny_classes(&data);
     let t = tiny.iter().find(|t| t.class == last).unwrap();
     assert_eq!(t.images, 1);
@@ -73,8 +75,14 @@ fn majority_vote_counts_and_breaks_ties_by_rank() {
     let c = [1, 2, 0, 5];
     // Image 0: 0 wins 2-1; image 1: 2 wins 2-1; image 2: 2 wins 2-1; image 3: a three-way tie
     // goes to the first member's 3.
-    assert_eq!(cv::majority(&[&a, &b, &c], 6), vec![0, 2, 2, 3]);
-    assert_eq!(cv::majority(&[&c, &b, &a], 6), vec![0, 2, 2, 5]);
+    assert_eq!(
+        charlab::inference::majority_of_labels(&[&a, &b, &c], 6),
+        vec![0, 2, 2, 3]
+    );
+    assert_eq!(
+        charlab::inference::majority_of_labels(&[&c, &b, &a], 6),
+        vec![0, 2, 2, 5]
+    );
 }
 
 #[test]
@@ -96,7 +104,7 @@ fn quick_section_runs_end_to_end_and_resumes_without_refitting() {
     }
     .install();
     let data = synth::generate(&SynthParams::new(700, 13).unwrap()).unwrap();
-    let config = CvConfig::quick();
+    let config = CvConfig::for_profile(charlab::Profile::Quick);
     let res = cv::run(&data, &config, false, |_| {}).unwrap();
     let saved: CvResults = charlab::paths::read_json(&charlab::paths::result(cv::SECTION)).unwrap();
     assert_eq!(saved, res);
@@ -122,7 +130,7 @@ fn quick_section_runs_end_to_end_and_resumes_without_refitting() {
     }
     // The network's soft fold vote is a folder `charlab predict` loads, and it labels the test
     // part exactly as the vote was scored.
-    let folds = Folds::new(&data, 0, config.folds, config.fold_seed).unwrap();
+    let folds = PoolFolds::new(&data, 0, config.folds, config.fold_seed).unwrap();
     let test = data.subset(&folds.test).unwrap();
     let soft: Vec<_> = res.ensembles.iter().filter(|e| e.rule == "soft").collect();
     assert_eq!(soft.len(), nets);
@@ -149,7 +157,7 @@ fn quick_section_runs_end_to_end_and_resumes_without_refitting() {
         w.text
     );
     assert!(w.text.contains("fold-vote"), "{}", w.text);
-    for fig in [cv::CV_FIGURE, cv::SVM_GRID_FIGURE] {
+    for fig in ["06-cv", "06-grid-svm"] {
         assert!(charlab::paths::figure(fig).with_extension("png").exists());
     }
     // Resumed: no fold or grid point is computed again (their files are not rewritten), and

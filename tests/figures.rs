@@ -1,7 +1,7 @@
 //! Figures render to valid PNG and SVG with their text.
 
+use charlab::plot::LearningCurves;
 use charlab::plot::{render_png, render_svg};
-use charlab::sections::learning_curves::LearningCurves;
 use charlab::training::EpochRecord;
 
 fn history(scale: f64) -> Vec<EpochRecord> {
@@ -40,13 +40,12 @@ fn learning_curves_render_with_legends() {
 }
 
 use charlab::data::{Dataset, Source, REPORT_CLASSES};
+use charlab::metrics::confused_pairs;
 use charlab::metrics::ConfusionMatrix;
+use charlab::plot::ConfusionHeatmap;
 use charlab::plot::{class_label, class_labels, text_color_on, viridis, PerClassBars};
 use charlab::plot::{F1_AXIS, NO_TEST_IMAGES};
-use charlab::sections::baselines;
-use charlab::sections::results::{
-    self, confused_pairs, ConfusedPairs, ConfusionHeatmap, ModelOutcome,
-};
+use charlab::sections::results::{self, ConfusedPairs, ModelOutcome};
 use plotters::style::colors::{BLACK, WHITE};
 
 #[test]
@@ -161,7 +160,7 @@ fn the_confusion_matrix_numbers_its_diagonal_and_marks_a_class_without_test_imag
         3,
         &[(0, 0, 86), (0, 1, 13), (0, 2, 1), (1, 1, 47), (1, 0, 3)],
     );
-    let fig = ConfusionHeatmap::of(&outcome("m", &cm, "h", vec![]), &chars).unwrap();
+    let fig = ConfusionHeatmap::new("m", &cm, &chars);
     // Character order: M, N, N (2).
     assert_eq!(fig.labels, vec!["M", "N", "N (2)"]);
     assert_eq!(fig.empty_rows, vec![false, false, true]);
@@ -199,37 +198,6 @@ fn f1_bars_run_to_100_and_tell_a_zero_from_an_absent_class() {
         "an absent class is drawn as a zero"
     );
     assert!(!no_zero.contains("F1 of 0"));
-}
-
-#[test]
-fn baseline_legends_show_display_names() {
-    let model = |name: &str, max_iter: Option<u64>| baselines::ModelResult {
-        name: name.into(),
-        n_fit: 1,
-        n_test: 1,
-        fit_seconds: 0.0,
-        predict_seconds: 0.0,
-        accuracy: 0.5,
-        macro_f1: 0.5,
-        per_class: vec![],
-        confusion: vec![],
-        test_predictions: vec![],
-        params: serde_json::json!({"solver": "Popcount", "max_iter": max_iter}),
-        fit_report: serde_json::Value::Null,
-    };
-    assert_eq!(
-        baselines::display_name(&model("logreg", Some(1000))),
-        "Logistic regression"
-    );
-    assert_eq!(
-        baselines::display_name(&model("svm", Some(1000))),
-        "RBF SVM, capped at 1000 iterations"
-    );
-    assert_eq!(baselines::display_name(&model("svm", None)), "RBF SVM");
-    assert_eq!(
-        baselines::display_name(&model("svm-converged", None)),
-        "RBF SVM, converged"
-    );
 }
 
 #[test]
@@ -304,7 +272,7 @@ fn confused_pairs_figure_shows_each_pair_once_with_reference_images_of_the_class
             let (t, p) = (row.direction.truth.0, row.direction.predicted.0);
             assert!(!row.misread.is_empty());
             assert!(row.misread.iter().all(|img| class_of(img) == t));
-            assert_eq!(row.reference.len(), ConfusedPairs::REFERENCES);
+            assert_eq!(row.reference.len(), 3);
             assert!(
                 row.reference.iter().all(|img| class_of(img) == p),
                 "a reference image of {p} is of another class"

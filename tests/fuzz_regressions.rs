@@ -13,12 +13,11 @@ use charlab::inference::Predictor;
 use charlab::models::cnn::{cnn, CnnParams, ConvBlock};
 use charlab::models::pretrained::load_pretrained;
 use charlab::models::Net;
-use charlab::sections::levers::{self, Variant};
 use charlab::sections::results;
 use charlab::split;
 use charlab::tch::nn::VarStore;
 use charlab::tch::Device;
-use charlab::training::TrainParams;
+use charlab::training::{Fit, Init, TrainData, TrainParams};
 
 /// Runs `f`, failing the test with `what` and the start of the panic's message when it
 /// panics.
@@ -140,28 +139,20 @@ fn integer_weights_as_a_variants_starting_point_are_an_error() {
     std::fs::copy(common::fixture(INT_WEIGHTS), &fixture).unwrap();
     let data = synth::generate(&SynthParams::new(200, 1).unwrap()).unwrap();
     let split = split::random_split(data.len(), 0).unwrap();
-    let variant = Variant {
-        name: "int-init".into(),
-        net: Net::Cnn(small_cnn(56, 36)),
-        pretrained: Some("fixture".into()),
-        train: TrainParams {
-            epochs: 1,
-            batch_size: 64,
-            ..Default::default()
-        },
+    let params = TrainParams {
+        epochs: 1,
+        batch_size: 64,
+        ..Default::default()
     };
     let run_dir = tmp.path().join("int-init");
-    let err = clean_err("levers::run_variant with integer init weights", || {
-        levers::run_variant(
-            &data,
-            &variant,
-            &split,
-            Some(&fixture),
-            &[0.0],
-            &run_dir,
-            false,
-        )
-        .map(|(r, _, _)| r.variant.name)
+    // The fine-tuning start of section 6.1's variants: `Init::Checkpoint`.
+    let err = clean_err("Fit from integer init weights", || {
+        let td = TrainData::new(&data, &split, Device::Cpu)?;
+        let fit = Fit {
+            init: Init::Checkpoint(fixture.clone()),
+            ..Fit::new(Net::Cnn(small_cnn(56, 36)), params, &run_dir)
+        };
+        fit.run(&td).map(|t| t.best_epoch)
     });
     assert!(err.contains("best.safetensors"), "{err}");
 }

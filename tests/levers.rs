@@ -4,9 +4,10 @@
 mod common;
 
 use charlab::augment::{augment, AugmentParams};
+use charlab::data::dedupe;
 use charlab::data::synth::{self, SynthParams};
 use charlab::inference::{adjusted_predictions, log_prior};
-use charlab::sections::levers::{self, dedupe, LeversConfig, LeversResults};
+use charlab::sections::levers::{self, LeversConfig, LeversResults};
 use charlab::split;
 use charlab::tch::{Device, Kind, Tensor};
 use charlab::training::class_weights;
@@ -158,7 +159,7 @@ fn quick_section_runs_end_to_end_and_predict_loads_the_best_run() {
     let data = synth::generate(&SynthParams::new(800, 11).unwrap()).unwrap();
     // The corpus holds copies of some of the data's images: those of validation or test go.
     let corpus = synth::generate(&SynthParams::new(600, 12).unwrap()).unwrap();
-    let config = LeversConfig::quick();
+    let config = LeversConfig::for_profile(charlab::Profile::Quick);
     let mut seen = Vec::new();
     let res = levers::run(&data, &corpus, &config, false, |m| seen.push(m.to_string())).unwrap();
     assert_eq!(res.variants.len(), config.variants.len());
@@ -170,11 +171,11 @@ fn quick_section_runs_end_to_end_and_predict_loads_the_best_run() {
         assert!(config.tau_grid.contains(&v.scored.tau));
         assert_eq!(v.scored.test_predictions.len(), n_test);
         assert!(v.scored.test.adjusted_accuracy > 0.0 && v.scored.test.adjusted_accuracy <= 1.0);
-        assert_eq!(v.scored.pairs.len(), levers::PAIRS.len());
+        assert_eq!(v.scored.pairs.len(), 4);
         // The most frequent confusions: off the diagonal, most frequent first, no more than
         // the errors there are.
         let c = &v.scored.top_confusions;
-        assert!(c.len() <= levers::TOP_CONFUSIONS);
+        assert!(c.len() <= charlab::inference::TOP_CONFUSIONS);
         assert!(c.windows(2).all(|w| w[0].count >= w[1].count));
         assert!(c.iter().all(|x| x.truth != x.predicted && x.count > 0));
         let errors = (n_test as f64 * (1.0 - v.scored.test.adjusted_accuracy)).round() as u64;

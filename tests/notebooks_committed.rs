@@ -683,13 +683,53 @@ fn check_results() -> Vec<String> {
             );
         }
     }
-    if let Some(i) = nb.cell("summary.most_confused") {
+    if let Some(i) =
+        nb.cell("ConfusionMatrix::new(&data.labels_at(&split.test), &o.test_predictions")
+    {
+        let out = nb.stdout(i);
+        for t in &table1 {
+            let model = t["model"].as_str().unwrap_or_default();
+            let line = out
+                .lines()
+                .find(|l| l.starts_with(model) && l.contains("accuracy"));
+            let Some(line) = line else {
+                nb.problems
+                    .push(format!("cell {i}: no scores printed for {model}"));
+                continue;
+            };
+            let shown = numbers(line.trim_start_matches(model));
+            // "accuracy 59.00%, macro F1 49.29%": the first number and the last.
+            match (shown.first(), shown.last()) {
+                (Some(acc), Some(f1)) if shown.len() >= 2 => {
+                    nb.num(i, &format!("{model} accuracy"), acc, num(t, "/accuracy"));
+                    nb.num(i, &format!("{model} macro F1"), f1, num(t, "/macro_f1"));
+                }
+                _ => nb.problems.push(format!("cell {i}: {model}: {line:?}")),
+            }
+        }
+    }
+    if let Some(i) = nb.cell("differ from the recorded predictions") {
+        let out = nb.stdout(i);
+        let differ = out.lines().find_map(|l| {
+            fill(
+                "{}: {} test images labelled, {} differ from the recorded predictions",
+                l,
+            )
+        });
+        match differ {
+            Some(v) => nb.text(i, "labels that differ", &v[2], "0"),
+            None => nb
+                .problems
+                .push(format!("cell {i}: no relabelling line: {out:?}")),
+        }
+    }
+    if let Some(i) = nb.cell("confused_pairs(&best_cm") {
         let out = nb.stdout(i);
         let shown: Vec<Vec<String>> = out
             .lines()
-            .filter_map(|l| fill("true {} -> predicted {}: {} images ({}% of {})", l))
+            .filter_map(|l| fill("{} / {}: {} test images ({}", l))
             .collect();
-        let pairs = at(&res, "/most_confused")
+        let pairs = at(&res, "/confused_pairs")
             .as_array()
             .cloned()
             .unwrap_or_default();
@@ -701,52 +741,15 @@ fn check_results() -> Vec<String> {
             ));
         }
         for (r, (v, p)) in shown.iter().zip(&pairs).enumerate() {
-            nb.text(
-                i,
-                &format!("pair {r} truth"),
-                &v[0],
-                p["truth"][1].as_str().unwrap_or_default(),
-            );
-            nb.text(
-                i,
-                &format!("pair {r} predicted"),
-                &v[1],
-                p["predicted"][1].as_str().unwrap_or_default(),
-            );
-            nb.num(i, &format!("pair {r} images"), &v[2], num(p, "/count"));
-            nb.num(
-                i,
-                &format!("pair {r} rate %"),
-                &v[3],
-                100.0 * num(p, "/rate"),
-            );
-        }
-    }
-    if let Some(i) = nb.cell("charlab::report::render()") {
-        let shown = nb.stdout(i);
-        let report = report_md();
-        let beginning = report.lines().take(12).collect::<Vec<_>>().join("\n");
-        let expected: Vec<&str> = beginning.trim_end().lines().collect();
-        nb.compared += 1;
-        if shown.trim_end() != beginning.trim_end() {
-            let shown_lines: Vec<&str> = shown.trim_end().lines().collect();
-            let mut diff: Vec<String> = shown_lines
-                .iter()
-                .zip(expected.iter())
-                .filter(|(a, b)| a != b)
-                .map(|(a, b)| format!("shown {a:?}, report/report.md has {b:?}"))
-                .collect();
-            if shown_lines.len() != expected.len() {
-                diff.push(format!(
-                    "{} lines shown, {} expected",
-                    shown_lines.len(),
-                    expected.len()
-                ));
+            for k in 0..2 {
+                nb.text(
+                    i,
+                    &format!("pair {r} class {k}"),
+                    &v[k],
+                    p["classes"][k][1].as_str().unwrap_or_default(),
+                );
             }
-            let diff = diff.join("; ");
-            nb.problems.push(format!(
-                "cell {i}: the report's beginning is not report/report.md's: {diff}"
-            ));
+            nb.num(i, &format!("pair {r} images"), &v[2], num(p, "/count"));
         }
     }
     nb.finish()

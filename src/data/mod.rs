@@ -502,3 +502,15 @@ fn first_nan(a: &pickle::NdArray) -> Option<usize> {
 pub fn load(arg: Option<&str>) -> Result<Dataset> {
     DataSpec::from_arg(arg).load()
 }
+
+/// Drops every corpus image byte-identical to an image of `data` at `exclude`; returns the
+/// kept indices of `corpus` and how many were dropped.
+pub fn dedupe(corpus: &Dataset, data: &Dataset, exclude: &[usize]) -> (Vec<usize>, usize) {
+    let held_out: std::collections::HashSet<&[u8]> =
+        exclude.iter().map(|&i| data.image(i)).collect();
+    let kept: Vec<usize> = (0..corpus.len())
+        .filter(|&i| !held_out.contains(corpus.image(i)))
+        .collect();
+    let dropped = corpus.len() - kept.len();
+    (kept, dropped)
+}

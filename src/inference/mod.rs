@@ -15,9 +15,13 @@ use std::path::{Path, PathBuf};
 
 use tch::{Device, Tensor};
 
+mod scoring;
 mod vote;
 
-pub use vote::{adjusted_predictions, arg_max, log_prior, majority_vote, soft_vote};
+pub use scoring::{score, scores, Eval, PairConfusion, Scored, Scores, TOP_CONFUSIONS};
+pub use vote::{
+    adjusted_predictions, arg_max, log_prior, majority_of_labels, majority_vote, soft_vote,
+};
 pub use vote::{Adjustment, EnsembleSpec};
 
 use crate::data::Dataset;

@@ -90,3 +90,25 @@ pub fn majority_vote(members: &[&Tensor]) -> Result<Tensor> {
     let mean_prob = soft_vote(members)?.exp();
     Ok(votes.map_or(mean_prob.shallow_clone(), |v| v + mean_prob * 1e-3))
 }
+
+/// Hard votes: each member's prediction counts one; a tie goes to the class of the member
+/// ranked first (members are given best first).
+pub fn majority_of_labels(preds: &[&[usize]], k: usize) -> Vec<usize> {
+    let n = preds.first().map_or(0, |p| p.len());
+    let m = preds.len().max(1) as f64;
+    (0..n)
+        .map(|i| {
+            let mut votes = vec![0.0f64; k];
+            for (rank, p) in preds.iter().enumerate() {
+                if let Some(v) = p.get(i).and_then(|&c| votes.get_mut(c)) {
+                    *v += 1.0 + 1e-3 * (m - rank as f64) / m;
+                }
+            }
+            votes
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map_or(0, |(c, _)| c)
+        })
+        .collect()
+}

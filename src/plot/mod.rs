@@ -7,8 +7,12 @@
 //! notebook cells.
 
 mod colour;
+mod curves;
+mod heatmap;
 
 pub use colour::{centered, text_color_on, viridis};
+pub use curves::LearningCurves;
+pub use heatmap::ConfusionHeatmap;
 
 use std::path::{Path, PathBuf};
 

@@ -42,7 +42,7 @@ fn folds_of(m: &ModelCv, f: fn(&cv::FoldScore) -> f64) -> Vec<f64> {
     m.folds.iter().map(f).collect()
 }
 
-fn pm(w: &mut Writer, m: &cv::MeanStd) -> String {
+fn pm(w: &mut Writer, m: &crate::metrics::MeanStd) -> String {
     format!("{} ± {}", w.num(100.0 * m.mean, 1), w.num(100.0 * m.std, 1))
 }
 

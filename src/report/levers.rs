@@ -3,7 +3,8 @@
 //! changed, measured between variants that differ in that lever alone.
 
 use super::Writer;
-use crate::sections::levers::{self, LeversResults, Scored, VariantResults};
+use crate::inference::Scored;
+use crate::sections::levers::{self, LeversResults, VariantResults};
 use crate::sections::{cnn, results};
 use crate::training::TrainParams;
 use crate::{paths, Result};

@@ -47,4 +47,4 @@ impl NeuralConfig for CnnConfig {
 }
 
 /// `report/results/04.2-cnn.json`.
-pub type NeuralResults = neural::NeuralResults<CnnConfig>;
+pub(crate) type NeuralResults = neural::NeuralResults<CnnConfig>;

@@ -52,7 +52,7 @@ impl Default for TuningConfig {
 
 impl TuningConfig {
     /// The configuration of `profile`: the default (the report's) or [`TuningConfig::quick`].
-    pub fn for_profile(profile: crate::Profile) -> Self {
+    pub(crate) fn for_profile(profile: crate::Profile) -> Self {
         match profile {
             crate::Profile::Full => TuningConfig::default(),
             crate::Profile::Quick => TuningConfig::quick(),
@@ -61,7 +61,7 @@ impl TuningConfig {
 
     /// About a minute on a laptop: rates 1e-3 and 3e-3 over 50 batches of 32, the first two
     /// candidates for 1 epoch.
-    pub fn quick() -> Self {
+    pub(crate) fn quick() -> Self {
         let full = TuningConfig::default();
         TuningConfig {
             sweep: SweepParams {
@@ -102,13 +102,13 @@ pub struct TuningResults {
 }
 
 /// The search runs' folder: `data/models/04.2-cnn-tuning/`.
-pub fn run_dir() -> PathBuf {
+pub(crate) fn run_dir() -> PathBuf {
     paths::run_dir(SECTION, crate::Profile::Full)
 }
 
 /// Runs the sweep and the search on `data` (the report's split; search candidates resume from
 /// their folders when `resume`) and writes the results file.
-pub fn run(data: &Dataset, config: &TuningConfig, resume: bool) -> Result<TuningResults> {
+pub(crate) fn run(data: &Dataset, config: &TuningConfig, resume: bool) -> Result<TuningResults> {
     let split = split::random_split(data.len(), config.split_seed)?;
     let train_data = TrainData::new(data, &split, Device::cuda_if_available())?;
     let t = Instant::now();
@@ -183,7 +183,7 @@ pub fn search_table(results: &[SearchResult]) -> Result<polars::prelude::DataFra
 
 /// The text `charlab tune cnn` prints: the sweep's table, the picked rate, the search's table
 /// and the time each took.
-pub fn summary(res: &TuningResults) -> Result<String> {
+pub(crate) fn summary(res: &TuningResults) -> Result<String> {
     Ok(format!(
         "{}\npicked learning rate: {}\n{}\nsweep {:.0} s, search {:.0} s; wrote \
          report/results/{SECTION}.json\n",

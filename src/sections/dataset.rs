@@ -26,7 +26,7 @@ pub(crate) const SAMPLES_FIGURE: &str = "02-samples";
 
 /// Bar charts of images per class, linear scale above and log scale below.
 #[derive(Clone, Debug)]
-pub struct ClassDistribution {
+pub(crate) struct ClassDistribution {
     /// Images per class.
     pub counts: Vec<usize>,
     /// Character of each class.
@@ -35,7 +35,7 @@ pub struct ClassDistribution {
 
 impl ClassDistribution {
     /// The distribution of `data`.
-    pub fn of(data: &Dataset) -> Self {
+    pub(crate) fn of(data: &Dataset) -> Self {
         ClassDistribution {
             counts: data.class_counts(),
             chars: data.class_chars().to_vec(),
@@ -189,7 +189,7 @@ impl ClassDistribution {
 
 /// One image per class in a grid, each labelled `index: character`.
 #[derive(Clone, Debug)]
-pub struct SampleGrid {
+pub(crate) struct SampleGrid {
     /// `(class, character, image)`; `image` is `None` for a class without images.
     pub cells: Vec<(usize, char, Option<Vec<u8>>)>,
     /// Image height and width.
@@ -202,7 +202,7 @@ pub struct SampleGrid {
 
 impl SampleGrid {
     /// One randomly chosen image (seeded) of every class of `data`.
-    pub fn of(data: &Dataset, seed: u64) -> Self {
+    pub(crate) fn of(data: &Dataset, seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let cells = data
             .indices_by_class()
@@ -375,7 +375,7 @@ pub fn save_results(res: &DatasetResults) -> Result<()> {
 }
 
 /// Runs section 2: both figures and the results file.
-pub fn run(data: &Dataset, seed: u64) -> Result<DatasetResults> {
+pub(crate) fn run(data: &Dataset, seed: u64) -> Result<DatasetResults> {
     class_distribution(data)?;
     samples(data, seed)?;
     let res = results(data, seed);
@@ -385,7 +385,7 @@ pub fn run(data: &Dataset, seed: u64) -> Result<DatasetResults> {
 
 /// The text `charlab summary` prints: source, hash, image count and size, classes, the time
 /// the data took to load, and one line per class (character, images, share).
-pub fn summary(data: &Dataset, load_seconds: f64) -> String {
+pub(crate) fn summary(data: &Dataset, load_seconds: f64) -> String {
     let counts = data.class_counts();
     let mut s = format!(
         "data:     {}\nhash:     {}\nimages:   {}\nsize:     {}x{}\nclasses:  {} ({} with \

@@ -49,4 +49,4 @@ impl NeuralConfig for EfficientNetConfig {
 }
 
 /// `report/results/04.3-efficientnet.json`.
-pub type NeuralResults = neural::NeuralResults<EfficientNetConfig>;
+pub(crate) type NeuralResults = neural::NeuralResults<EfficientNetConfig>;

@@ -14,7 +14,7 @@
 
 use std::path::PathBuf;
 
-use crate::{paths, Profile};
+use crate::paths;
 
 pub mod baselines;
 pub mod cnn;
@@ -59,13 +59,8 @@ pub struct Section {
 
 impl Section {
     /// `report/results/<id>.json`, if the section writes one.
-    pub fn results_file(&self) -> Option<PathBuf> {
+    pub(crate) fn results_file(&self) -> Option<PathBuf> {
         self.results.then(|| paths::result(self.id))
-    }
-
-    /// Its run folder (or folder of run folders) in `profile`, if it trains.
-    pub fn run_dir(&self, profile: Profile) -> Option<PathBuf> {
-        self.runs.then(|| paths::run_dir(self.id, profile))
     }
 
     /// Every file its figures are written to (`.svg` and `.png` of each).
@@ -77,7 +72,7 @@ impl Section {
     }
 
     /// Every file a run of the section writes: its figures, then its results file.
-    pub fn outputs(&self) -> Vec<PathBuf> {
+    pub(crate) fn outputs(&self) -> Vec<PathBuf> {
         let mut out = self.figure_files();
         out.extend(self.results_file());
         out
@@ -224,44 +219,6 @@ pub static SECTIONS: [Section; 10] = [
     },
 ];
 
-/// The section with id `id`, if there is one.
-pub fn section(id: &str) -> Option<&'static Section> {
-    SECTIONS.iter().find(|s| s.id == id)
-}
-
-/// The registry as one Markdown table: report section, notebook, `src` module, figures,
-/// results file (for the README's table of sections).
-pub fn table_markdown() -> String {
-    let mut s = String::from(
-        "| Section | Notebook | Module | Figures | Results file |\n|---|---|---|---|---|\n",
-    );
-    for sec in &SECTIONS {
-        let figures: Vec<String> = sec
-            .figures
-            .iter()
-            .map(|f| format!("`figures/{f}`"))
-            .collect();
-        s.push_str(&format!(
-            "| {} {} | {} | `{}` | {} | {} |\n",
-            sec.number,
-            sec.title,
-            sec.notebook.map_or("-".into(), |n| format!("`{n}`")),
-            sec.module,
-            if figures.is_empty() {
-                "-".into()
-            } else {
-                figures.join(", ")
-            },
-            if sec.results {
-                format!("`report/results/{}.json`", sec.id)
-            } else {
-                "-".into()
-            },
-        ));
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,9 +234,12 @@ mod tests {
                 assert!(root.join(n).exists(), "{}: {n}", s.id);
             }
             for r in s.reads {
-                assert!(section(r).is_some_and(|x| x.results), "{} reads {r}", s.id);
+                assert!(
+                    SECTIONS.iter().any(|x| x.id == *r && x.results),
+                    "{} reads {r}",
+                    s.id
+                );
             }
         }
-        assert_eq!(table_markdown().lines().count(), SECTIONS.len() + 2);
     }
 }

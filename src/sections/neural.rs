@@ -157,43 +157,32 @@ pub(crate) fn resumable<C: NeuralConfig>(data: &Dataset, config: &C, run_dir: &P
         .unwrap_or(false)
 }
 
-/// The section's results file when it was made from `data` with `config`.
-pub fn saved<C: NeuralConfig>(data: &Dataset, config: &C) -> Option<NeuralResults<C>> {
-    let r: NeuralResults<C> = paths::read_json(&paths::result(C::SECTION)).ok()?;
-    (r.data_hash == data.content_hash() && &r.config == config).then_some(r)
-}
-
 /// Writes `report/results/<section>.json`.
-pub fn save_results<C: Serialize>(res: &NeuralResults<C>) -> Result<()> {
+pub(crate) fn save_results<C: Serialize>(res: &NeuralResults<C>) -> Result<()> {
     paths::write_json(&paths::result(&res.section), res)
 }
 
 /// The section's run folder in the full profile: `data/models/<SECTION>/`.
-pub fn run_dir<C: NeuralConfig>() -> std::path::PathBuf {
+pub(crate) fn run_dir<C: NeuralConfig>() -> std::path::PathBuf {
     paths::run_dir(C::SECTION, crate::Profile::Full)
 }
 
 /// Runs the section (4.2 or 4.3, by the configuration's type): trains (or resumes) into
 /// [`run_dir`], scores, writes the results file.
-pub fn run<C: NeuralConfig>(data: &Dataset, config: &C, resume: bool) -> Result<NeuralResults<C>> {
+pub(crate) fn run<C: NeuralConfig>(
+    data: &Dataset,
+    config: &C,
+    resume: bool,
+) -> Result<NeuralResults<C>> {
     let res = train_and_evaluate(data, config, &run_dir::<C>(), resume)?;
     save_results(&res)?;
     Ok(res)
 }
 
-/// The results file when it was made from `data` with `config` (shown instead of training
-/// again), else [`run`], resuming the run folder.
-pub fn load_or_run<C: NeuralConfig>(data: &Dataset, config: &C) -> Result<NeuralResults<C>> {
-    match saved(data, config) {
-        Some(r) => Ok(r),
-        None => run(data, config, true),
-    }
-}
-
 /// The text `charlab train` prints for a network called `name` whose results file is
 /// `report/results/<section>.json`: test accuracy and macro F1, best epoch, parameters,
 /// throughput.
-pub fn summary<C>(name: &str, section: &str, res: &NeuralResults<C>) -> String {
+pub(crate) fn summary<C>(name: &str, section: &str, res: &NeuralResults<C>) -> String {
     format!(
         "{name}: test accuracy {:.2}%, macro F1 {:.2}% (best epoch {} of {}), {} parameters\n\
          training {:.0} images/s, inference {:.0} images/s, {:.0} s of training in all\n\

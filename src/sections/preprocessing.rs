@@ -173,7 +173,7 @@ pub fn save_results(res: &PreprocessingResults) -> Result<()> {
 }
 
 /// Runs section 3 and writes its results file.
-pub fn run(data: &Dataset, seed: u64) -> Result<PreprocessingResults> {
+pub(crate) fn run(data: &Dataset, seed: u64) -> Result<PreprocessingResults> {
     let res = results(data, seed)?;
     save_results(&res)?;
     Ok(res)
@@ -181,7 +181,7 @@ pub fn run(data: &Dataset, seed: u64) -> Result<PreprocessingResults> {
 
 /// The text `charlab preprocess` prints: the splits' sizes, the k-fold's test sizes, the
 /// normalisation statistics, where the tiny classes land, and the results file written.
-pub fn summary(res: &PreprocessingResults) -> String {
+pub(crate) fn summary(res: &PreprocessingResults) -> String {
     let (tr, va, te) = res.random.sizes;
     let mut s = format!(
         "random split (seed {}): train {tr}, validation {va}, test {te}\n",
@@ -212,7 +212,7 @@ pub fn summary(res: &PreprocessingResults) -> String {
 
 /// The report's random split of `data` with `seed` as JSON (`charlab split`, for tools outside
 /// charlab): the data's source and hash, the seed, and the train / validation / test indices.
-pub fn split_json(data: &Dataset, seed: u64) -> Result<(serde_json::Value, Split)> {
+pub(crate) fn split_json(data: &Dataset, seed: u64) -> Result<(serde_json::Value, Split)> {
     let split = split::random_split(data.len(), seed)?;
     let value = serde_json::json!({
         "data": data.source().to_string(),

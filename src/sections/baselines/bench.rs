@@ -12,7 +12,7 @@ use crate::{split, Error, Result};
 
 /// Fit time of one class pair under both SVM solvers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PairTiming {
+pub(crate) struct PairTiming {
     /// The two classes and their characters, e.g. `O/0`.
     pub pair: String,
     /// Images of the pair in the fitting part.
@@ -28,7 +28,7 @@ pub struct PairTiming {
 
 /// The SVM solvers timed pair by pair, and linfa-svm's time for all pairs estimated from them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SolverTiming {
+pub(crate) struct SolverTiming {
     /// The timed pairs.
     pub pairs: Vec<PairTiming>,
     /// Estimated linfa-svm time for every pair of the data, one thread, seconds: the sum over
@@ -42,7 +42,7 @@ pub struct SolverTiming {
 /// Times linfa-svm against the popcount solver on `pairs` (class labels) of the fitting part
 /// of the report's split (uncapped, so both solve the same problem to the same tolerance),
 /// one pair after the other.
-pub fn time_svm_solvers(
+pub(crate) fn time_svm_solvers(
     data: &Dataset,
     split_seed: u64,
     pairs: &[(usize, usize)],
@@ -120,7 +120,7 @@ pub fn time_svm_solvers(
 
 /// Class pairs by character, e.g. `O/0,E/N`, as pairs of class labels of `data` (the first
 /// class with that character); an error names the pair that is not two characters of classes.
-pub fn parse_pairs(data: &Dataset, pairs: &str) -> Result<Vec<(usize, usize)>> {
+pub(crate) fn parse_pairs(data: &Dataset, pairs: &str) -> Result<Vec<(usize, usize)>> {
     let find = |c: &str| -> Result<usize> {
         let c = c.trim();
         let mut chars = c.chars();
@@ -143,7 +143,7 @@ pub fn parse_pairs(data: &Dataset, pairs: &str) -> Result<Vec<(usize, usize)>> {
 
 /// The text `charlab bench-svm-solvers` prints: one line per timed pair, then linfa-svm's
 /// estimated time on every pair.
-pub fn solver_timing_summary(t: &SolverTiming) -> String {
+pub(crate) fn solver_timing_summary(t: &SolverTiming) -> String {
     let mut s =
         String::from("pair      n   linfa-svm s  popcount s   speed-up  max |decision diff|\n");
     for p in &t.pairs {

@@ -21,7 +21,7 @@ use crate::split::{self, Split};
 use crate::{paths, Error, Result};
 
 mod bench;
-pub use bench::{parse_pairs, solver_timing_summary, time_svm_solvers, PairTiming, SolverTiming};
+pub(crate) use bench::{parse_pairs, solver_timing_summary, time_svm_solvers};
 
 /// Name of this section in file names.
 pub const SECTION: &str = "04.1-baselines";
@@ -58,7 +58,7 @@ impl Default for BaselinesConfig {
 
 impl BaselinesConfig {
     /// The SVM without the iteration cap (`svm-converged`).
-    pub fn svm_uncapped(&self) -> SvmParams {
+    pub(crate) fn svm_uncapped(&self) -> SvmParams {
         SvmParams {
             max_iter: None,
             ..self.svm.clone()
@@ -68,7 +68,7 @@ impl BaselinesConfig {
 
 /// Which models to fit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Which {
+pub(crate) enum Which {
     /// Logistic regression only.
     LogReg,
     /// The SVM (capped, as the report) and the SVM without a cap.
@@ -129,7 +129,7 @@ pub struct BaselinesResults {
 
 impl BaselinesResults {
     /// The result of the model called `name`, if fitted.
-    pub fn model(&self, name: &str) -> Option<&ModelResult> {
+    pub(crate) fn model(&self, name: &str) -> Option<&ModelResult> {
         self.models.iter().find(|m| m.name == name)
     }
 }
@@ -247,7 +247,11 @@ pub(crate) fn fit_svm(
 
 /// Runs section 4.1 for `which` models and writes the results file. Models not fitted this
 /// time are kept from an existing results file made from the same data and configuration.
-pub fn run(data: &Dataset, config: &BaselinesConfig, which: Which) -> Result<BaselinesResults> {
+pub(crate) fn run(
+    data: &Dataset,
+    config: &BaselinesConfig,
+    which: Which,
+) -> Result<BaselinesResults> {
     let split = split::random_split(data.len(), config.split_seed)?;
     let mut models = Vec::new();
     if which != Which::Svm {
@@ -311,7 +315,7 @@ pub fn save(res: &BaselinesResults, chars: &[char]) -> Result<crate::plot::Png> 
 
 /// The name of a fitted model in figures and tables: `Logistic regression`, `RBF SVM` (with
 /// its iteration cap when the fit was capped) or `RBF SVM, converged`; an unknown name as it is.
-pub fn display_name(m: &ModelResult) -> String {
+pub(crate) fn display_name(m: &ModelResult) -> String {
     match m.name.as_str() {
         "logreg" => "Logistic regression".into(),
         "svm-converged" => "RBF SVM, converged".into(),
@@ -378,7 +382,7 @@ pub(crate) fn f1_figure(res: &BaselinesResults, chars: &[char]) -> Result<crate:
 /// classes are the report's ([`crate::data::REPORT_CLASSES`], the classes of every source in
 /// the report's format). Results with another number of classes are an error that says to
 /// redraw the figure with the data (`charlab baselines` does).
-pub fn f1_figure_from(res: &BaselinesResults) -> Result<crate::plot::Png> {
+pub(crate) fn f1_figure_from(res: &BaselinesResults) -> Result<crate::plot::Png> {
     let classes = &crate::data::REPORT_CLASSES;
     if let Some(m) = res
         .models
@@ -414,7 +418,7 @@ pub fn table(res: &BaselinesResults) -> Result<polars::prelude::DataFrame> {
 
 /// The text `charlab baselines` prints: one line per fitted model (accuracy, macro F1, fit and
 /// predict seconds, the fit's report) and the results file written.
-pub fn summary(res: &BaselinesResults) -> String {
+pub(crate) fn summary(res: &BaselinesResults) -> String {
     let mut s =
         String::from("model            accuracy  macro F1     fit s  predict s  fit report\n");
     for m in &res.models {
@@ -430,4 +434,40 @@ pub fn summary(res: &BaselinesResults) -> String {
     }
     s.push_str(&format!("wrote report/results/{SECTION}.json\n"));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn baseline_legends_show_display_names() {
+        let model = |name: &str, max_iter: Option<u64>| ModelResult {
+            name: name.into(),
+            n_fit: 1,
+            n_test: 1,
+            fit_seconds: 0.0,
+            predict_seconds: 0.0,
+            accuracy: 0.5,
+            macro_f1: 0.5,
+            per_class: vec![],
+            confusion: vec![],
+            test_predictions: vec![],
+            params: serde_json::json!({"solver": "Popcount", "max_iter": max_iter}),
+            fit_report: serde_json::Value::Null,
+        };
+        assert_eq!(
+            display_name(&model("logreg", Some(1000))),
+            "Logistic regression"
+        );
+        assert_eq!(
+            display_name(&model("svm", Some(1000))),
+            "RBF SVM, capped at 1000 iterations"
+        );
+        assert_eq!(display_name(&model("svm", None)), "RBF SVM");
+        assert_eq!(
+            display_name(&model("svm-converged", None)),
+            "RBF SVM, converged"
+        );
+    }
 }

@@ -104,13 +104,21 @@ pub struct CvConfig {
 }
 
 impl CvConfig {
+    /// The configuration of `profile`: [`CvConfig::full`] or [`CvConfig::quick`].
+    pub fn for_profile(profile: crate::Profile) -> Self {
+        match profile {
+            crate::Profile::Full => CvConfig::full(),
+            crate::Profile::Quick => CvConfig::quick(),
+        }
+    }
+
     /// The committed configuration: 5 stratified folds of Table 1's four models as the report
     /// runs them (logistic regression and SVM with scikit-learn's defaults and 1,000 iterations,
     /// the CNN and EfficientNet-b0 25 epochs from scratch) and section 6.1's best model (the
     /// 4-block CNN pretrained on the corpus, fine-tuned with augmentation and class weights);
     /// 3-fold grids of logistic regression's `C` (0.001 to 10) and the SVM's `C` x `gamma`
     /// (4 x 4), and a 3 x 3 dropout x learning-rate grid of the 4-block CNN (4 epochs each).
-    pub fn full() -> Self {
+    pub(crate) fn full() -> Self {
         let baselines = BaselinesConfig::default();
         let cnn = cnn::CnnConfig::default();
         let eff = efficientnet::EfficientNetConfig::default();
@@ -194,7 +202,7 @@ impl CvConfig {
 
     /// Small and fast (tests, notebooks): 3 folds of logistic regression (50 iterations), the
     /// SVM and a 2-block CNN (1 epoch), 2 x 2 grids.
-    pub fn quick() -> Self {
+    pub(crate) fn quick() -> Self {
         let baselines = BaselinesConfig::default();
         let small = CnnParams::of_blocks(&[(8, 3), (16, 3)]);
         let one = TrainParams {
@@ -251,7 +259,7 @@ impl CvConfig {
     }
 
     /// Checks every value.
-    pub fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         if self.folds < 2 || self.grid.folds < 2 {
             return Err(Error::param(
                 "folds",
@@ -282,4 +290,4 @@ impl CvConfig {
 
 /// Section 6.1's best variant on validation (`06.1-levers.json`'s `best`), cross-validated
 /// here as the best section-6 model.
-pub const BEST_OF_6_1: &str = "cnn4-pretrained-aug-weighted";
+pub(crate) const BEST_OF_6_1: &str = "cnn4-pretrained-aug-weighted";

@@ -10,9 +10,9 @@ use crate::plot::{self, DrawResult, Figure, Png, SERIES_COLORS};
 use crate::{paths, Result};
 
 /// File stem of the fold-scores figure.
-pub const CV_FIGURE: &str = "06-cv";
+pub(crate) const CV_FIGURE: &str = "06-cv";
 /// File stem of the SVM grid heat-map.
-pub const SVM_GRID_FIGURE: &str = "06-grid-svm";
+pub(crate) const SVM_GRID_FIGURE: &str = "06-grid-svm";
 
 /// Held-out accuracy and macro F1 of every fold, per model (percent).
 struct FoldStrips {
@@ -86,7 +86,7 @@ impl Figure for FoldStrips {
             let mut first = true;
             for i in 0..self.models.len() {
                 let v = values(i);
-                let ms = super::MeanStd::of(v);
+                let ms = crate::metrics::MeanStd::of(v);
                 let x = i as f64 + dx;
                 let dots = chart.draw_series(
                     v.iter()

@@ -19,38 +19,6 @@ use crate::sections::levers::{self, Variant};
 use crate::split::{self, Fold, Split};
 use crate::{paths, Error, Result};
 
-/// Mean and sample standard deviation (`n - 1`; 0 for one value) of some fold scores.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct MeanStd {
-    /// Mean.
-    pub mean: f64,
-    /// Sample standard deviation.
-    pub std: f64,
-    /// Number of values.
-    pub n: usize,
-}
-
-impl MeanStd {
-    /// Of `values` (all zero when empty).
-    pub fn of(values: &[f64]) -> MeanStd {
-        let n = values.len();
-        if n == 0 {
-            return MeanStd::default();
-        }
-        let mean = values.iter().sum::<f64>() / n as f64;
-        let var = if n > 1 {
-            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64
-        } else {
-            0.0
-        };
-        MeanStd {
-            mean,
-            std: var.sqrt(),
-            n,
-        }
-    }
-}
-
 /// One fold model's scores (fractions).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FoldScore {

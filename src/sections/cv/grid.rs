@@ -6,94 +6,20 @@
 use serde::{Deserialize, Serialize};
 
 use super::config::{CnnGrid, CvKind, CvModel, GridConfig};
-use super::fold::{indices_digest, key, MeanStd};
-use super::{run_root, Folds};
+use super::fold::{indices_digest, key};
+use super::run_root;
 use crate::data::Dataset;
+use crate::metrics::MeanStd;
 use crate::models::logreg::LogRegParams;
 use crate::models::svm::{Gamma, SvmParams};
 use crate::models::Net;
 use crate::sections::baselines;
 use crate::sections::levers::{self, Variant};
+use crate::split::PoolFolds;
 use crate::split::{self, Split};
 use crate::training::TrainParams;
+use crate::tuning::{CnnPoint, GridPoint, GridResults};
 use crate::{paths, Error, Result};
-
-/// One point of the logistic regression or SVM grid, cross-validated.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GridPoint {
-    /// `C`.
-    pub c: f64,
-    /// `gamma` as a multiple of scikit-learn's `"scale"` (SVM only).
-    pub gamma_factor: Option<f64>,
-    /// `gamma` itself (SVM only).
-    pub gamma: Option<f64>,
-    /// Held-out accuracy over the folds (fraction).
-    pub accuracy: MeanStd,
-    /// Held-out macro F1 over the folds (fraction).
-    pub macro_f1: MeanStd,
-    /// Seconds to fit, summed over the folds.
-    pub seconds: f64,
-}
-
-/// One point of the CNN grid, scored on the report's validation part.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CnnPoint {
-    /// Dropout after each convolution block.
-    pub conv_dropout: f64,
-    /// Dropout before the classifier.
-    pub hidden_dropout: f64,
-    /// Adam learning rate.
-    pub learning_rate: f64,
-    /// Epoch with the lowest validation loss.
-    pub best_epoch: usize,
-    /// That lowest validation loss.
-    pub val_loss: f64,
-    /// Validation accuracy at that epoch (fraction).
-    pub val_accuracy: f64,
-    /// Validation macro F1 at that epoch (fraction).
-    pub val_macro_f1: f64,
-    /// Seconds of training.
-    pub seconds: f64,
-}
-
-/// Every grid's points so far.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct GridResults {
-    /// Logistic regression, one point per `C`.
-    pub logreg: Vec<GridPoint>,
-    /// The SVM, `C`-major.
-    pub svm: Vec<GridPoint>,
-    /// The CNN.
-    pub cnn: Vec<CnnPoint>,
-}
-
-impl GridResults {
-    /// The logistic regression point with the highest mean macro F1 (ties: accuracy).
-    pub(crate) fn best_logreg(&self) -> Option<&GridPoint> {
-        best(&self.logreg)
-    }
-
-    /// The SVM point with the highest mean macro F1 (ties: accuracy).
-    pub(crate) fn best_svm(&self) -> Option<&GridPoint> {
-        best(&self.svm)
-    }
-
-    /// The CNN point with the highest validation macro F1.
-    pub(crate) fn best_cnn(&self) -> Option<&CnnPoint> {
-        self.cnn
-            .iter()
-            .max_by(|a, b| a.val_macro_f1.total_cmp(&b.val_macro_f1))
-    }
-}
-
-fn best(points: &[GridPoint]) -> Option<&GridPoint> {
-    points.iter().max_by(|a, b| {
-        a.macro_f1
-            .mean
-            .total_cmp(&b.macro_f1.mean)
-            .then(a.accuracy.mean.total_cmp(&b.accuracy.mean))
-    })
-}
 
 /// scikit-learn's `gamma = "scale"` on the pool: `1 / (pixels * variance of all pixels)`.
 pub(crate) fn scale_gamma(data: &Dataset, pool: &[usize]) -> f64 {
@@ -125,7 +51,7 @@ struct GridFold {
 fn point(
     name: &str,
     data: &Dataset,
-    folds: &Folds,
+    folds: &PoolFolds,
     what: &str,
     resume: bool,
     progress: &mut dyn FnMut(&str),
@@ -172,7 +98,7 @@ fn point(
 /// Logistic regression over `grid.logreg_c` (the other parameters as Table 1's).
 pub(crate) fn logreg(
     data: &Dataset,
-    folds: &Folds,
+    folds: &PoolFolds,
     grid: &GridConfig,
     resume: bool,
     progress: &mut dyn FnMut(&str),
@@ -211,7 +137,7 @@ pub(crate) fn logreg(
 /// The SVM over `grid.svm_c` x `grid.svm_gamma_factor` (Table 1's iteration cap).
 pub(crate) fn svm(
     data: &Dataset,
-    folds: &Folds,
+    folds: &PoolFolds,
     grid: &GridConfig,
     resume: bool,
     progress: &mut dyn FnMut(&str),

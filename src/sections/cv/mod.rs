@@ -28,38 +28,40 @@ mod grid;
 mod table;
 mod vote;
 
-pub use config::{CnnGrid, CvConfig, CvKind, CvModel, GridConfig, BEST_OF_6_1};
-pub use figures::{cv_figure, svm_grid_figure, CV_FIGURE, SVM_GRID_FIGURE};
-pub use fold::{FoldScore, MeanStd};
-pub use grid::{CnnPoint, GridPoint, GridResults};
-pub use table::{cnn_grid_table, cv_table, ensembles_table, grid_table, pm, summary};
-pub use vote::{ensembles, majority, EnsembleResult};
+pub use config::CvConfig;
+
+pub use config::CvModel;
+
+pub use config::GridConfig;
+
+pub use config::CvKind;
+
+use crate::metrics::MeanStd;
+use crate::tuning::GridResults;
+pub use config::CnnGrid;
+pub use figures::cv_figure;
+pub use figures::svm_grid_figure;
+pub(crate) use figures::CV_FIGURE;
+pub(crate) use figures::SVM_GRID_FIGURE;
+pub use fold::FoldScore;
+pub use table::cnn_grid_table;
+pub use table::cv_table;
+pub use table::ensembles_table;
+pub use table::grid_table;
+pub(crate) use table::summary;
+pub(crate) use vote::ensembles;
+pub use vote::EnsembleResult;
 
 use crate::data::{Dataset, Source};
-use crate::split::{self, Fold};
+use crate::split::{PoolFolds, TinyClass};
 use crate::{paths, Result};
 
 /// Name of this section in file names.
 pub const SECTION: &str = "06.2-cv";
 
 /// The section's run folders: `data/models/06.2-cv/`.
-pub fn run_root() -> PathBuf {
+pub(crate) fn run_root() -> PathBuf {
     paths::run_dir(SECTION, crate::Profile::Full)
-}
-
-/// A class with fewer pool images than folds, and the folds that hold its images out.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TinyClass {
-    /// Class index.
-    pub class: usize,
-    /// Its character.
-    pub character: char,
-    /// Its images in the pool.
-    pub images: usize,
-    /// Folds (from 0) whose held-out part has one of its images.
-    pub held_out_in: Vec<usize>,
-    /// Its images in the test part.
-    pub test_images: usize,
 }
 
 /// One model's cross-validation.
@@ -93,7 +95,7 @@ impl ModelCv {
     }
 
     /// Whether every fold has finished.
-    pub fn complete(&self, folds: usize) -> bool {
+    pub(crate) fn complete(&self, folds: usize) -> bool {
         self.folds.len() == folds
     }
 }
@@ -127,59 +129,6 @@ pub struct CvResults {
     pub ensembles: Vec<EnsembleResult>,
 }
 
-/// The pool (training and validation parts of the report's split), its folds (positions in
-/// the data) and the test part.
-pub struct Folds {
-    /// Pool image indices.
-    pub pool: Vec<usize>,
-    /// Folds of the pool, as image indices.
-    pub folds: Vec<Fold>,
-    /// Test image indices.
-    pub test: Vec<usize>,
-}
-
-impl Folds {
-    /// Stratified `k` folds (seed `seed`) of the pool of `data`'s split (seed `split_seed`).
-    pub fn new(data: &Dataset, split_seed: u64, k: usize, seed: u64) -> Result<Folds> {
-        let split = split::random_split(data.len(), split_seed)?;
-        let pool = split.train_and_validation();
-        let labels: Vec<usize> = pool.iter().map(|&i| data.labels()[i]).collect();
-        let folds = split::stratified_kfold(&labels, k, seed)?
-            .into_iter()
-            .map(|f| Fold {
-                train: f.train.iter().map(|&p| pool[p]).collect(),
-                test: f.test.iter().map(|&p| pool[p]).collect(),
-            })
-            .collect();
-        Ok(Folds {
-            pool,
-            folds,
-            test: split.test,
-        })
-    }
-
-    /// The classes with fewer pool images than folds, and where they go.
-    pub fn tiny_classes(&self, data: &Dataset) -> Vec<TinyClass> {
-        let mut out = Vec::new();
-        for c in 0..data.n_classes() {
-            let images = self.pool.iter().filter(|&&i| data.labels()[i] == c).count();
-            if images >= self.folds.len() {
-                continue;
-            }
-            out.push(TinyClass {
-                class: c,
-                character: data.class_chars().get(c).copied().unwrap_or('?'),
-                images,
-                held_out_in: (0..self.folds.len())
-                    .filter(|&f| self.folds[f].test.iter().any(|&i| data.labels()[i] == c))
-                    .collect(),
-                test_images: self.test.iter().filter(|&&i| data.labels()[i] == c).count(),
-            });
-        }
-        out
-    }
-}
-
 /// The results file when it holds `data` and `config` (a notebook then shows it without
 /// running hours of folds again), else [`run`], resumed. A results file whose models have not
 /// all finished is shown as it is: `charlab cv --resume` continues it.
@@ -207,7 +156,7 @@ pub fn run(
     mut progress: impl FnMut(&str),
 ) -> Result<CvResults> {
     config.check()?;
-    let folds = Folds::new(data, config.split_seed, config.folds, config.fold_seed)?;
+    let folds = PoolFolds::new(data, config.split_seed, config.folds, config.fold_seed)?;
     let mut res = CvResults {
         section: SECTION.into(),
         source: data.source().clone(),
@@ -223,7 +172,7 @@ pub fn run(
         ensembles: Vec::new(),
     };
     let save = |res: &CvResults| paths::write_json(&paths::result(SECTION), res);
-    let grid_folds = Folds::new(data, config.split_seed, config.grid.folds, config.fold_seed)?;
+    let grid_folds = PoolFolds::new(data, config.split_seed, config.grid.folds, config.fold_seed)?;
     res.grid.logreg = grid::logreg(data, &grid_folds, &config.grid, resume, &mut progress)?;
     save(&res)?;
     res.grid.svm = grid::svm(data, &grid_folds, &config.grid, resume, &mut progress)?;

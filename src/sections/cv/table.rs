@@ -10,7 +10,7 @@ fn pct(x: f64) -> f64 {
 }
 
 /// `mean +/- std` in percent.
-pub fn pm(m: &MeanStd) -> String {
+pub(crate) fn pm(m: &MeanStd) -> String {
     format!("{:.1} ± {:.1}", 100.0 * m.mean, 100.0 * m.std)
 }
 
@@ -36,7 +36,7 @@ pub fn cv_table(res: &CvResults) -> Result<DataFrame> {
 /// The logistic regression and SVM grid points.
 pub fn grid_table(res: &CvResults) -> Result<DataFrame> {
     let p: Vec<_> = res.grid.logreg.iter().chain(&res.grid.svm).collect();
-    let model = |g: &super::GridPoint| {
+    let model = |g: &crate::tuning::GridPoint| {
         if g.gamma.is_some() {
             "RBF SVM"
         } else {
@@ -88,7 +88,7 @@ pub fn ensembles_table(res: &CvResults) -> Result<DataFrame> {
 }
 
 /// What the CLI prints after a run.
-pub fn summary(res: &CvResults) -> String {
+pub(crate) fn summary(res: &CvResults) -> String {
     let mut s = String::new();
     s.push_str(&format!(
         "{} folds of {} pool images (held-out sizes {:?}); test {} images untouched\n",

@@ -11,11 +11,11 @@ use tch::Tensor;
 
 use super::config::CvKind;
 use super::fold::{fold_dir, read_test_logits, FoldRecord};
-use super::{Folds, ModelCv};
+use super::ModelCv;
 use crate::data::Dataset;
-use crate::inference::soft_vote;
-use crate::inference::EnsembleSpec;
+use crate::inference::{majority_of_labels, soft_vote, EnsembleSpec};
 use crate::metrics::ConfusionMatrix;
+use crate::split::PoolFolds;
 use crate::{paths, Result};
 
 /// One ensemble on the test part, beside its best member.
@@ -45,28 +45,6 @@ pub struct EnsembleResult {
     /// votes of a network's fold models.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_dir: Option<String>,
-}
-
-/// Hard votes: each member's prediction counts one; a tie goes to the class of the member
-/// ranked first (members are given best first).
-pub fn majority(preds: &[&[usize]], k: usize) -> Vec<usize> {
-    let n = preds.first().map_or(0, |p| p.len());
-    let m = preds.len().max(1) as f64;
-    (0..n)
-        .map(|i| {
-            let mut votes = vec![0.0f64; k];
-            for (rank, p) in preds.iter().enumerate() {
-                if let Some(v) = p.get(i).and_then(|&c| votes.get_mut(c)) {
-                    *v += 1.0 + 1e-3 * (m - rank as f64) / m;
-                }
-            }
-            votes
-                .iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .map_or(0, |(c, _)| c)
-        })
-        .collect()
 }
 
 fn scores(data: &Dataset, test: &[usize], pred: &[usize]) -> Result<(f64, f64, Vec<f64>)> {
@@ -147,9 +125,9 @@ fn ranked_folds(m: &ModelCv) -> Vec<usize> {
 }
 
 /// Every ensemble over the models whose `folds` folds have all finished.
-pub fn ensembles(
+pub(crate) fn ensembles(
     data: &Dataset,
-    folds: &Folds,
+    folds: &PoolFolds,
     models: &[ModelCv],
     n_folds: usize,
 ) -> Result<Vec<EnsembleResult>> {
@@ -172,7 +150,7 @@ pub fn ensembles(
             members.preds.push(rec.test_predictions);
         }
         let refs: Vec<&[usize]> = members.preds.iter().map(Vec::as_slice).collect();
-        let maj = majority(&refs, k);
+        let maj = majority_of_labels(&refs, k);
         out.push(result(
             data,
             test,
@@ -218,7 +196,7 @@ pub fn ensembles(
             "top 3 models: majority of their fold majorities".into(),
             "majority",
             &members,
-            &majority(&refs, k),
+            &majority_of_labels(&refs, k),
         )?);
     }
     let ranked_nets: Vec<&(String, Vec<usize>, f64)> = per_model

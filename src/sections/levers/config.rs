@@ -62,7 +62,7 @@ impl LeversConfig {
     /// with and without augmentation; EfficientNet-b0 pretrained (4 epochs, augmented) and
     /// fine-tuned 8 epochs at 3e-4 with augmentation; ResNet-18 ([`Net::Resnet`]) from scratch,
     /// 10 epochs at 1e-3 with augmentation (about 12 minutes per epoch on 2 cores).
-    pub fn full() -> Self {
+    pub(crate) fn full() -> Self {
         let wide = Net::Cnn(CnnParams::of_blocks(&[(16, 5), (32, 5), (64, 5), (128, 5)]));
         let effb0 = Net::Efficientnet(EfficientNetParams::b0());
         let aug = TrainParams {
@@ -160,7 +160,7 @@ impl LeversConfig {
 
     /// Small and fast (tests, notebooks): a 2-block CNN, 1 epoch of pretraining, 1 of
     /// fine-tuning, scratch and pretrained with augmentation and class weights.
-    pub fn quick() -> Self {
+    pub(crate) fn quick() -> Self {
         let small = Net::Cnn(CnnParams::of_blocks(&[(8, 3), (16, 3)]));
         LeversConfig {
             split_seed: 0,

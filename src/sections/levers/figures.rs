@@ -14,7 +14,7 @@ use crate::{paths, Error, Result};
 pub(crate) const AUGMENT_FIGURE: &str = "06-augmentation";
 
 /// Rows of glyphs: a label and the images of the row (binary, `shape`).
-pub struct GlyphRows {
+pub(crate) struct GlyphRows {
     /// `(row label, images)`; the first image of a row is the original.
     pub rows: Vec<(String, Vec<Vec<u8>>)>,
     /// Image height and width.

@@ -11,27 +11,25 @@
 //! `data/models/06.1-levers/` (`pretrain-<name>/` and one folder per variant; each is a run
 //! folder `charlab predict --model` accepts).
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 
 mod config;
-mod eval;
 pub mod figures;
 mod table;
 
 use crate::models::Net;
-pub use config::{LeversConfig, PretrainSpec, Variant};
+pub use config::LeversConfig;
+pub use config::PretrainSpec;
+pub use config::Variant;
+pub(crate) use table::future_work;
+pub use table::variants_table;
 pub(crate) use table::FUTURE_WORK;
-pub use table::{future_work, variants_table, FutureWork, VariantRow};
-
-use eval::{score, Eval};
-pub use eval::{PairConfusion, Scored, Scores, TOP_CONFUSIONS};
 
 use crate::data::{Dataset, Source};
-use crate::inference::{majority_vote, soft_vote, Adjustment, EnsembleSpec};
+use crate::inference::{majority_vote, score, soft_vote, Adjustment, EnsembleSpec, Eval, Scored};
 use crate::split::{self, Split};
 use crate::training::{EpochRecord, Fit, Init, TrainData};
 use crate::{paths, Error, Result};
@@ -40,7 +38,7 @@ use crate::{paths, Error, Result};
 pub const SECTION: &str = "06.1-levers";
 
 /// The look-alike pairs whose confusions the section follows (characters).
-pub const PAIRS: [(char, char); 4] = [('0', 'O'), ('5', 'S'), ('I', '1'), ('Z', '2')];
+pub(crate) const PAIRS: [(char, char); 4] = [('0', 'O'), ('5', 'S'), ('I', '1'), ('Z', '2')];
 
 /// What a pretraining run did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -139,7 +137,7 @@ pub struct LeversResults {
 }
 
 /// The section's run folders: `data/models/06.1-levers/`.
-pub fn run_root() -> PathBuf {
+pub(crate) fn run_root() -> PathBuf {
     paths::run_dir(SECTION, crate::Profile::Full)
 }
 
@@ -164,17 +162,6 @@ pub(crate) fn corpus_spec(corpus: Option<&str>, default_n: usize) -> crate::data
         },
         None => generated,
     }
-}
-
-/// Drops every corpus image byte-identical to an image of `data` at `exclude`; returns the
-/// kept indices of `corpus` and how many were dropped.
-pub fn dedupe(corpus: &Dataset, data: &Dataset, exclude: &[usize]) -> (Vec<usize>, usize) {
-    let held_out: HashSet<&[u8]> = exclude.iter().map(|&i| data.image(i)).collect();
-    let kept: Vec<usize> = (0..corpus.len())
-        .filter(|&i| !held_out.contains(corpus.image(i)))
-        .collect();
-    let dropped = corpus.len() - kept.len();
-    (kept, dropped)
 }
 
 fn check_corpus(corpus: &Dataset, data: &Dataset) -> Result<()> {
@@ -215,7 +202,7 @@ fn run_config(spec: &impl Serialize, net: &Net, data: &Dataset, extra: &str) -> 
 /// Pretrains `spec.net` on `corpus` (minus the images identical to a validation or test image
 /// of `data`), validated on `data`'s validation part, normalised as `data`'s training part;
 /// the run goes to `run_dir`.
-pub fn pretrain(
+pub(crate) fn pretrain(
     data: &Dataset,
     corpus: &Dataset,
     spec: &PretrainSpec,
@@ -230,7 +217,7 @@ pub fn pretrain(
         .chain(&split.test)
         .copied()
         .collect();
-    let (kept, dropped) = dedupe(corpus, data, &held_out);
+    let (kept, dropped) = crate::data::dedupe(corpus, data, &held_out);
     let td =
         TrainData::with_training_images(data, split, corpus, &kept, Device::cuda_if_available())?;
     let fit = Fit {
@@ -251,7 +238,7 @@ pub fn pretrain(
 
 /// Trains `variant` on `data`'s training part (from `init`'s weights when given) into
 /// `run_dir`, picks `tau` on validation and scores the test part.
-pub fn run_variant(
+pub(crate) fn run_variant(
     data: &Dataset,
     variant: &Variant,
     split: &Split,
@@ -304,7 +291,7 @@ pub fn run_variant(
 /// Soft and majority votes over the top `k` variants by validation macro F1, `k` (from 2)
 /// chosen by the soft vote's validation macro F1. `logits[i]` are variant `i`'s validation and
 /// test logits.
-pub fn ensembles(
+pub(crate) fn ensembles(
     data: &Dataset,
     split: &Split,
     variants: &[VariantResults],
@@ -495,7 +482,7 @@ pub fn run(
 
 /// The text `charlab levers` prints: each pretraining, each variant's validation and test
 /// scores (adjusted, then raw), and the best on validation.
-pub fn summary(res: &LeversResults) -> String {
+pub(crate) fn summary(res: &LeversResults) -> String {
     let mut s = String::new();
     for p in &res.pretraining {
         s.push_str(&format!(

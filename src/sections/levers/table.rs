@@ -11,7 +11,7 @@ pub(crate) const FUTURE_WORK: &str = "06-future-work";
 
 /// One row of the table of every variant run (percent).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct VariantRow {
+pub(crate) struct VariantRow {
     /// Variant name.
     pub model: String,
     /// Network (`cnn`, `efficientnet-b0`, ...).
@@ -40,7 +40,7 @@ pub struct VariantRow {
 
 /// `report/results/06-future-work.json`: the best model of section 6 and every variant.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FutureWork {
+pub(crate) struct FutureWork {
     /// The best variant (chosen on validation).
     pub best: Option<Best>,
     /// Every variant run.
@@ -48,7 +48,7 @@ pub struct FutureWork {
 }
 
 /// The table of variants of `res`.
-pub fn future_work(res: &LeversResults) -> FutureWork {
+pub(crate) fn future_work(res: &LeversResults) -> FutureWork {
     let rows = res
         .variants
         .iter()

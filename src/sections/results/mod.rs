@@ -9,19 +9,20 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Source};
-use crate::metrics::{ClassMetrics, ConfusionMatrix};
-use crate::plot::{self, PerClassBars};
+use crate::metrics::{
+    confused_pairs, ClassMetrics, ConfusedClasses, ConfusedPair, ConfusionMatrix,
+};
+use crate::plot::{self, ConfusionHeatmap, PerClassBars};
 use crate::sections::{baselines, cnn, efficientnet};
 use crate::{paths, Error, Result};
 
-mod heatmap;
 mod pairs;
 
-pub use heatmap::ConfusionHeatmap;
-pub use pairs::{ConfusedPairs, MisreadRow};
+pub use pairs::ConfusedPairs;
+pub use pairs::MisreadRow;
 
 /// Name of this section in file names.
-pub const SECTION: &str = "05-results";
+pub(crate) const SECTION: &str = "05-results";
 /// Figure stem of the confusion matrix.
 pub(crate) const CONFUSION_FIGURE: &str = "05-confusion-matrix";
 /// Figure stem of the confused pairs.
@@ -149,83 +150,6 @@ pub struct Table1Row {
     pub report_macro_f1: f64,
 }
 
-/// A confused pair, with the class characters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ConfusedPair {
-    /// True class and its character.
-    pub truth: (usize, char),
-    /// Predicted class and its character.
-    pub predicted: (usize, char),
-    /// Test images of `truth` predicted as `predicted`.
-    pub count: u64,
-    /// `count` / test images of `truth`.
-    pub rate: f64,
-}
-
-/// A pair of classes the model confused in either direction, counted once: `L` read as `1`
-/// and `1` read as `L` are one pair.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PairConfusion {
-    /// The two classes (index, character), the class of the larger direction first.
-    pub classes: [(usize, char); 2],
-    /// Test images of either class read as the other: both directions summed.
-    pub count: u64,
-    /// Each direction with at least one image, the larger first.
-    pub directions: Vec<ConfusedPair>,
-}
-
-/// The `k` pairs of classes most often confused in `cm`, each unordered pair once with both
-/// directions summed, most images first (ties: the higher rate of a direction, then the lower
-/// class indices). `chars` names the classes (`'?'` beyond it).
-pub fn confused_pairs(cm: &ConfusionMatrix, chars: &[char], k: usize) -> Vec<PairConfusion> {
-    let n = cm.n_classes();
-    let ch = |c: usize| chars.get(c).copied().unwrap_or('?');
-    let rows: Vec<u64> = (0..n).map(|t| (0..n).map(|p| cm.get(t, p)).sum()).collect();
-    let direction = |t: usize, p: usize| {
-        let count = cm.get(t, p);
-        (count > 0).then(|| ConfusedPair {
-            truth: (t, ch(t)),
-            predicted: (p, ch(p)),
-            count,
-            rate: count as f64 / rows[t].max(1) as f64,
-        })
-    };
-    let mut pairs: Vec<PairConfusion> = (0..n)
-        .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
-        .filter_map(|(a, b)| {
-            let mut directions: Vec<ConfusedPair> = [direction(a, b), direction(b, a)]
-                .into_iter()
-                .flatten()
-                .collect();
-            directions.sort_by(|x, y| {
-                y.count
-                    .cmp(&x.count)
-                    .then(y.rate.total_cmp(&x.rate))
-                    .then(x.truth.0.cmp(&y.truth.0))
-            });
-            let first = directions.first()?;
-            Some(PairConfusion {
-                classes: [first.truth, first.predicted],
-                count: directions.iter().map(|d| d.count).sum(),
-                directions,
-            })
-        })
-        .collect();
-    let top_rate = |p: &PairConfusion| p.directions.first().map_or(0.0, |d| d.rate);
-    let low = |p: &PairConfusion| {
-        let (a, b) = (p.classes[0].0, p.classes[1].0);
-        (a.min(b), a.max(b))
-    };
-    pairs.sort_by(|x, y| {
-        y.count
-            .cmp(&x.count)
-            .then(top_rate(y).total_cmp(&top_rate(x)))
-            .then(low(x).cmp(&low(y)))
-    });
-    pairs.truncate(k);
-    pairs
-}
-
 /// `report/results/05-results.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResultsSummary {
@@ -247,7 +171,7 @@ pub struct ResultsSummary {
     /// The best model's most confused pairs of classes, each pair once with both directions
     /// summed, most images first (empty in files written before it was recorded).
     #[serde(default)]
-    pub confused_pairs: Vec<PairConfusion>,
+    pub confused_pairs: Vec<ConfusedClasses>,
     /// Classes without a test image in any model's test set: their F1 is undefined, not 0
     /// (empty in files written before it was recorded).
     #[serde(default)]
@@ -271,7 +195,7 @@ pub fn table1(rows: &[Table1Row]) -> Result<polars::prelude::DataFrame> {
 }
 
 /// Table 1 as Markdown (numbers to one decimal, as in the report).
-pub fn table1_markdown(rows: &[Table1Row]) -> String {
+pub(crate) fn table1_markdown(rows: &[Table1Row]) -> String {
     let mut s = String::from(
         "| Model | Accuracy % | Macro F1 % | Report: accuracy % | Report: macro F1 % |\n\
          |---|---|---|---|---|\n",
@@ -372,7 +296,7 @@ pub fn summarize(
 }
 
 /// The outcome of `summary`'s best model.
-pub fn best<'a>(
+pub(crate) fn best<'a>(
     outcomes: &'a [ModelOutcome],
     summary: &ResultsSummary,
 ) -> Result<&'a ModelOutcome> {
@@ -412,13 +336,14 @@ pub fn per_class_f1_bars(summary: &ResultsSummary, classes: &[char]) -> PerClass
 
 /// Runs section 5 on `data`: reads the section 4 results, draws the three figures and writes
 /// `report/results/05-results.json`.
-pub fn run(data: &Dataset) -> Result<ResultsSummary> {
+pub(crate) fn run(data: &Dataset) -> Result<ResultsSummary> {
     let (outcomes, missing) = collect()?;
     let summary = summarize(data, &outcomes, missing, 4)?;
     let best = best(&outcomes, &summary)?;
     let chars = data.class_chars();
+    let cm = ConfusionMatrix::from_counts(chars.len(), best.confusion.clone())?;
     plot::save(
-        &ConfusionHeatmap::of(best, chars)?,
+        &ConfusionHeatmap::new(&best.name, &cm, chars),
         &paths::figure(CONFUSION_FIGURE),
     )?;
     plot::save(
@@ -435,7 +360,7 @@ pub fn run(data: &Dataset) -> Result<ResultsSummary> {
 
 /// The text `charlab results` prints: Table 1, the models without results, the best model's
 /// most confused pairs, and the files written.
-pub fn summary(res: &ResultsSummary) -> String {
+pub(crate) fn summary(res: &ResultsSummary) -> String {
     let mut s = format!("{}\n", table1_markdown(&res.table1));
     if !res.missing.is_empty() {
         s.push_str(&format!("no results yet for: {}\n", res.missing.join(", ")));

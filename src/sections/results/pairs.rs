@@ -35,7 +35,7 @@ pub struct ConfusedPairs {
     /// Title over the figure.
     pub title: String,
     /// Each pair with one [`MisreadRow`] per direction.
-    pub rows: Vec<(PairConfusion, Vec<MisreadRow>)>,
+    pub rows: Vec<(ConfusedClasses, Vec<MisreadRow>)>,
     /// Name of every class by index ([`plot::class_label`]).
     pub labels: Vec<String>,
     /// Image height and width.
@@ -48,7 +48,7 @@ pub struct ConfusedPairs {
 
 impl ConfusedPairs {
     /// Reference images per direction drawn by [`ConfusedPairs::of`].
-    pub const REFERENCES: usize = 3;
+    pub(crate) const REFERENCES: usize = 3;
 
     /// The confused pairs of `summary` (or, for a summary written before they were recorded,
     /// of the best model's confusion matrix) with up to `per_row` misread test images per

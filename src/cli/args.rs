@@ -3,13 +3,13 @@
 
 use std::time::Instant;
 
-use charlab::data::{DataSpec, Dataset};
-use charlab::models::logreg::{LogRegSolver, Precision};
-use charlab::models::svm::SvmSolver;
-use charlab::sections::baselines::{BaselinesConfig, Which};
-use charlab::sections::cnn_tuning::TuningConfig;
-use charlab::sections::{cnn, efficientnet};
-use charlab::{paths, Profile, Result};
+use crate::data::{DataSpec, Dataset};
+use crate::models::logreg::{LogRegSolver, Precision};
+use crate::models::svm::SvmSolver;
+use crate::sections::baselines::{BaselinesConfig, Which};
+use crate::sections::cnn_tuning::TuningConfig;
+use crate::sections::{cnn, efficientnet};
+use crate::{paths, Profile, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// `charlab`'s arguments.
@@ -36,13 +36,13 @@ pub struct DataArgs {
     #[arg(long, value_name = "N", default_value_t = 30_134)]
     pub default_size: usize,
     /// Seed of the embedded default set
-    #[arg(long, value_name = "N", default_value_t = charlab::data::synth::DEFAULT_SEED)]
+    #[arg(long, value_name = "N", default_value_t = crate::data::synth::DEFAULT_SEED)]
     pub data_seed: u64,
 }
 
 impl DataArgs {
     pub fn spec(&self) -> DataSpec {
-        let arg = self.data.clone().or(charlab::Settings::current().data);
+        let arg = self.data.clone().or(crate::Settings::current().data);
         match DataSpec::from_arg(arg.as_deref()) {
             DataSpec::Default { .. } => DataSpec::Default {
                 n: self.default_size,
@@ -54,10 +54,10 @@ impl DataArgs {
 
     /// Loads the data of a command that writes figures, results or runs: outputs of any data
     /// set other than the committed results' go under `target/runs/<hash>/`
-    /// ([`charlab::Settings::route_outputs`]).
+    /// ([`crate::Settings::route_outputs`]).
     pub fn load(&self) -> Result<(Dataset, f64)> {
         let (data, secs) = self.load_input()?;
-        let mut settings = charlab::Settings::current();
+        let mut settings = crate::Settings::current();
         if let Some(out) = settings.route_outputs(&data.content_hash()) {
             settings.install();
             eprintln!(
@@ -457,7 +457,7 @@ pub enum EfficientNetVariant {
 }
 
 impl EfficientNetVariant {
-    /// `b0` ... `b3`, as [`charlab::models::efficientnet::EfficientNetParams::variant`] names it.
+    /// `b0` ... `b3`, as [`crate::models::efficientnet::EfficientNetParams::variant`] names it.
     pub fn name(self) -> &'static str {
         match self {
             EfficientNetVariant::B0 => "b0",
@@ -503,10 +503,10 @@ impl TrainArgs {
     fn setup(
         &self,
         epochs: impl Fn(Profile, usize) -> usize,
-    ) -> Result<(Dataset, charlab::training::TrainParams)> {
+    ) -> Result<(Dataset, crate::training::TrainParams)> {
         let profile = Profile::from_flag(self.quick);
         let (data, _) = self.data.for_profile(profile).load()?;
-        let train = charlab::training::TrainParams {
+        let train = crate::training::TrainParams {
             epochs: epochs(profile, self.epochs),
             batch_size: self.batch_size,
             learning_rate: self.lr,
@@ -533,7 +533,7 @@ impl TrainArgs {
         &self,
         variant: EfficientNetVariant,
     ) -> Result<(Dataset, efficientnet::EfficientNetConfig)> {
-        let model = charlab::models::efficientnet::EfficientNetParams::variant(variant.name())?;
+        let model = crate::models::efficientnet::EfficientNetParams::variant(variant.name())?;
         let (data, train) = self.setup(Profile::efficientnet_epochs)?;
         let config = efficientnet::EfficientNetConfig {
             model,
@@ -579,10 +579,10 @@ impl BaselinesArgs {
 }
 
 /// The configuration of `charlab cv` in `profile`.
-pub fn cv_config(profile: Profile) -> charlab::sections::cv::CvConfig {
+pub fn cv_config(profile: Profile) -> crate::sections::cv::CvConfig {
     match profile {
-        Profile::Full => charlab::sections::cv::CvConfig::full(),
-        Profile::Quick => charlab::sections::cv::CvConfig::quick(),
+        Profile::Full => crate::sections::cv::CvConfig::full(),
+        Profile::Quick => crate::sections::cv::CvConfig::quick(),
     }
 }
 

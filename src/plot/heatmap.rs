@@ -1,15 +1,10 @@
-//! Section 5's confusion-matrix figure: the best model's row-normalised confusion matrix as a
-//! heatmap.
+//! A model's row-normalised confusion matrix as a heatmap (section 5's figure).
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::{self as plot, centered, text_color_on, viridis, DrawResult, Figure};
 use crate::metrics::ConfusionMatrix;
-use crate::plot::{self, text_color_on, viridis, DrawResult, Figure};
-use crate::Result;
-
-use super::*;
-use crate::plot::centered;
 
 /// The row-normalised confusion matrix as a heatmap (rows: true class, columns: predicted
 /// class), with a colour bar. Every cell on the diagonal and every other cell of at least
@@ -31,19 +26,15 @@ impl ConfusionHeatmap {
     /// Off-diagonal cells below this share of their row carry no number.
     pub(crate) const LABEL_MIN: f64 = 0.02;
 
-    /// The heatmap of `outcome`'s confusion matrix, classes in character order (digits, then
-    /// letters), so that look-alikes such as 0/O and 1/I/L are easy to find.
-    pub fn of(outcome: &ModelOutcome, classes: &[char]) -> Result<Self> {
+    /// The heatmap of `model`'s confusion matrix `cm` (classes `classes`), in character order
+    /// (digits, then letters), so that look-alikes such as 0/O and 1/I/L are easy to find.
+    pub fn new(model: &str, cm: &ConfusionMatrix, classes: &[char]) -> Self {
         let n = classes.len();
-        let cm = ConfusionMatrix::from_counts(n, outcome.confusion.clone())?;
         let rates = cm.normalized();
         let order = plot::char_order(classes);
         let labels = plot::class_labels(classes);
-        Ok(ConfusionHeatmap {
-            title: format!(
-                "{}: confusion matrix on the test set (row-normalised)",
-                outcome.name
-            ),
+        ConfusionHeatmap {
+            title: format!("{model}: confusion matrix on the test set (row-normalised)"),
             labels: order.iter().map(|&c| labels[c].clone()).collect(),
             rates: order
                 .iter()
@@ -54,7 +45,7 @@ impl ConfusionHeatmap {
                 .iter()
                 .map(|&t| (0..n).all(|p| cm.get(t, p) == 0))
                 .collect(),
-        })
+        }
     }
 }
 

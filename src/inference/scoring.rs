@@ -1,11 +1,11 @@
-//! Scoring a trained variant: logits, post-hoc logit adjustment (`logits - tau * log prior`,
+//! Scoring a model from its validation and test logits: the split's truths, post-hoc logit adjustment (`logits - tau * log prior`,
 //! Menon et al. 2021), accuracy and macro F1 before and after, look-alike pair counts.
 
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
+use super::{adjusted_predictions, log_prior};
 use crate::data::Dataset;
-use crate::inference::{adjusted_predictions, log_prior};
 use crate::metrics::{Confusion, ConfusionMatrix};
 use crate::split::Split;
 use crate::Result;
@@ -34,7 +34,9 @@ pub struct Scores {
     pub adjusted_macro_f1: f64,
 }
 
-pub(crate) fn scores(truth: &[usize], raw: &[usize], adj: &[usize], k: usize) -> Result<Scores> {
+/// Accuracy and macro F1 of the raw predictions `raw` and the adjusted ones `adj` against
+/// `truth` (`k` classes).
+pub fn scores(truth: &[usize], raw: &[usize], adj: &[usize], k: usize) -> Result<Scores> {
     let (r, a) = (
         ConfusionMatrix::new(truth, raw, k)?,
         ConfusionMatrix::new(truth, adj, k)?,
@@ -47,11 +49,9 @@ pub(crate) fn scores(truth: &[usize], raw: &[usize], adj: &[usize], k: usize) ->
     })
 }
 
-pub(crate) fn pair_counts(
-    cm: &ConfusionMatrix,
-    chars: &[char],
-    (a, b): (char, char),
-) -> (u64, u64) {
+/// How often the pair `(a, b)` of characters (`chars`: each class's) is confused in `cm`:
+/// `a` read as `b`, and `b` as `a`; `(0, 0)` when either is not a class.
+pub fn pair_counts(cm: &ConfusionMatrix, chars: &[char], (a, b): (char, char)) -> (u64, u64) {
     let idx = |c: char| chars.iter().position(|&x| x == c);
     match (idx(a), idx(b)) {
         (Some(i), Some(j)) => (cm.get(i, j), cm.get(j, i)),
@@ -85,18 +85,23 @@ pub const TOP_CONFUSIONS: usize = 10;
 
 /// Truth of the validation and test parts, the training prior and the class characters: what
 /// [`score`] needs besides a model's logits, built once per data set and split.
-pub(crate) struct Eval {
+#[derive(Clone, Debug)]
+pub struct Eval {
+    /// Labels of the validation part, in the split's order.
     pub val_truth: Vec<usize>,
+    /// Labels of the test part, in the split's order.
     pub test_truth: Vec<usize>,
-    /// Log prior of the training part ([`crate::inference::log_prior`]).
+    /// Log prior of the training part ([`log_prior`]).
     pub prior: Vec<f64>,
+    /// The character of each class.
     pub chars: Vec<char>,
+    /// The look-alike pairs whose confusions are counted.
     pub pairs: Vec<(char, char)>,
 }
 
 impl Eval {
     /// The parts of `split` of `data`, following the look-alike `pairs`.
-    pub(crate) fn new(data: &Dataset, split: &Split, pairs: &[(char, char)]) -> Eval {
+    pub fn new(data: &Dataset, split: &Split, pairs: &[(char, char)]) -> Eval {
         let truths =
             |idx: &[usize]| -> Vec<usize> { idx.iter().map(|&i| data.labels()[i]).collect() };
         Eval {
@@ -110,7 +115,7 @@ impl Eval {
 }
 
 /// Picks `tau` in `tau_grid` on validation macro F1 and scores both parts.
-pub(crate) fn score(
+pub fn score(
     e: &Eval,
     val_logits: &Tensor,
     test_logits: &Tensor,
