@@ -391,12 +391,9 @@ pub fn to_report_format(raw: &EmnistRaw) -> Result<Dataset> {
         images.extend_from_slice(&img);
         labels.push(class);
     }
-    Dataset::new(
+    Dataset::report_format(
         images,
         labels,
-        IMAGE_SIDE,
-        IMAGE_SIDE,
-        REPORT_CLASSES.to_vec(),
         Source::Emnist {
             dir: raw.dir.clone(),
             report_format: true,

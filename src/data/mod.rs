@@ -138,6 +138,19 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// A data set in the report's format: 56x56 images in the report's 36 classes (checked as
+    /// [`Dataset::new`] checks).
+    pub fn report_format(images: Vec<u8>, labels: Vec<usize>, source: Source) -> Result<Self> {
+        Dataset::new(
+            images,
+            labels,
+            IMAGE_SIDE,
+            IMAGE_SIDE,
+            REPORT_CLASSES.to_vec(),
+            source,
+        )
+    }
+
     /// Builds a data set, checking that every buffer agrees with the others.
     ///
     /// `images.len()` must be `labels.len() * height * width`, pixels must be 0 or 1, and every
@@ -336,14 +349,15 @@ pub fn load_pickle(path: &Path) -> Result<Dataset> {
         (x.dtype.kind(), x.dtype.itemsize()),
         ('u', Some(1)) | ('b', Some(1))
     ) {
-        let mut m = format!(
-            "X has dtype {}; expected uint8 (or bool) binary images",
-            x.dtype.describe()
-        );
-        if let Some(i) = first_nan(&x) {
-            m.push_str(&format!(" (and it holds NaN, first at element {i})"));
-        }
-        return Err(bad(m + "; convert with X.astype(np.uint8)"));
+        let nan = first_nan(&x).map(|i| format!(" (and it holds NaN, first at element {i})"));
+        return Err(bad(wrong_dtype(
+            &format!(
+                "X has dtype {}; expected uint8 (or bool) binary images",
+                x.dtype.describe()
+            ),
+            nan,
+            "X.astype(np.uint8)",
+        )));
     }
     let (n, h, w) = match x.shape.as_slice() {
         [n, d] => {
@@ -381,14 +395,15 @@ pub fn load_pickle(path: &Path) -> Result<Dataset> {
     let raw = match (y.dtype.kind(), y.to_i64()) {
         ('i' | 'u', Some(v)) => v,
         _ => {
-            let mut m = format!(
-                "y has dtype {}; labels must be integers",
-                y.dtype.describe()
-            );
-            if let Some(i) = first_nan(&y) {
-                m.push_str(&format!(" (and y[{i}] is NaN)"));
-            }
-            return Err(bad(m + "; convert with y.astype(np.int64)"));
+            let nan = first_nan(&y).map(|i| format!(" (and y[{i}] is NaN)"));
+            return Err(bad(wrong_dtype(
+                &format!(
+                    "y has dtype {}; labels must be integers",
+                    y.dtype.describe()
+                ),
+                nan,
+                "y.astype(np.int64)",
+            )));
         }
     };
     let n_classes = REPORT_CLASSES.len();
@@ -494,6 +509,11 @@ impl DataSpec {
 }
 
 /// The index of the first NaN of a float array (`None` for integer arrays or none).
+/// A wrong dtype's message: what is wrong, the first NaN if any, and the conversion that fixes it.
+fn wrong_dtype(what: &str, nan: Option<String>, fix: &str) -> String {
+    format!("{what}{}; convert with {fix}", nan.unwrap_or_default())
+}
+
 fn first_nan(a: &pickle::NdArray) -> Option<usize> {
     a.to_f64()?.iter().position(|f| f.is_nan())
 }

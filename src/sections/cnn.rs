@@ -3,12 +3,12 @@
 //!
 //! Outputs: `report/results/04.2-cnn.json` and the run under `data/models/04.2-cnn/`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use crate::models::{CnnParams, Net};
-use crate::sections::neural::{self, NeuralConfig};
+use crate::sections::neural;
 use crate::training::TrainParams;
 
 /// Name of this section in file names.
@@ -30,21 +30,7 @@ pub struct CnnConfig {
     pub init: Option<PathBuf>,
 }
 
-impl NeuralConfig for CnnConfig {
-    const SECTION: &'static str = SECTION;
-    fn train(&self) -> &TrainParams {
-        &self.train
-    }
-    fn split_seed(&self) -> u64 {
-        self.split_seed
-    }
-    fn net(&self) -> Net {
-        Net::Cnn(self.model.clone())
-    }
-    fn init(&self) -> Option<&Path> {
-        self.init.as_deref()
-    }
-}
+neural::neural_config!(CnnConfig, Net::Cnn, init);
 
 /// `report/results/04.2-cnn.json`.
 pub(crate) type NeuralResults = neural::NeuralResults<CnnConfig>;

@@ -105,36 +105,31 @@ impl Figure for ClassDistribution {
                 .x_label_area_size(45)
                 .y_label_area_size(75);
             let x_range = -0.5f64..(k as f64 - 0.5);
+            // The two charts differ in their y coordinate type only: one mesh set-up for both.
+            macro_rules! mesh {
+                ($chart:expr, $y_desc:expr) => {
+                    $chart
+                        .configure_mesh()
+                        .disable_x_mesh()
+                        .light_line_style(RGBColor(235, 235, 235))
+                        .x_labels(k)
+                        .x_label_formatter(&|x| format!("{}", x.round() as i64))
+                        .x_desc("class index")
+                        .y_desc($y_desc)
+                        .y_label_formatter(&|y| format!("{y:.0}"))
+                        .label_style(("sans-serif", 15))
+                        .axis_desc_style(("sans-serif", 18))
+                        .draw()?
+                };
+            }
             if log {
                 let mut chart =
                     builder.build_cartesian_2d(x_range, (0.7f64..max * 2.5).log_scale())?;
-                chart
-                    .configure_mesh()
-                    .disable_x_mesh()
-                    .light_line_style(RGBColor(235, 235, 235))
-                    .x_labels(k)
-                    .x_label_formatter(&|x| format!("{}", x.round() as i64))
-                    .x_desc("class index")
-                    .y_desc("images (log)")
-                    .y_label_formatter(&|y| format!("{y:.0}"))
-                    .label_style(("sans-serif", 15))
-                    .axis_desc_style(("sans-serif", 18))
-                    .draw()?;
+                mesh!(chart, "images (log)");
                 self.bars(&mut chart, 0.7)?;
             } else {
                 let mut chart = builder.build_cartesian_2d(x_range, 0f64..max * 1.12)?;
-                chart
-                    .configure_mesh()
-                    .disable_x_mesh()
-                    .light_line_style(RGBColor(235, 235, 235))
-                    .x_labels(k)
-                    .x_label_formatter(&|x| format!("{}", x.round() as i64))
-                    .x_desc("class index")
-                    .y_desc("images")
-                    .y_label_formatter(&|y| format!("{y:.0}"))
-                    .label_style(("sans-serif", 15))
-                    .axis_desc_style(("sans-serif", 18))
-                    .draw()?;
+                mesh!(chart, "images");
                 self.bars(&mut chart, 0.0)?;
             }
         }

@@ -5,13 +5,13 @@
 //! Outputs: `report/results/04.3-efficientnet.json` and the run under
 //! `data/models/04.3-efficientnet/`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use crate::models::EfficientNetParams;
 use crate::models::Net;
-use crate::sections::neural::{self, NeuralConfig};
+use crate::sections::neural;
 use crate::training::TrainParams;
 
 /// Name of this section in file names.
@@ -32,21 +32,7 @@ pub struct EfficientNetConfig {
     pub weights: Option<PathBuf>,
 }
 
-impl NeuralConfig for EfficientNetConfig {
-    const SECTION: &'static str = SECTION;
-    fn train(&self) -> &TrainParams {
-        &self.train
-    }
-    fn split_seed(&self) -> u64 {
-        self.split_seed
-    }
-    fn net(&self) -> Net {
-        Net::Efficientnet(self.model.clone())
-    }
-    fn init(&self) -> Option<&Path> {
-        self.weights.as_deref()
-    }
-}
+neural::neural_config!(EfficientNetConfig, Net::Efficientnet, weights);
 
 /// `report/results/04.3-efficientnet.json`.
 pub(crate) type NeuralResults = neural::NeuralResults<EfficientNetConfig>;

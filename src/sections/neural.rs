@@ -32,6 +32,31 @@ pub trait NeuralConfig: Clone + Serialize + serde::de::DeserializeOwned + Partia
     fn init(&self) -> Option<&Path>;
 }
 
+/// Implements [`NeuralConfig`] for a section's configuration struct with fields `model`,
+/// `train` and `split_seed`: `neural_config!(Config, Net::Variant, init_field)`, where
+/// `init_field` is its `Option<PathBuf>` of starting weights; the section is the module's
+/// `SECTION`.
+macro_rules! neural_config {
+    ($config:ty, $variant:path, $init:ident) => {
+        impl $crate::sections::neural::NeuralConfig for $config {
+            const SECTION: &'static str = SECTION;
+            fn train(&self) -> &$crate::training::TrainParams {
+                &self.train
+            }
+            fn split_seed(&self) -> u64 {
+                self.split_seed
+            }
+            fn net(&self) -> $crate::models::Net {
+                $variant(self.model.clone())
+            }
+            fn init(&self) -> Option<&std::path::Path> {
+                self.$init.as_deref()
+            }
+        }
+    };
+}
+pub(crate) use neural_config;
+
 /// `report/results/04.2-cnn.json` and `04.3-efficientnet.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NeuralResults<C> {

@@ -146,12 +146,9 @@ pub fn generate(params: &SynthParams) -> Result<Dataset> {
             rng.set_stream(i as u64 + 1);
             render_glyph(REPORT_CLASSES[label], params, &mut rng, out);
         });
-    Dataset::new(
+    Dataset::report_format(
         images,
         labels,
-        IMAGE_SIDE,
-        IMAGE_SIDE,
-        REPORT_CLASSES.to_vec(),
         Source::Synthetic {
             n: params.n,
             seed: params.seed,
