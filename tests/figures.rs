@@ -31,11 +31,23 @@ fn learning_curves_render_with_legends() {
     for text in [
         "EfficientNet-b0",
         "CNN",
-        "training cross-entropy",
+        "training (solid), validation (dashed)",
         "validation accuracy",
         "epoch",
     ] {
         assert!(svg.contains(text), "SVG lacks {text}");
+    }
+    // The kept checkpoint (lowest validation loss) is named in the legend.
+    for h in [history(2.0), history(1.5)] {
+        let best = h
+            .iter()
+            .min_by(|a, b| a.val_loss.total_cmp(&b.val_loss))
+            .map(|r| r.epoch)
+            .unwrap();
+        assert!(
+            svg.contains(&format!("(chosen epoch {best})")),
+            "no chosen epoch {best}"
+        );
     }
 }
 

@@ -355,6 +355,8 @@ pub enum FigureCommand {
     LearningCurves,
     /// Section 4.1: per-class F1 of the baselines, from report/results/04.1-baselines.json
     Baselines,
+    /// Section 6.2: the fold scores and the SVM grid, from report/results/06.2-cv.json
+    Cv,
     /// Section 2: class distribution and one sample per class (+ results/02-dataset.json)
     Dataset {
         #[command(flatten)]

@@ -209,6 +209,13 @@ fn run(command: &Command) -> Result<()> {
         Command::Figures {
             which: FigureCommand::LearningCurves,
         } => learning_curves::run().map(wrote_figure),
+        Command::Figures {
+            which: FigureCommand::Cv,
+        } => {
+            let res: cv::CvResults = paths::read_json(&paths::result(cv::SECTION))?;
+            wrote_figure(cv::cv_figure(&res)?);
+            cv::svm_grid_figure(&res.grid).map(wrote_figure)
+        }
         Command::Preprocess { data, seed } => {
             let res = preprocessing::run(&data.load()?.0, *seed)?;
             print!("{}", preprocessing::summary(&res));

@@ -1,5 +1,6 @@
-//! Learning curves: training cross-entropy per epoch (left) and validation accuracy per epoch
-//! (right), one line per run.
+//! Learning curves: training and validation cross-entropy per epoch (left) and validation
+//! accuracy per epoch (right), one colour per run, the epoch whose checkpoint is kept (lowest
+//! validation loss) ringed.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -40,7 +41,12 @@ impl Figure for LearningCurves {
             .unwrap_or(1)
             .max(2) as f64;
         let all = || self.runs.iter().flat_map(|(_, h)| h.iter());
-        let max_loss = all().map(|r| r.train_loss).fold(0.0, f64::max).max(1e-3) * 1.05;
+        let max_loss = all()
+            .map(|r| r.train_loss.max(r.val_loss))
+            .filter(|l| l.is_finite())
+            .fold(0.0, f64::max)
+            .max(1e-3)
+            * 1.05;
         let min_acc = all().map(|r| r.val_accuracy).fold(1.0, f64::min);
         let acc_lo = ((min_acc * 100.0 - 2.0) / 5.0).floor().max(0.0) * 5.0;
         for (area, loss) in [(left, true), (right, false)] {
@@ -48,7 +54,7 @@ impl Figure for LearningCurves {
             builder
                 .caption(
                     if loss {
-                        "training cross-entropy"
+                        "cross-entropy: training (solid), validation (dashed)"
                     } else {
                         "validation accuracy"
                     },
@@ -88,24 +94,51 @@ impl Figure for LearningCurves {
                 .draw()?;
             for (k, (label, history)) in self.runs.iter().enumerate() {
                 let color = COLORS[k % COLORS.len()];
-                let points: Vec<(f64, f64)> = history
-                    .iter()
-                    .map(|r| {
-                        let y = if loss {
-                            r.train_loss
-                        } else {
-                            100.0 * r.val_accuracy
-                        };
-                        (r.epoch as f64, y)
-                    })
-                    .collect();
+                let series = |f: fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
+                    history.iter().map(|r| (r.epoch as f64, f(r))).collect()
+                };
+                let main = if loss {
+                    series(|r| r.train_loss)
+                } else {
+                    series(|r| 100.0 * r.val_accuracy)
+                };
+                let chosen = chosen_epoch(history);
+                let name = match chosen {
+                    Some(e) => format!("{label} (chosen epoch {e})"),
+                    None => label.clone(),
+                };
                 chart
-                    .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
-                    .label(label.as_str())
+                    .draw_series(LineSeries::new(main.clone(), color.stroke_width(2)))?
+                    .label(name)
                     .legend(move |(x, y)| {
                         PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
                     });
-                chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+                chart.draw_series(main.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+                if loss {
+                    let val = series(|r| r.val_loss);
+                    chart.draw_series(DashedLineSeries::new(
+                        val.clone(),
+                        8,
+                        5,
+                        color.stroke_width(2),
+                    ))?;
+                    chart.draw_series(val.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+                }
+                // The checkpoint kept: the epoch of lowest validation loss, ringed on its curve.
+                if let Some(e) = chosen {
+                    let on = if loss {
+                        series(|r| r.val_loss)
+                    } else {
+                        main.clone()
+                    };
+                    if let Some(&p) = on.iter().find(|p| p.0 == e as f64) {
+                        chart.draw_series(std::iter::once(Circle::new(
+                            p,
+                            9,
+                            color.stroke_width(3),
+                        )))?;
+                    }
+                }
             }
             chart
                 .configure_series_labels()
@@ -121,4 +154,18 @@ impl Figure for LearningCurves {
         }
         Ok(())
     }
+}
+
+/// The epoch whose checkpoint training keeps: the lowest validation loss (the first of equal
+/// ones), as [`crate::training::Fit`] picks it.
+fn chosen_epoch(history: &[EpochRecord]) -> Option<usize> {
+    history
+        .iter()
+        .filter(|r| r.val_loss.is_finite())
+        .min_by(|a, b| {
+            a.val_loss
+                .total_cmp(&b.val_loss)
+                .then(a.epoch.cmp(&b.epoch))
+        })
+        .map(|r| r.epoch)
 }

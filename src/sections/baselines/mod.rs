@@ -58,7 +58,7 @@ impl Default for BaselinesConfig {
 
 impl BaselinesConfig {
     /// The SVM without the iteration cap (`svm-converged`).
-    pub(crate) fn svm_uncapped(&self) -> SvmParams {
+    pub fn svm_uncapped(&self) -> SvmParams {
         SvmParams {
             max_iter: None,
             ..self.svm.clone()

@@ -14,11 +14,18 @@ pub(crate) const CV_FIGURE: &str = "06-cv";
 /// File stem of the SVM grid heat-map.
 pub(crate) const SVM_GRID_FIGURE: &str = "06-grid-svm";
 
+/// One model's strip: label, held-out accuracies and macro F1s (percent), and whether each
+/// fold is marked.
+type Strip = (String, Vec<f64>, Vec<f64>, Vec<bool>);
+
 /// Held-out accuracy and macro F1 of every fold, per model (percent).
 struct FoldStrips {
-    /// (model label, accuracies, macro F1s)
-    models: Vec<(String, Vec<f64>, Vec<f64>)>,
+    /// One strip per model.
+    models: Vec<Strip>,
     folds: usize,
+    /// Legend of the marked folds' rings (those that hold out a class with fewer images than
+    /// folds), if any.
+    marked: Option<String>,
 }
 
 impl Figure for FoldStrips {
@@ -58,7 +65,7 @@ impl Figure for FoldStrips {
         // Model names under the axis, one line per comma-separated part.
         let style =
             TextStyle::from(("sans-serif", 14).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
-        for (i, (label, _, _)) in self.models.iter().enumerate() {
+        for (i, (label, ..)) in self.models.iter().enumerate() {
             let (px, py) = chart.backend_coord(&(i as f64, lo));
             for (k, part) in label.split(", ").enumerate() {
                 root.draw(&Text::new(
@@ -98,6 +105,10 @@ impl Figure for FoldStrips {
                         .legend(move |(lx, ly)| Circle::new((lx + 8, ly), 5, c.filled()));
                     first = false;
                 }
+                let rings = v.iter().zip(&self.models[i].3).filter(|(_, &m)| m);
+                chart.draw_series(
+                    rings.map(|(&y, _)| Circle::new((x, y), 8, BLACK.stroke_width(2))),
+                )?;
                 chart.draw_series(std::iter::once(PathElement::new(
                     vec![(x + 0.07, ms.mean - ms.std), (x + 0.07, ms.mean + ms.std)],
                     colour.stroke_width(2),
@@ -107,6 +118,12 @@ impl Figure for FoldStrips {
                     colour.stroke_width(3),
                 )))?;
             }
+        }
+        if let Some(note) = &self.marked {
+            chart
+                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+                .label(note.as_str())
+                .legend(|(lx, ly)| Circle::new((lx + 8, ly), 7, BLACK.stroke_width(2)));
         }
         chart
             .configure_series_labels()
@@ -121,7 +138,32 @@ impl Figure for FoldStrips {
 
 /// Writes `figures/06-cv.{svg,png}` from the models cross-validated so far.
 pub fn cv_figure(res: &CvResults) -> Result<Png> {
+    let marked: Vec<usize> = res
+        .tiny_classes
+        .iter()
+        .flat_map(|t| t.held_out_in.iter().copied())
+        .collect();
+    let note = (!res.tiny_classes.is_empty()).then(|| {
+        let held: Vec<String> = res
+            .tiny_classes
+            .iter()
+            .map(|t| {
+                let folds: Vec<String> =
+                    t.held_out_in.iter().map(|f| (f + 1).to_string()).collect();
+                format!(
+                    "fold {} holds out class {} ('{}', {} image{})",
+                    folds.join(", "),
+                    t.class,
+                    t.character,
+                    t.images,
+                    if t.images == 1 { "" } else { "s" }
+                )
+            })
+            .collect();
+        held.join("; ")
+    });
     let fig = FoldStrips {
+        marked: note,
         models: res
             .models
             .iter()
@@ -130,6 +172,7 @@ pub fn cv_figure(res: &CvResults) -> Result<Png> {
                     m.model.label.clone(),
                     m.folds.iter().map(|f| 100.0 * f.heldout_accuracy).collect(),
                     m.folds.iter().map(|f| 100.0 * f.heldout_macro_f1).collect(),
+                    m.folds.iter().map(|f| marked.contains(&f.fold)).collect(),
                 )
             })
             .collect(),
