@@ -354,6 +354,70 @@ pub fn confused_pairs(cm: &ConfusionMatrix, chars: &[char], k: usize) -> Vec<Con
     pairs
 }
 
+/// McNemar's exact test of two classifiers on the same test images: the images only the first
+/// reads right, those only the second does, and the two-sided p-value of that split under the
+/// hypothesis that both err equally often (a binomial test with p = 1/2 on the discordant
+/// images; 1 when there are none). The paired test for "is one model better on this test set":
+/// unlike two separate confidence intervals it uses that both read the same images.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct McNemar {
+    /// Test images the first classifier reads right and the second wrong.
+    pub only_first: u64,
+    /// Test images the second reads right and the first wrong.
+    pub only_second: u64,
+    /// Exact two-sided p-value.
+    pub p_value: f64,
+}
+
+/// McNemar's exact test (see [`McNemar`]) of the predictions `first` and `second` of the
+/// labels `truth`; an error when the three lengths differ.
+///
+/// ```
+/// use charlab::metrics::mcnemar;
+/// let t = mcnemar(&[0, 1, 1, 0], &[0, 1, 1, 0], &[1, 1, 0, 0]).unwrap();
+/// assert_eq!((t.only_first, t.only_second), (2, 0));
+/// assert!((t.p_value - 0.5).abs() < 1e-12);
+/// ```
+pub fn mcnemar(truth: &[usize], first: &[usize], second: &[usize]) -> Result<McNemar> {
+    if first.len() != truth.len() || second.len() != truth.len() {
+        return Err(Error::param(
+            "predictions",
+            format!(
+                "{} and {} predictions for {} labels: both models must label the same images",
+                first.len(),
+                second.len(),
+                truth.len()
+            ),
+        ));
+    }
+    let (mut b, mut c) = (0u64, 0u64);
+    for ((&t, &x), &y) in truth.iter().zip(first).zip(second) {
+        match (x == t, y == t) {
+            (true, false) => b += 1,
+            (false, true) => c += 1,
+            _ => {}
+        }
+    }
+    let n = b + c;
+    let k = b.min(c);
+    // P(X <= k) for X ~ Binomial(n, 1/2), summed in log space (n can be thousands).
+    let mut log_c = 0.0f64; // ln C(n, i)
+    let mut terms = Vec::with_capacity(k as usize + 1);
+    for i in 0..=k {
+        if i > 0 {
+            log_c += ((n - i + 1) as f64).ln() - (i as f64).ln();
+        }
+        terms.push(log_c - n as f64 * std::f64::consts::LN_2);
+    }
+    let top = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let tail = top.exp() * terms.iter().map(|t| (t - top).exp()).sum::<f64>();
+    Ok(McNemar {
+        only_first: b,
+        only_second: c,
+        p_value: if n == 0 { 1.0 } else { (2.0 * tail).min(1.0) },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,3 +78,44 @@ fn normalized_rows_sum_to_one_and_pairs_are_ranked() {
         .unwrap();
     assert_eq!(top[0].count, max);
 }
+
+#[test]
+fn mcnemar_is_the_exact_binomial_test_on_the_discordant_images() {
+    use charlab::metrics::mcnemar;
+    // 10 images only the first reads right, 2 only the second, 5 both, 3 neither.
+    let mut truth = Vec::new();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for (n, ra, rb) in [
+        (10, true, false),
+        (2, false, true),
+        (5, true, true),
+        (3, false, false),
+    ] {
+        for _ in 0..n {
+            truth.push(0);
+            a.push(if ra { 0 } else { 1 });
+            b.push(if rb { 0 } else { 2 });
+        }
+    }
+    let t = mcnemar(&truth, &a, &b).unwrap();
+    assert_eq!((t.only_first, t.only_second), (10, 2));
+    // 2 * P(X <= 2), X ~ Binomial(12, 1/2) = 2 * (1 + 12 + 66) / 4096.
+    assert!((t.p_value - 158.0 / 4096.0).abs() < 1e-12, "{}", t.p_value);
+    // Symmetric, at most 1, and 1 when the models never disagree on correctness.
+    assert_eq!(mcnemar(&truth, &b, &a).unwrap().p_value, t.p_value);
+    assert_eq!(mcnemar(&truth, &a, &a).unwrap().p_value, 1.0);
+    // Thousands of discordant images stay finite.
+    let n = 6000;
+    let (t2, x, y) = (
+        vec![0; n],
+        (0..n).map(|i| usize::from(i % 3 == 0)).collect::<Vec<_>>(),
+        vec![0; n],
+    );
+    let big = mcnemar(&t2, &x, &y).unwrap();
+    assert!(
+        big.p_value.is_finite() && big.p_value < 1e-100,
+        "{}",
+        big.p_value
+    );
+    assert!(mcnemar(&truth, &a[..3], &b).is_err());
+}

@@ -964,7 +964,32 @@ fn check_cv() -> Vec<String> {
             nb.row(i, r, row, &values);
         }
     }
-    if let Some(i) = nb.cell("Predictor::load(&dir)") {
+    let absent = nb.cell("Predictor::load(&dir)").and_then(|i| {
+        // A machine without the vote's folder says so, naming the vote and the folder.
+        let out = nb.stdout(i);
+        let line = out.lines().find_map(|l| {
+            let (name, dir) = l
+                .strip_suffix(" is not on this machine; `charlab cv --resume` makes it")?
+                .rsplit_once(": ")?;
+            Some(vec![name.to_string(), dir.to_string()])
+        })?;
+        Some((i, line))
+    });
+    if let Some((i, v)) = absent {
+        let ens = at(&res, "/ensembles")
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        match ens.iter().find(|e| e["name"] == v[0].as_str()) {
+            Some(e) => {
+                let dir = e["run_dir"].as_str().unwrap_or_default();
+                nb.text(i, "the vote's folder", &v[1], dir);
+            }
+            None => nb
+                .problems
+                .push(format!("cell {i}: no vote named {:?} in the results", v[0])),
+        }
+    } else if let Some(i) = nb.cell("Predictor::load(&dir)") {
         // The fold vote loaded back from its folder labels the test part as the vote was scored.
         let (name, folder) = (nb.line(i, "vote:   {}"), nb.line(i, "folder: {}"));
         if let (Some(v), Some(d)) = (name, folder) {

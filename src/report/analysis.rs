@@ -164,13 +164,14 @@ pub(super) fn tuning(w: &mut Writer, t: &TuningResults) -> String {
     )
 }
 
-/// Whether Table 1's top two models by accuracy differ beyond the noise: a 95% binomial
-/// interval of each accuracy on the test images, and the cross-validated comparison when
-/// section 6.2 has both.
+/// Whether Table 1's top two models by accuracy differ beyond the noise: McNemar's paired test
+/// on the test images when section 5 recorded it (else a 95% binomial interval of each
+/// accuracy), and the cross-validated comparison when section 6.2 has both.
 pub(super) fn noise(
     w: &mut Writer,
     rows: &[Table1Row],
     n_test: usize,
+    paired: Option<&(String, String, crate::metrics::McNemar)>,
     cv: Option<&CvResults>,
 ) -> Option<String> {
     let mut r: Vec<&Table1Row> = rows.iter().collect();
@@ -191,19 +192,45 @@ pub(super) fn noise(
     } else {
         String::new()
     };
-    let within = diff < 1.96 * (half(a.accuracy).powi(2) + half(b.accuracy).powi(2)).sqrt() / 1.96;
     let mut s = format!(
-        "{} is ahead of {} by {d} points of accuracy ({im} of {nt} test images){f1_note}. A 95% \
-         binomial interval on {nt} images is about ±{ha} points for each accuracy, so the \
-         difference is {} on this split.",
-        a.model,
-        b.model,
-        if within {
-            "within the noise"
-        } else {
-            "larger than the noise"
-        }
+        "{} is ahead of {} by {d} points of accuracy ({im} of {nt} test images){f1_note}.",
+        a.model, b.model
     );
+    match paired.filter(|p| p.0 == a.model && p.1 == b.model) {
+        Some((_, _, t)) => {
+            let (only_a, only_b) = (w.int(t.only_first as usize), w.int(t.only_second as usize));
+            let p = if t.p_value < 0.001 {
+                format!("< {}", w.num(0.001, 3))
+            } else {
+                format!("= {}", w.num(t.p_value, 3))
+            };
+            s.push_str(&format!(
+                " On the same test images, {only_a} are read right by {} only and {only_b} by {} \
+                 only; McNemar's exact test on these gives p {p}, so the difference is {} on this \
+                 split (at the 5% level).",
+                a.model,
+                b.model,
+                if t.p_value < 0.05 {
+                    "beyond the noise"
+                } else {
+                    "within the noise"
+                }
+            ));
+        }
+        None => {
+            let within =
+                diff < 1.96 * (half(a.accuracy).powi(2) + half(b.accuracy).powi(2)).sqrt() / 1.96;
+            s.push_str(&format!(
+                " A 95% binomial interval on {nt} images is about ±{ha} points for each \
+                 accuracy, so the difference is {} on this split.",
+                if within {
+                    "within the noise"
+                } else {
+                    "larger than the noise"
+                }
+            ));
+        }
+    }
     if let Some(c) = cv {
         let name = |row: &Table1Row| {
             crate::sections::results::MODELS

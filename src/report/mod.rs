@@ -314,7 +314,13 @@ pub fn render() -> Result<Writer> {
     }
     w.para(table1.trim_end());
     let n_test = pre.random.sizes.2;
-    if let Some(t) = analysis::noise(&mut w, &res.table1, n_test, cv_res.as_ref()) {
+    if let Some(t) = analysis::noise(
+        &mut w,
+        &res.table1,
+        n_test,
+        res.paired_test.as_ref(),
+        cv_res.as_ref(),
+    ) {
         w.para(&t);
     }
     w.figure(

@@ -9,9 +9,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Source};
-use crate::metrics::{
-    confused_pairs, ClassMetrics, ConfusedClasses, ConfusedPair, ConfusionMatrix,
-};
+use crate::metrics::{confused_pairs, mcnemar, ClassMetrics, ConfusedClasses, ConfusedPair};
+use crate::metrics::{ConfusionMatrix, McNemar};
 use crate::plot::{self, ConfusionHeatmap, PerClassBars};
 use crate::sections::{baselines, cnn, efficientnet};
 use crate::{paths, Error, Result};
@@ -180,6 +179,10 @@ pub struct ResultsSummary {
     pub per_class_f1: Vec<(String, Vec<f64>)>,
     /// Results files read.
     pub inputs: Vec<String>,
+    /// McNemar's test of Table 1's top two models by test accuracy on the same test images:
+    /// (the first, the second, the test), when both recorded their test predictions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired_test: Option<(String, String, McNemar)>,
 }
 
 /// Table 1 as a DataFrame: model, accuracy %, macro F1 %, and the report's two numbers.
@@ -270,6 +273,7 @@ pub fn summarize(
         .collect();
     let mut inputs: Vec<String> = outcomes.iter().map(|o| o.results_file.clone()).collect();
     inputs.dedup();
+    let paired_test = paired_test(data, outcomes)?;
     let absent_classes = (0..chars.len())
         .filter(|&c| {
             outcomes
@@ -292,7 +296,34 @@ pub fn summarize(
             .map(|o| (o.name.clone(), o.per_class.iter().map(|m| m.f1).collect()))
             .collect(),
         inputs,
+        paired_test,
     })
+}
+
+/// McNemar's test of the two Table 1 models with the highest test accuracy (first the higher),
+/// when both recorded test predictions on the same split.
+fn paired_test(
+    data: &Dataset,
+    outcomes: &[ModelOutcome],
+) -> Result<Option<(String, String, McNemar)>> {
+    let mut ranked: Vec<&ModelOutcome> = outcomes
+        .iter()
+        .filter(|o| MODELS.iter().any(|m| m.0 == o.key))
+        .collect();
+    ranked.sort_by(|a, b| b.accuracy.total_cmp(&a.accuracy));
+    let (Some(a), Some(b)) = (ranked.first(), ranked.get(1)) else {
+        return Ok(None);
+    };
+    if a.test_predictions.is_empty()
+        || b.test_predictions.is_empty()
+        || a.split_seed != b.split_seed
+    {
+        return Ok(None);
+    }
+    let split = crate::split::random_split(data.len(), a.split_seed)?;
+    let truth = data.labels_at(&split.test);
+    let test = mcnemar(&truth, &a.test_predictions, &b.test_predictions)?;
+    Ok(Some((a.name.clone(), b.name.clone(), test)))
 }
 
 /// The outcome of `summary`'s best model.
