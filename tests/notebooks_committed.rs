@@ -964,45 +964,35 @@ fn check_cv() -> Vec<String> {
             nb.row(i, r, row, &values);
         }
     }
-    let absent = nb.cell("Predictor::load(&dir)").and_then(|i| {
-        // A machine without the vote's folder says so, naming the vote and the folder.
+    if let Some(i) = nb.cell("Predictor::load(&dir)") {
+        // The fold vote loaded back from its folder labels the test part as the vote was scored;
+        // a machine without the folder says so, naming the vote and the folder.
         let out = nb.stdout(i);
-        let line = out.lines().find_map(|l| {
+        let absent = out.lines().find_map(|l| {
             let (name, dir) = l
                 .strip_suffix(" is not on this machine; `charlab cv --resume` makes it")?
                 .rsplit_once(": ")?;
-            Some(vec![name.to_string(), dir.to_string()])
-        })?;
-        Some((i, line))
-    });
-    if let Some((i, v)) = absent {
-        let ens = at(&res, "/ensembles")
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        match ens.iter().find(|e| e["name"] == v[0].as_str()) {
-            Some(e) => {
-                let dir = e["run_dir"].as_str().unwrap_or_default();
-                nb.text(i, "the vote's folder", &v[1], dir);
-            }
-            None => nb
-                .problems
-                .push(format!("cell {i}: no vote named {:?} in the results", v[0])),
-        }
-    } else if let Some(i) = nb.cell("Predictor::load(&dir)") {
-        // The fold vote loaded back from its folder labels the test part as the vote was scored.
-        let (name, folder) = (nb.line(i, "vote:   {}"), nb.line(i, "folder: {}"));
-        if let (Some(v), Some(d)) = (name, folder) {
+            Some((name.to_string(), dir.to_string()))
+        });
+        let loaded = absent.is_none();
+        let shown = match absent {
+            Some(v) => Some(v),
+            None => match (nb.line(i, "vote:   {}"), nb.line(i, "folder: {}")) {
+                (Some(v), Some(d)) => Some((v[0].clone(), d[0].clone())),
+                _ => None,
+            },
+        };
+        if let Some((name, folder)) = shown {
             let ens = at(&res, "/ensembles")
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
-            match ens.iter().find(|e| e["name"] == v[0].as_str()) {
+            match ens.iter().find(|e| e["name"] == name.as_str()) {
                 Some(e) => {
                     let dir = e["run_dir"].as_str().unwrap_or_default();
-                    nb.text(i, "the vote's folder", &d[0], dir);
-                    if let Some(a) = nb.line(i, "test accuracy {}% (the vote as scored above: {}%)")
-                    {
+                    nb.text(i, "the vote's folder", &folder, dir);
+                    let accuracy = "test accuracy {}% (the vote as scored above: {}%)";
+                    if let Some(a) = loaded.then(|| nb.line(i, accuracy)).flatten() {
                         let acc = 100.0 * num(e, "/test_accuracy");
                         nb.num(i, "the loaded vote's test accuracy", &a[0], acc);
                         nb.num(i, "the vote's test accuracy", &a[1], acc);
@@ -1010,7 +1000,7 @@ fn check_cv() -> Vec<String> {
                 }
                 None => nb
                     .problems
-                    .push(format!("cell {i}: no vote named {:?} in the results", v[0])),
+                    .push(format!("cell {i}: no vote named {name:?} in the results")),
             }
         }
     }
