@@ -466,6 +466,9 @@ pub fn render() -> Result<Writer> {
          most; section 6.1 tests pretraining on handwriting instead.",
     );
     w.para(&why);
+    if let Some(p) = analysis::case_groups(&mut w, &ds, &views) {
+        w.para(&p);
+    }
 
     // 8. Conclusions.
     let concl = analysis::conclusions(
