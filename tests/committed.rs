@@ -48,6 +48,15 @@ fn readme_table1_is_the_reports() {
         readme == expected,
         "README.md's Table 1 is stale: run `charlab report`"
     );
+    let timings = charlab::report::timings_markdown(&mut charlab::report::Writer::default());
+    assert!(timings.contains("| 4.2 CNN |"), "{timings}");
+    let expected =
+        charlab::report::readme_with_block(&readme, charlab::report::README_TIMINGS, &timings)
+            .unwrap();
+    assert!(
+        readme == expected,
+        "README.md's table of section times is stale: run `charlab report`"
+    );
 }
 
 #[test]

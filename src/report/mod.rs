@@ -15,7 +15,8 @@ mod levers;
 mod readme;
 mod writer;
 
-pub use readme::{readme_with_table1, table1_markdown, README_TABLE1};
+pub use readme::{readme_with_block, readme_with_table1, table1_markdown, timings_markdown};
+pub use readme::{README_TABLE1, README_TIMINGS};
 
 pub use cv::write_section as cv_section;
 pub use html::{markdown_fragment_html, to_html, unrecorded_numbers};
@@ -571,6 +572,13 @@ pub fn write() -> Result<Vec<PathBuf>> {
             Error::bad_data(
                 paths::relative(&readme),
                 format!("{m}; put them back where Table 1 belongs"),
+            )
+        })?;
+        let timings = timings_markdown(&mut Writer::default());
+        let updated = readme_with_block(&updated, README_TIMINGS, &timings).map_err(|m| {
+            Error::bad_data(
+                paths::relative(&readme),
+                format!("{m}; put them back around the table of section times"),
             )
         })?;
         if updated != text {
