@@ -23,6 +23,7 @@
 //! - [`inference`]: a run folder loaded back to label new images ([`inference::Predictor`]),
 //!   logit adjustment, soft and majority votes;
 //! - [`plot`]: figures as SVG and PNG with an embedded font, shown inline in notebooks;
+//! - [`jobs`]: a section's work as independent units for a scheduler (plan, one unit, collect);
 //!
 //! and above them, what the report and its tools need:
 //!
@@ -49,6 +50,7 @@ pub mod data;
 pub mod display;
 pub mod error;
 pub mod inference;
+pub mod jobs;
 pub mod metrics;
 pub mod models;
 pub mod notebook;

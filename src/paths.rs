@@ -194,10 +194,15 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> crate::Result<
 
 /// SHA-256 of a file's bytes, as lowercase hex (an error names the file).
 pub fn sha256_file(path: &Path) -> crate::Result<String> {
-    use sha2::{Digest, Sha256};
     let bytes = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
-    Ok(Sha256::digest(&bytes)
+    Ok(sha256_bytes(&bytes))
+}
+
+/// The SHA-256 of `bytes`, in hex.
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect())
+        .collect()
 }

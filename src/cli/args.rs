@@ -30,13 +30,13 @@ pub struct Cli {
 pub struct DataArgs {
     /// A train.pkl (pickle of (X, y)), an EMNIST IDX folder, or `default` for the embedded
     /// synthetic set [env: CHARLAB_DATA; default: the embedded set]
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     pub data: Option<String>,
     /// Images in the embedded default set (when --data is not given)
-    #[arg(long, value_name = "N", default_value_t = 30_134)]
+    #[arg(long, value_name = "N", default_value_t = 30_134, global = true)]
     pub default_size: usize,
     /// Seed of the embedded default set
-    #[arg(long, value_name = "N", default_value_t = crate::data::synth::DEFAULT_SEED)]
+    #[arg(long, value_name = "N", default_value_t = crate::data::synth::DEFAULT_SEED, global = true)]
     pub data_seed: u64,
 }
 
@@ -169,7 +169,7 @@ pub enum Command {
     /// Section 6.1: pretrain on a larger handwriting corpus (images identical to a validation or
     /// test image dropped), then the variants: scratch vs pretrained, augmentation, class
     /// weights, logit adjustment (results/06.1-levers.json, runs in data/models/06.1-levers/)
-    Levers(LeversArgs),
+    Levers(LeversCommand),
     /// Section 6.2: stratified 5-fold cross-validation of Table 1's models and 6.1's best,
     /// grid searches, votes over the fold models (results/06.2-cv.json, runs in
     /// data/models/06.2-cv/)
@@ -261,6 +261,9 @@ pub struct TuneArgs {
 /// `charlab cv`'s arguments.
 #[derive(Args)]
 pub struct CvArgs {
+    /// A step for a scheduler (none: the whole section on this machine)
+    #[command(subcommand)]
+    pub step: Option<UnitStep>,
     #[command(flatten)]
     pub data: DataArgs,
     /// Reuse finished folds and grid points, continue started ones
@@ -268,8 +271,41 @@ pub struct CvArgs {
     pub resume: bool,
     /// Small and fast: 3 folds of small models, 2 x 2 grids, on 1,500 embedded images (unless
     /// --data is given)
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub quick: bool,
+}
+
+/// A section's work as independent units for a scheduler (a Slurm job array): plan, run one
+/// unit, collect.
+#[derive(Subcommand, Clone)]
+pub enum UnitStep {
+    /// Write the section's units as JSON lines (index, id, what, run folder, key, dependencies,
+    /// stage) and print each stage's index range
+    Plan {
+        /// Where to write the plan [default: plan.jsonl in the section's run folder]
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Run one unit of the plan (safe to requeue: a finished unit is reused, a started one
+    /// resumed); writes only the unit's folder
+    Run {
+        /// The unit's index in the plan (a job array's task id)
+        #[arg(long, value_name = "N")]
+        unit: usize,
+    },
+    /// Read the finished units into the results file, votes, tables and figures, exactly as
+    /// the single-machine run writes them; fails, naming them, when units are missing
+    Collect,
+}
+
+/// `charlab levers`'s arguments.
+#[derive(Args)]
+pub struct LeversCommand {
+    /// A step for a scheduler (none: the whole section on this machine)
+    #[command(subcommand)]
+    pub step: Option<UnitStep>,
+    #[command(flatten)]
+    pub args: LeversArgs,
 }
 
 /// `charlab levers` and `charlab pretrain`'s arguments.
@@ -279,17 +315,17 @@ pub struct LeversArgs {
     pub data: DataArgs,
     /// Pretraining corpus: an EMNIST folder (converted to the report's format), a train.pkl,
     /// or `default` for glyphs of the embedded generator (another seed than the data's)
-    #[arg(long, value_name = "PATH", default_value = "default")]
+    #[arg(long, value_name = "PATH", default_value = "default", global = true)]
     pub corpus: String,
     /// Images the embedded generator makes when --corpus is `default`
-    #[arg(long, value_name = "N", default_value_t = 60_000)]
+    #[arg(long, value_name = "N", default_value_t = 60_000, global = true)]
     pub corpus_size: usize,
     /// Continue started runs and reuse finished ones
     #[arg(long)]
     pub resume: bool,
     /// Small and fast: 2 variants of a 2-block CNN, 1 epoch each, on 1,500 embedded images and
     /// a 1,500-image corpus (unless --data / --corpus are given)
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub quick: bool,
 }
 
@@ -482,7 +518,8 @@ impl Command {
             Command::Tune {
                 model: TuneModel::Cnn(a),
             } => a.quick,
-            Command::Levers(a) | Command::Pretrain(a) => a.quick,
+            Command::Levers(a) => a.args.quick,
+            Command::Pretrain(a) => a.quick,
             Command::Cv(a) => a.quick,
             Command::Summary { .. }
             | Command::Figures { .. }

@@ -15,8 +15,9 @@ use std::time::Instant;
 use crate::sections::{baselines, cnn, dataset, efficientnet, learning_curves, neural};
 use crate::sections::{cnn_tuning, cv, levers, preprocessing, results};
 use crate::{inference, paths, progress, reproduce, Profile, Result, Settings};
-use args::{Cli, Command, CvArgs, DataArgs, FigureCommand, LeversArgs, TrainArgs, TrainModel};
+use args::{Cli, Command, CvArgs, DataArgs, FigureCommand, LeversArgs, LeversCommand, TrainArgs};
 use args::{EfficientNetVariant, TuneArgs, TuneModel};
+use args::{TrainModel, UnitStep};
 use clap::Parser;
 
 fn wrote_figure(png: crate::plot::Png) {
@@ -171,16 +172,131 @@ fn run_levers(args: &LeversArgs, profile: Profile, pretrain_only: bool) -> Resul
 fn cross_validate(args: &CvArgs, profile: Profile) -> Result<()> {
     let config = args::cv_config(profile);
     let (data, _) = args.data.for_profile(profile).load()?;
-    eprintln!(
-        "section 6.2 on {}; runs in {}",
-        about(&data),
-        paths::relative(&cv::run_root())
-    );
-    let res = cv::run(&data, &config, args.resume, |m| {
-        progress::line(format_args!("[6.2] {m}"))
-    })?;
-    print!("{}", cv::summary(&res));
+    let tell = |m: &str| progress::line(format_args!("[6.2] {m}"));
+    match &args.step {
+        Some(UnitStep::Plan { out }) => {
+            let units = cv::plan(&data, &config)?;
+            write_plan(&units, out.as_deref(), &cv::run_root())
+        }
+        Some(UnitStep::Run { unit }) => {
+            let units = cv::plan(&data, &config)?;
+            let u = checked_unit(&units, *unit, "section 6.2", &cv::run_root())?;
+            eprintln!(
+                "section 6.2 on {}: unit {} of {}, {} ({})",
+                about(&data),
+                u.index,
+                units.len(),
+                u.id,
+                u.what
+            );
+            cv::run_unit(&data, &config, &u.id, tell)?;
+            println!("unit {} ({}) finished: {}", u.index, u.id, u.run_dir);
+            Ok(())
+        }
+        Some(UnitStep::Collect) => {
+            let res = cv::collect(&data, &config, tell)?;
+            print!("{}", cv::summary(&res));
+            Ok(())
+        }
+        None => {
+            eprintln!(
+                "section 6.2 on {}; runs in {}",
+                about(&data),
+                paths::relative(&cv::run_root())
+            );
+            let res = cv::run(&data, &config, args.resume, tell)?;
+            print!("{}", cv::summary(&res));
+            Ok(())
+        }
+    }
+}
+
+fn levers_command(cmd: &LeversCommand, profile: Profile) -> Result<()> {
+    let Some(step) = &cmd.step else {
+        return run_levers(&cmd.args, profile, false);
+    };
+    let config = levers::LeversConfig::for_profile(profile);
+    let (data, _) = cmd.args.data.for_profile(profile).load()?;
+    let corpus = cmd.args.corpus(profile)?;
+    match step {
+        UnitStep::Plan { out } => {
+            let units = levers::plan(&data, &corpus, &config)?;
+            write_plan(&units, out.as_deref(), &levers::run_root())
+        }
+        UnitStep::Run { unit } => {
+            let units = levers::plan(&data, &corpus, &config)?;
+            let u = checked_unit(&units, *unit, "section 6.1", &levers::run_root())?;
+            eprintln!(
+                "section 6.1 on {}: unit {} of {}, {} ({})",
+                about(&data),
+                u.index,
+                units.len(),
+                u.id,
+                u.what
+            );
+            levers::run_unit(&data, &corpus, &config, &u.id)?;
+            println!("unit {} ({}) finished: {}", u.index, u.id, u.run_dir);
+            Ok(())
+        }
+        UnitStep::Collect => {
+            let res = levers::collect(&data, &corpus, &config, |m| {
+                progress::line(format_args!("[6.1] {m}"))
+            })?;
+            print!("{}", levers::summary(&res));
+            Ok(())
+        }
+    }
+}
+
+/// `plan.jsonl` of a section's run folder.
+fn plan_path(run_root: &std::path::Path) -> std::path::PathBuf {
+    run_root.join("plan.jsonl")
+}
+
+/// Writes the plan (to `out`, or `plan.jsonl` in the run folder) and prints each stage's
+/// index range, `stage S: FIRST-LAST`, the lines the Slurm scripts read.
+fn write_plan(
+    units: &[crate::jobs::Unit],
+    out: Option<&std::path::Path>,
+    run_root: &std::path::Path,
+) -> Result<()> {
+    let path = out.map_or_else(|| plan_path(run_root), std::path::Path::to_path_buf);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
+    }
+    crate::jobs::write_plan(&path, units)?;
+    println!("wrote {} ({} units)", paths::relative(&path), units.len());
+    for (stage, first, last) in crate::jobs::stages(units) {
+        println!("stage {stage}: {first}-{last}");
+    }
     Ok(())
+}
+
+/// Unit `index` of `units`, checked against the plan written in the run folder (when there is
+/// one): a plan written for other data or another configuration is an error, not a wrong unit.
+fn checked_unit(
+    units: &[crate::jobs::Unit],
+    index: usize,
+    section: &str,
+    run_root: &std::path::Path,
+) -> Result<crate::jobs::Unit> {
+    let u = crate::jobs::unit_at(units, index, section)?;
+    let path = plan_path(run_root);
+    if let Ok(saved) = crate::jobs::read_plan(&path) {
+        if saved.get(index) != Some(&u) || saved.len() != units.len() {
+            return Err(crate::Error::bad_data(
+                &path,
+                format!(
+                    "this plan was written for other data or another configuration (its unit \
+                     {index} is not {} with key {}): write it again with `plan` and the same \
+                     options as `run`",
+                    u.id,
+                    u.key.as_deref().unwrap_or("-")
+                ),
+            ));
+        }
+    }
+    Ok(u)
 }
 
 fn run(command: &Command) -> Result<()> {
@@ -260,7 +376,7 @@ fn run(command: &Command) -> Result<()> {
             print!("{}", results::summary(&results::run(&data)?));
             Ok(())
         }
-        Command::Levers(args) => run_levers(args, profile, false),
+        Command::Levers(cmd) => levers_command(cmd, profile),
         Command::Pretrain(args) => run_levers(args, profile, true),
         Command::Cv(args) => cross_validate(args, profile),
         Command::Report => {

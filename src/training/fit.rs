@@ -152,6 +152,16 @@ impl Fit {
         })
     }
 
+    /// Whether [`Fit::run_dir`] holds this run finished (its configuration, every epoch done):
+    /// [`Fit::run`] with `resume` then only loads it.
+    pub fn finished(&self) -> bool {
+        let config = self.config.clone().unwrap_or_else(|| self.default_config());
+        let state: Option<super::run_folder::RunState> =
+            paths::read_json(&self.run_dir.join(paths::run_files::STATE)).ok();
+        super::can_resume(&self.run_dir, &config)
+            && state.is_some_and(|s| s.epochs_done >= self.params.epochs)
+    }
+
     /// [`Fit::reuse`] when it applies: its `config.json` is `config` and the run folder holds
     /// no run (no `state.json`).
     fn reusable(&self, config: &serde_json::Value) -> Option<PathBuf> {

@@ -12,6 +12,7 @@ use super::config::{CvConfig, CvKind, CvModel};
 use super::run_root;
 use crate::data::Dataset;
 use crate::inference::adjusted_predictions;
+use crate::jobs::Pass;
 use crate::metrics::ConfusionMatrix;
 use crate::models::svm::Svm;
 use crate::sections::baselines::{self, ModelResult};
@@ -94,8 +95,38 @@ fn acc_f1(data: &Dataset, idx: &[usize], pred: &[usize]) -> Result<(f64, f64)> {
     Ok((cm.accuracy(), cm.macro_f1()))
 }
 
-/// Fits `model` on `fold`'s training images (reusing `fold.json` when `resume` and it matches),
-/// scores the held-out images and `test`.
+/// The unit id of `model`'s fold `f` (its folder relative to the section's run folder).
+pub(crate) fn fold_id(model: &str, f: usize) -> String {
+    format!("{model}/fold-{}", f + 1)
+}
+
+/// The key of `model`'s fold: the model, the data, the fold's images, the test part and the
+/// inner validation share and seed.
+pub(crate) fn fold_key(
+    data: &Dataset,
+    model: &CvModel,
+    config: &CvConfig,
+    fold: &Fold,
+    test: &[usize],
+) -> Result<String> {
+    let kind = serde_json::to_string(&model.kind).map_err(|source| Error::Json {
+        path: fold_dir(&model.name, 0).join("fold.json"),
+        source,
+    })?;
+    Ok(key(&[
+        &kind,
+        &data.content_hash(),
+        &indices_digest(&fold.train),
+        &indices_digest(&fold.test),
+        &indices_digest(test),
+        &format!("{} {}", config.inner_validation, config.fold_seed),
+    ]))
+}
+
+/// Fits `model` on `fold`'s training images (reusing `fold.json` when the pass resumes and it
+/// matches), scores the held-out images and `test`. `None` (the unit added to `missing`) when
+/// the fold has not finished and `pass` does not compute it.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_fold(
     data: &Dataset,
     model: &CvModel,
@@ -103,26 +134,22 @@ pub(crate) fn run_fold(
     f: usize,
     fold: &Fold,
     test: &[usize],
-    resume: bool,
-) -> Result<FoldScore> {
+    pass: Pass,
+    missing: &mut Vec<String>,
+) -> Result<Option<FoldScore>> {
     let dir = fold_dir(&model.name, f);
-    let kind = serde_json::to_string(&model.kind).map_err(|source| Error::Json {
-        path: dir.join("fold.json"),
-        source,
-    })?;
-    let k = key(&[
-        &kind,
-        &data.content_hash(),
-        &indices_digest(&fold.train),
-        &indices_digest(&fold.test),
-        &indices_digest(test),
-        &format!("{} {}", config.inner_validation, config.fold_seed),
-    ]);
-    if resume {
+    let k = fold_key(data, model, config, fold, test)?;
+    if pass.resume() {
         if let Some(rec) = cached(&dir, &k) {
-            return Ok(rec.score);
+            return Ok(Some(rec.score));
         }
     }
+    let id = fold_id(&model.name, f);
+    if !pass.computes(&id) {
+        missing.push(id);
+        return Ok(None);
+    }
+    let resume = pass.resume();
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let (score, preds) = match &model.kind {
         CvKind::Logreg { params } => {
@@ -226,7 +253,7 @@ pub(crate) fn run_fold(
             test_predictions: preds,
         },
     )?;
-    Ok(score)
+    Ok(Some(score))
 }
 
 /// A fold as the pixel models' split: fitted on the training folds (their `validation` is

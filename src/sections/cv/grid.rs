@@ -9,6 +9,7 @@ use super::config::{CnnGrid, CvKind, CvModel, GridConfig};
 use super::fold::{indices_digest, key};
 use super::run_root;
 use crate::data::Dataset;
+use crate::jobs::Pass;
 use crate::metrics::MeanStd;
 use crate::models::logreg::LogRegParams;
 use crate::models::svm::{Gamma, SvmParams};
@@ -46,30 +47,44 @@ struct GridFold {
     seconds: f64,
 }
 
-/// Cross-validates one point: `fit(split)` fits on a fold's training images and returns its
-/// (accuracy, macro F1, seconds) on the held-out images.
+/// The keys of a grid point's folds: what it fits, the data and the held-out fold.
+fn point_keys(what: &str, data: &Dataset, folds: &PoolFolds) -> Vec<String> {
+    folds
+        .folds
+        .iter()
+        .map(|fold| key(&[what, &data.content_hash(), &indices_digest(&fold.test)]))
+        .collect()
+}
+
+/// Cross-validates one point (the unit `grid/<name>`): `fit(split)` fits on a fold's training
+/// images and returns its (accuracy, macro F1, seconds) on the held-out images. `None` (the
+/// unit added to `missing`) when a fold has not finished and `pass` does not compute it.
+#[allow(clippy::too_many_arguments)]
 fn point(
     name: &str,
     data: &Dataset,
     folds: &PoolFolds,
     what: &str,
-    resume: bool,
+    pass: Pass,
+    missing: &mut Vec<String>,
     progress: &mut dyn FnMut(&str),
     mut fit: impl FnMut(&Split) -> Result<(f64, f64, f64)>,
-) -> Result<(MeanStd, MeanStd, f64)> {
+) -> Result<Option<(MeanStd, MeanStd, f64)>> {
+    let id = format!("grid/{name}");
     let (mut acc, mut f1, mut secs) = (Vec::new(), Vec::new(), 0.0);
-    for (f, fold) in folds.folds.iter().enumerate() {
-        let dir = run_root()
-            .join("grid")
-            .join(name)
-            .join(format!("fold-{}", f + 1));
-        let k = key(&[what, &data.content_hash(), &indices_digest(&fold.test)]);
+    let keys = point_keys(what, data, folds);
+    for (f, (fold, k)) in folds.folds.iter().zip(keys).enumerate() {
+        let dir = run_root().join(&id).join(format!("fold-{}", f + 1));
         let file = dir.join("fold.json");
         let saved = paths::read_json::<GridFold>(&file)
             .ok()
-            .filter(|g| resume && g.key == k);
+            .filter(|g| pass.resume() && g.key == k);
         let score = match saved {
             Some(g) => g,
+            None if !pass.computes(&id) => {
+                missing.push(id);
+                return Ok(None);
+            }
             None => {
                 progress(&format!(
                     "grid {name}: fold {} of {}",
@@ -92,72 +107,120 @@ fn point(
         f1.push(score.macro_f1);
         secs += score.seconds;
     }
-    Ok((MeanStd::of(&acc), MeanStd::of(&f1), secs))
+    Ok(Some((MeanStd::of(&acc), MeanStd::of(&f1), secs)))
 }
 
-/// Logistic regression over `grid.logreg_c` (the other parameters as Table 1's).
-pub(crate) fn logreg(
+/// The logistic regression grid's points: (name, `C`, parameters, what the key records).
+fn logreg_points(grid: &GridConfig) -> Vec<(String, f64, LogRegParams, String)> {
+    grid.logreg_c
+        .iter()
+        .map(|&c| {
+            let params = LogRegParams {
+                c,
+                ..LogRegParams::default()
+            };
+            let what = format!("logreg {params:?}");
+            (format!("logreg-c{c}"), c, params, what)
+        })
+        .collect()
+}
+
+/// The SVM grid's points: (name, `C`, `gamma` factor, parameters, what the key records).
+fn svm_points(
     data: &Dataset,
     folds: &PoolFolds,
     grid: &GridConfig,
-    resume: bool,
-    progress: &mut dyn FnMut(&str),
-) -> Result<Vec<GridPoint>> {
-    let mut out = Vec::new();
-    for &c in &grid.logreg_c {
-        let params = LogRegParams {
-            c,
-            ..LogRegParams::default()
-        };
-        let what = format!("logreg {params:?}");
-        let (accuracy, macro_f1, seconds) = point(
-            &format!("logreg-c{c}"),
-            data,
-            folds,
-            &what,
-            resume,
-            progress,
-            |s| {
-                let (_, r) = baselines::fit_logreg(data, s, &params)?;
-                Ok((r.accuracy, r.macro_f1, r.fit_seconds))
-            },
-        )?;
-        out.push(GridPoint {
-            c,
-            gamma_factor: None,
-            gamma: None,
-            accuracy,
-            macro_f1,
-            seconds,
-        });
-    }
-    Ok(out)
-}
-
-/// The SVM over `grid.svm_c` x `grid.svm_gamma_factor` (Table 1's iteration cap).
-pub(crate) fn svm(
-    data: &Dataset,
-    folds: &PoolFolds,
-    grid: &GridConfig,
-    resume: bool,
-    progress: &mut dyn FnMut(&str),
-) -> Result<Vec<GridPoint>> {
+) -> Vec<(String, f64, f64, SvmParams, String)> {
     let scale = scale_gamma(data, &folds.pool);
     let mut out = Vec::new();
     for &c in &grid.svm_c {
         for &g in &grid.svm_gamma_factor {
             let params = svm_params(c, g * scale);
             let what = format!("svm {params:?}");
-            let name = format!("svm-c{c}-g{g}");
-            let (accuracy, macro_f1, seconds) =
-                point(&name, data, folds, &what, resume, progress, |s| {
-                    let (_, r) = baselines::fit_svm(data, s, &params, "svm")?;
-                    Ok((r.accuracy, r.macro_f1, r.fit_seconds))
-                })?;
+            out.push((format!("svm-c{c}-g{g}"), c, g, params, what));
+        }
+    }
+    out
+}
+
+/// The units of the logistic regression and SVM grids: (id, what, key of its folds).
+pub(crate) fn pixel_units(
+    data: &Dataset,
+    folds: &PoolFolds,
+    grid: &GridConfig,
+) -> Vec<(String, String, String)> {
+    let digest = |what: &str| {
+        key(&point_keys(what, data, folds)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>())
+    };
+    let mut out: Vec<(String, String, String)> = logreg_points(grid)
+        .into_iter()
+        .map(|(name, _, _, what)| (format!("grid/{name}"), what.clone(), digest(&what)))
+        .collect();
+    out.extend(
+        svm_points(data, folds, grid)
+            .into_iter()
+            .map(|(name, _, _, _, what)| (format!("grid/{name}"), what.clone(), digest(&what))),
+    );
+    out
+}
+
+/// Logistic regression over `grid.logreg_c` (the other parameters as Table 1's); the points
+/// `pass` leaves unfinished are left out (and added to `missing`).
+pub(crate) fn logreg(
+    data: &Dataset,
+    folds: &PoolFolds,
+    grid: &GridConfig,
+    pass: Pass,
+    missing: &mut Vec<String>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<GridPoint>> {
+    let mut out = Vec::new();
+    for (name, c, params, what) in logreg_points(grid) {
+        let scored = point(&name, data, folds, &what, pass, missing, progress, |s| {
+            let (_, r) = baselines::fit_logreg(data, s, &params)?;
+            Ok((r.accuracy, r.macro_f1, r.fit_seconds))
+        })?;
+        if let Some((accuracy, macro_f1, seconds)) = scored {
+            out.push(GridPoint {
+                c,
+                gamma_factor: None,
+                gamma: None,
+                accuracy,
+                macro_f1,
+                seconds,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The SVM over `grid.svm_c` x `grid.svm_gamma_factor` (Table 1's iteration cap); the points
+/// `pass` leaves unfinished are left out (and added to `missing`).
+pub(crate) fn svm(
+    data: &Dataset,
+    folds: &PoolFolds,
+    grid: &GridConfig,
+    pass: Pass,
+    missing: &mut Vec<String>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<GridPoint>> {
+    let mut out = Vec::new();
+    for (name, c, g, params, what) in svm_points(data, folds, grid) {
+        let scored = point(&name, data, folds, &what, pass, missing, progress, |s| {
+            let (_, r) = baselines::fit_svm(data, s, &params, "svm")?;
+            Ok((r.accuracy, r.macro_f1, r.fit_seconds))
+        })?;
+        if let Some((accuracy, macro_f1, seconds)) = scored {
             out.push(GridPoint {
                 c,
                 gamma_factor: Some(g),
-                gamma: Some(g * scale),
+                gamma: match params.gamma {
+                    Gamma::Value(v) => Some(v),
+                    Gamma::Scale => None,
+                },
                 accuracy,
                 macro_f1,
                 seconds,
@@ -230,22 +293,8 @@ fn same_fit(a: &CvKind, b: &CvKind) -> bool {
     }
 }
 
-/// The CNN grid: each (dropout, rate) trained on the report's training part, scored on its
-/// validation part (the test part is not touched).
-pub(crate) fn cnn(
-    data: &Dataset,
-    split_seed: u64,
-    g: &CnnGrid,
-    resume: bool,
-    progress: &mut dyn FnMut(&str),
-) -> Result<Vec<CnnPoint>> {
-    let split = split::random_split(data.len(), split_seed)?;
-    // Scored on validation only: the "test" part given to the runner is the validation part.
-    let scoring = Split {
-        train: split.train.clone(),
-        validation: split.validation.clone(),
-        test: split.validation.clone(),
-    };
+/// The CNN grid's points: (name, conv dropout, hidden dropout, rate, the variant).
+fn cnn_points(data: &Dataset, g: &CnnGrid) -> Vec<(String, f64, f64, f64, Variant)> {
     let mut out = Vec::new();
     for &(cd, hd) in &g.dropouts {
         for &lr in &g.rates {
@@ -263,45 +312,107 @@ pub(crate) fn cnn(
                     ..g.train.clone()
                 },
             };
-            let dir = run_root().join("grid").join(&name);
-            let what = serde_json::to_string(&variant).map_err(|source| Error::Json {
-                path: dir.join("point.json"),
-                source,
-            })?;
-            let k = key(&[
-                &what,
-                &data.content_hash(),
-                &indices_digest(&split.validation),
-            ]);
-            let file = dir.join("point.json");
-            if resume {
-                if let Ok((saved, p)) = paths::read_json::<(String, CnnPoint)>(&file) {
-                    if saved == k {
-                        out.push(p);
-                        continue;
-                    }
+            out.push((name, cd, hd, lr, variant));
+        }
+    }
+    out
+}
+
+/// A CNN grid point's key: the variant, the data and the validation part.
+fn cnn_key(
+    variant: &Variant,
+    data: &Dataset,
+    split: &Split,
+    dir: &std::path::Path,
+) -> Result<String> {
+    let what = serde_json::to_string(variant).map_err(|source| Error::Json {
+        path: dir.join("point.json"),
+        source,
+    })?;
+    Ok(key(&[
+        &what,
+        &data.content_hash(),
+        &indices_digest(&split.validation),
+    ]))
+}
+
+/// The units of the CNN grid: (id, what, key).
+pub(crate) fn cnn_units(
+    data: &Dataset,
+    split_seed: u64,
+    g: &CnnGrid,
+) -> Result<Vec<(String, String, String)>> {
+    let split = split::random_split(data.len(), split_seed)?;
+    cnn_points(data, g)
+        .into_iter()
+        .map(|(name, cd, hd, lr, variant)| {
+            let id = format!("grid/{name}");
+            let k = cnn_key(&variant, data, &split, &run_root().join(&id))?;
+            let what = format!(
+                "{} {} epochs, dropout {cd} / {hd}, learning rate {lr}, scored on validation",
+                variant.net.label(),
+                variant.train.epochs
+            );
+            Ok((id, what, k))
+        })
+        .collect()
+}
+
+/// The CNN grid: each (dropout, rate) trained on the report's training part, scored on its
+/// validation part (the test part is not touched); the points `pass` leaves unfinished are
+/// left out (and added to `missing`).
+pub(crate) fn cnn(
+    data: &Dataset,
+    split_seed: u64,
+    g: &CnnGrid,
+    pass: Pass,
+    missing: &mut Vec<String>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<CnnPoint>> {
+    let split = split::random_split(data.len(), split_seed)?;
+    // Scored on validation only: the "test" part given to the runner is the validation part.
+    let scoring = Split {
+        train: split.train.clone(),
+        validation: split.validation.clone(),
+        test: split.validation.clone(),
+    };
+    let mut out = Vec::new();
+    for (name, cd, hd, lr, variant) in cnn_points(data, g) {
+        let id = format!("grid/{name}");
+        let dir = run_root().join(&id);
+        let k = cnn_key(&variant, data, &split, &dir)?;
+        let file = dir.join("point.json");
+        if pass.resume() {
+            if let Ok((saved, p)) = paths::read_json::<(String, CnnPoint)>(&file) {
+                if saved == k {
+                    out.push(p);
+                    continue;
                 }
             }
-            progress(&format!("grid {name}"));
-            let (vr, _, _) =
-                levers::run_variant(data, &variant, &scoring, None, &[0.0], &dir, resume)?;
-            let best = vr
-                .history
-                .get(vr.best_epoch.saturating_sub(1))
-                .ok_or_else(|| Error::bad_data(&dir, "no epoch in the run's history"))?;
-            let p = CnnPoint {
-                conv_dropout: cd,
-                hidden_dropout: hd,
-                learning_rate: lr,
-                best_epoch: vr.best_epoch,
-                val_loss: best.val_loss,
-                val_accuracy: vr.scored.validation.accuracy,
-                val_macro_f1: vr.scored.validation.macro_f1,
-                seconds: vr.train_seconds,
-            };
-            paths::write_json(&file, &(k, p.clone()))?;
-            out.push(p);
         }
+        if !pass.computes(&id) {
+            missing.push(id);
+            continue;
+        }
+        progress(&format!("grid {name}"));
+        let (vr, _, _) =
+            levers::run_variant(data, &variant, &scoring, None, &[0.0], &dir, pass.resume())?;
+        let best = vr
+            .history
+            .get(vr.best_epoch.saturating_sub(1))
+            .ok_or_else(|| Error::bad_data(&dir, "no epoch in the run's history"))?;
+        let p = CnnPoint {
+            conv_dropout: cd,
+            hidden_dropout: hd,
+            learning_rate: lr,
+            best_epoch: vr.best_epoch,
+            val_loss: best.val_loss,
+            val_accuracy: vr.scored.validation.accuracy,
+            val_macro_f1: vr.scored.validation.macro_f1,
+            seconds: vr.train_seconds,
+        };
+        paths::write_json(&file, &(k, p.clone()))?;
+        out.push(p);
     }
     Ok(out)
 }

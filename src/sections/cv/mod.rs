@@ -53,8 +53,9 @@ pub(crate) use vote::ensembles;
 pub use vote::EnsembleResult;
 
 use crate::data::{Dataset, Source};
+use crate::jobs::{self, Pass, Unit};
 use crate::split::{PoolFolds, TinyClass};
-use crate::{paths, Result};
+use crate::{paths, Error, Result};
 
 /// Name of this section in file names.
 pub const SECTION: &str = "06.2-cv";
@@ -153,9 +154,171 @@ pub fn run(
     data: &Dataset,
     config: &CvConfig,
     resume: bool,
-    mut progress: impl FnMut(&str),
+    progress: impl FnMut(&str),
 ) -> Result<CvResults> {
+    let (res, _) = walk(data, config, Pass::All { resume }, progress)?;
+    Ok(res)
+}
+
+/// The section's units for a scheduler ([`crate::jobs`]): each grid point, then each model's
+/// folds; the tuned models' folds depend on their grid (a tuned model that turns out to be a
+/// configured one does nothing), a pretrained model's on section 6.1's pretraining run.
+pub(crate) fn plan(data: &Dataset, config: &CvConfig) -> Result<Vec<Unit>> {
     config.check()?;
+    let folds = PoolFolds::new(data, config.split_seed, config.folds, config.fold_seed)?;
+    let grid_folds = PoolFolds::new(data, config.split_seed, config.grid.folds, config.fold_seed)?;
+    let unit = |id: String, what: String, key: Option<String>, depends_on: Vec<String>| Unit {
+        index: 0,
+        run_dir: paths::relative(&run_root().join(&id)),
+        id,
+        what,
+        key,
+        depends_on,
+        stage: 0,
+    };
+    let mut units = Vec::new();
+    let pixel = grid::pixel_units(data, &grid_folds, &config.grid);
+    let grid_of = |prefix: &str| -> Vec<String> {
+        pixel
+            .iter()
+            .filter(|(id, _, _)| id.starts_with(prefix))
+            .map(|(id, _, _)| id.clone())
+            .collect()
+    };
+    let (logreg_grid, svm_grid) = (grid_of("grid/logreg-"), grid_of("grid/svm-"));
+    for (id, what, k) in &pixel {
+        let what = format!("{what}, {}-fold cross-validated", config.grid.folds);
+        units.push(unit(id.clone(), what, Some(k.clone()), Vec::new()));
+    }
+    if let Some(g) = &config.grid.cnn {
+        for (id, what, k) in grid::cnn_units(data, config.split_seed, g)? {
+            units.push(unit(id, what, Some(k), Vec::new()));
+        }
+    }
+    let mut models: Vec<(CvModel, Vec<String>)> = Vec::new();
+    for m in &config.models {
+        let deps = match &m.kind {
+            CvKind::Net {
+                pretrained: Some(name),
+                ..
+            } => vec![format!(
+                "{}:pretrain-{name}",
+                crate::sections::levers::SECTION
+            )],
+            _ => Vec::new(),
+        };
+        models.push((m.clone(), deps));
+    }
+    let at = models
+        .iter()
+        .rposition(|(m, _)| !matches!(m.kind, CvKind::Net { .. }))
+        .map_or(0, |i| i + 1);
+    let tuned = [
+        ("logreg-tuned", "logistic regression", logreg_grid),
+        ("svm-tuned", "SVM", svm_grid),
+    ];
+    let mut tuned_units = Vec::new();
+    for (name, label, deps) in tuned {
+        if deps.is_empty() {
+            continue;
+        }
+        for f in 0..config.folds {
+            let what = format!(
+                "the {label} its grid chooses, fold {} of {} (nothing when that is a configured model)",
+                f + 1,
+                config.folds
+            );
+            tuned_units.push(unit(fold::fold_id(name, f), what, None, deps.clone()));
+        }
+    }
+    let fold_units = |ms: &[(CvModel, Vec<String>)], units: &mut Vec<Unit>| -> Result<()> {
+        for (m, deps) in ms {
+            for (f, fold) in folds.folds.iter().enumerate() {
+                let k = fold::fold_key(data, m, config, fold, &folds.test)?;
+                let what = format!("{}, fold {} of {}", m.label, f + 1, config.folds);
+                units.push(unit(fold::fold_id(&m.name, f), what, Some(k), deps.clone()));
+            }
+        }
+        Ok(())
+    };
+    fold_units(&models[..at], &mut units)?;
+    units.extend(tuned_units);
+    fold_units(&models[at..], &mut units)?;
+    jobs::number(units)
+}
+
+/// Runs the unit `id` of [`plan`] alone (resuming it when started, nothing when finished),
+/// writing only its own folder: no results file, no vote, no figure.
+pub(crate) fn run_unit(
+    data: &Dataset,
+    config: &CvConfig,
+    id: &str,
+    progress: impl FnMut(&str),
+) -> Result<()> {
+    let (_, missing) = walk(data, config, Pass::Unit(id), progress)?;
+    let tuned = id.starts_with("logreg-tuned/") || id.starts_with("svm-tuned/");
+    let grid: Vec<&str> = missing
+        .iter()
+        .filter(|m| m.starts_with("grid/"))
+        .map(String::as_str)
+        .collect();
+    if tuned && !grid.is_empty() {
+        return Err(Error::param(
+            "unit",
+            format!(
+                "{id} fits the setting its grid chooses, and {} grid unit(s) have not finished \
+                 ({}): run them first (a scheduler starts this stage after the grid's)",
+                grid.len(),
+                grid.join(", ")
+            ),
+        ));
+    }
+    if missing.iter().any(|m| m == id) {
+        return Err(Error::param("unit", format!("{id} did not finish")));
+    }
+    let fold_file = run_root().join(id).join("fold.json");
+    if tuned && !fold_file.exists() {
+        progress_note(&format!(
+            "{id}: the grid chose a configured model's setting, so there is nothing to fit"
+        ));
+    }
+    Ok(())
+}
+
+fn progress_note(message: &str) {
+    crate::progress::line(format_args!("[6.2] {message}"));
+}
+
+/// Reads the finished units into the results, votes, tables and figures: [`run`], resumed,
+/// once every unit has finished (so nothing is fitted and the results are the single-machine
+/// run's); refuses, naming them, when units have not finished, and then writes nothing.
+pub(crate) fn collect(
+    data: &Dataset,
+    config: &CvConfig,
+    progress: impl FnMut(&str),
+) -> Result<CvResults> {
+    let (_, missing) = walk(data, config, Pass::Collect, |_| {})?;
+    if !missing.is_empty() {
+        return Err(jobs::missing_error(
+            &run_root(),
+            &missing,
+            "charlab cv run --unit N",
+            "charlab cv collect",
+        ));
+    }
+    run(data, config, true, progress)
+}
+
+/// One pass over the section (see [`Pass`]): the results of what is finished or computed, and
+/// the units left unfinished.
+fn walk(
+    data: &Dataset,
+    config: &CvConfig,
+    pass: Pass,
+    mut progress: impl FnMut(&str),
+) -> Result<(CvResults, Vec<String>)> {
+    config.check()?;
+    let mut missing = Vec::new();
     let folds = PoolFolds::new(data, config.split_seed, config.folds, config.fold_seed)?;
     let mut res = CvResults {
         section: SECTION.into(),
@@ -171,14 +334,35 @@ pub fn run(
         models: Vec::new(),
         ensembles: Vec::new(),
     };
-    let save = |res: &CvResults| paths::write_json(&paths::result(SECTION), res);
+    let save = |res: &CvResults| {
+        if pass.writes_results() {
+            paths::write_json(&paths::result(SECTION), res)
+        } else {
+            Ok(())
+        }
+    };
     let grid_folds = PoolFolds::new(data, config.split_seed, config.grid.folds, config.fold_seed)?;
-    res.grid.logreg = grid::logreg(data, &grid_folds, &config.grid, resume, &mut progress)?;
+    let m = &mut missing;
+    res.grid.logreg = grid::logreg(data, &grid_folds, &config.grid, pass, m, &mut progress)?;
     save(&res)?;
-    res.grid.svm = grid::svm(data, &grid_folds, &config.grid, resume, &mut progress)?;
+    res.grid.svm = grid::svm(data, &grid_folds, &config.grid, pass, m, &mut progress)?;
     save(&res)?;
     let mut models = config.models.clone();
-    let tuned = grid::tuned_models(&config.models, &res.grid);
+    // A grid with unfinished points chooses nothing yet.
+    let finished = GridResults {
+        logreg: if res.grid.logreg.len() == config.grid.logreg_c.len() {
+            res.grid.logreg.clone()
+        } else {
+            Vec::new()
+        },
+        svm: if res.grid.svm.len() == config.grid.svm_c.len() * config.grid.svm_gamma_factor.len() {
+            res.grid.svm.clone()
+        } else {
+            Vec::new()
+        },
+        cnn: Vec::new(),
+    };
+    let tuned = grid::tuned_models(&config.models, &finished);
     let at = models
         .iter()
         .rposition(|m| !matches!(m.kind, CvKind::Net { .. }))
@@ -188,28 +372,40 @@ pub fn run(
     for model in &models {
         if !cnn_grid_done && matches!(model.kind, CvKind::Net { .. }) {
             if let Some(g) = &config.grid.cnn {
-                res.grid.cnn = grid::cnn(data, config.split_seed, g, resume, &mut progress)?;
+                res.grid.cnn = grid::cnn(
+                    data,
+                    config.split_seed,
+                    g,
+                    pass,
+                    &mut missing,
+                    &mut progress,
+                )?;
                 save(&res)?;
             }
             cnn_grid_done = true;
         }
         let mut scores = Vec::new();
         for (f, fold) in folds.folds.iter().enumerate() {
-            progress(&format!(
-                "{}: fold {} of {}",
-                model.name,
-                f + 1,
-                folds.folds.len()
-            ));
-            scores.push(fold::run_fold(
+            if pass.computes(&fold::fold_id(&model.name, f)) {
+                progress(&format!(
+                    "{}: fold {} of {}",
+                    model.name,
+                    f + 1,
+                    folds.folds.len()
+                ));
+            }
+            let score = fold::run_fold(
                 data,
                 model,
                 config,
                 f,
                 fold,
                 &folds.test,
-                resume,
-            )?);
+                pass,
+                &mut missing,
+            )?;
+            let Some(score) = score else { continue };
+            scores.push(score);
             let cv = ModelCv::new(model.clone(), scores.clone());
             match res.models.iter_mut().find(|m| m.model.name == model.name) {
                 Some(m) => *m = cv,
@@ -217,18 +413,29 @@ pub fn run(
             }
             save(&res)?;
         }
-        res.ensembles = ensembles(data, &folds, &res.models, config.folds)?;
-        save(&res)?;
+        if pass.writes_results() {
+            res.ensembles = ensembles(data, &folds, &res.models, config.folds)?;
+            save(&res)?;
+        }
     }
     if !cnn_grid_done {
         if let Some(g) = &config.grid.cnn {
-            res.grid.cnn = grid::cnn(data, config.split_seed, g, resume, &mut progress)?;
+            res.grid.cnn = grid::cnn(
+                data,
+                config.split_seed,
+                g,
+                pass,
+                &mut missing,
+                &mut progress,
+            )?;
         }
     }
-    figures::cv_figure(&res)?;
-    if !res.grid.svm.is_empty() {
-        figures::svm_grid_figure(&res.grid)?;
+    if pass.writes_results() {
+        figures::cv_figure(&res)?;
+        if !res.grid.svm.is_empty() {
+            figures::svm_grid_figure(&res.grid)?;
+        }
+        save(&res)?;
     }
-    save(&res)?;
-    Ok(res)
+    Ok((res, missing))
 }

@@ -30,6 +30,7 @@ pub(crate) use table::FUTURE_WORK;
 
 use crate::data::{Dataset, Source};
 use crate::inference::{majority_vote, score, soft_vote, Adjustment, EnsembleSpec, Eval, Scored};
+use crate::jobs::{self, Unit};
 use crate::split::{self, Split};
 use crate::training::{EpochRecord, Fit, Init, TrainData};
 use crate::{paths, Error, Result};
@@ -199,6 +200,44 @@ fn run_config(spec: &impl Serialize, net: &Net, data: &Dataset, extra: &str) -> 
     config
 }
 
+/// The training of pretraining run `spec` into `run_dir`.
+fn pretrain_fit(
+    data: &Dataset,
+    corpus: &Dataset,
+    spec: &PretrainSpec,
+    run_dir: &Path,
+    resume: bool,
+) -> Fit {
+    Fit {
+        config: Some(run_config(spec, &spec.net, data, &corpus.content_hash())),
+        resume,
+        ..Fit::new(spec.net.clone(), spec.train.clone(), run_dir)
+    }
+}
+
+/// The training of `variant` into `run_dir`, from `init`'s weights when given.
+fn variant_fit(
+    data: &Dataset,
+    variant: &Variant,
+    init: Option<&Path>,
+    run_dir: &Path,
+    resume: bool,
+) -> Fit {
+    let (init, init_note) = match init {
+        Some(path) => (
+            Init::Checkpoint(path.to_path_buf()),
+            format!("pretrained: {}", paths::relative(path)),
+        ),
+        None => (Init::Scratch, "scratch".into()),
+    };
+    Fit {
+        config: Some(run_config(variant, &variant.net, data, &init_note)),
+        init,
+        resume,
+        ..Fit::new(variant.net.clone(), variant.train.clone(), run_dir)
+    }
+}
+
 /// Pretrains `spec.net` on `corpus` (minus the images identical to a validation or test image
 /// of `data`), validated on `data`'s validation part, normalised as `data`'s training part;
 /// the run goes to `run_dir`.
@@ -220,12 +259,7 @@ pub(crate) fn pretrain(
     let (kept, dropped) = crate::data::dedupe(corpus, data, &held_out);
     let td =
         TrainData::with_training_images(data, split, corpus, &kept, Device::cuda_if_available())?;
-    let fit = Fit {
-        config: Some(run_config(spec, &spec.net, data, &corpus.content_hash())),
-        resume,
-        ..Fit::new(spec.net.clone(), spec.train.clone(), run_dir)
-    };
-    let outcome = fit.run(&td)?;
+    let outcome = pretrain_fit(data, corpus, spec, run_dir, resume).run(&td)?;
     Ok(PretrainResults {
         name: spec.name.clone(),
         corpus_images: kept.len(),
@@ -248,20 +282,7 @@ pub(crate) fn run_variant(
     resume: bool,
 ) -> Result<(VariantResults, Tensor, Tensor)> {
     let td = TrainData::new(data, split, Device::cuda_if_available())?;
-    let (init, init_note) = match init {
-        Some(path) => (
-            Init::Checkpoint(path.to_path_buf()),
-            format!("pretrained: {}", paths::relative(path)),
-        ),
-        None => (Init::Scratch, "scratch".into()),
-    };
-    let fit = Fit {
-        config: Some(run_config(variant, &variant.net, data, &init_note)),
-        init,
-        resume,
-        ..Fit::new(variant.net.clone(), variant.train.clone(), run_dir)
-    };
-    let trained = fit.run(&td)?;
+    let trained = variant_fit(data, variant, init, run_dir, resume).run(&td)?;
     let val_logits = trained.logits(data, &split.validation)?;
     let test_logits = trained.logits(data, &split.test)?;
     let e = Eval::new(data, split, &PAIRS);
@@ -382,6 +403,167 @@ pub(crate) fn best_of(variants: &[VariantResults], ensembles: &[EnsembleResults]
         .map(|(_, b)| b)
 }
 
+/// The best weights of the pretraining run `variant` starts from (`None`: from scratch).
+fn init_of(config: &LeversConfig, v: &Variant) -> Result<Option<PathBuf>> {
+    let Some(name) = &v.pretrained else {
+        return Ok(None);
+    };
+    if !config.pretraining.iter().any(|p| &p.name == name) {
+        return Err(Error::param(
+            "pretrained",
+            format!(
+                "variant {} names pretraining run `{name}`, which the configuration lacks",
+                v.name
+            ),
+        ));
+    }
+    Ok(Some(
+        run_root()
+            .join(format!("pretrain-{name}"))
+            .join(crate::paths::run_files::BEST_WEIGHTS),
+    ))
+}
+
+/// The units of the section for a scheduler ([`crate::jobs`]): each pretraining run
+/// (`pretrain-<name>`), then each variant (a fine-tuned one depends on its pretraining).
+pub(crate) fn plan(data: &Dataset, corpus: &Dataset, config: &LeversConfig) -> Result<Vec<Unit>> {
+    let root = run_root();
+    let key = |fit: &Fit| {
+        let config = fit.config.clone().unwrap_or_else(|| fit.default_config());
+        paths::sha256_bytes(config.to_string().as_bytes())
+    };
+    let mut units = Vec::new();
+    for spec in &config.pretraining {
+        let id = format!("pretrain-{}", spec.name);
+        let dir = root.join(&id);
+        units.push(Unit {
+            index: 0,
+            what: format!(
+                "pretrain {} {} epochs on the corpus ({})",
+                spec.net.label(),
+                spec.train.epochs,
+                corpus.source()
+            ),
+            run_dir: paths::relative(&dir),
+            key: Some(key(&pretrain_fit(data, corpus, spec, &dir, true))),
+            depends_on: Vec::new(),
+            stage: 0,
+            id,
+        });
+    }
+    for v in &config.variants {
+        let dir = root.join(&v.name);
+        let init = init_of(config, v)?;
+        units.push(Unit {
+            index: 0,
+            id: v.name.clone(),
+            what: format!(
+                "{} {} epochs{}",
+                v.net.label(),
+                v.train.epochs,
+                match &v.pretrained {
+                    Some(p) => format!(", fine-tuned from pretrain-{p}"),
+                    None => ", from scratch".into(),
+                }
+            ),
+            run_dir: paths::relative(&dir),
+            key: Some(key(&variant_fit(data, v, init.as_deref(), &dir, true))),
+            depends_on: v
+                .pretrained
+                .iter()
+                .map(|p| format!("pretrain-{p}"))
+                .collect(),
+            stage: 0,
+        });
+    }
+    jobs::number(units)
+}
+
+/// Runs the unit `id` of [`plan`] alone (resuming it when started, nothing when finished),
+/// writing only its run folder (no results file, no vote).
+pub(crate) fn run_unit(
+    data: &Dataset,
+    corpus: &Dataset,
+    config: &LeversConfig,
+    id: &str,
+) -> Result<()> {
+    let split = split::random_split(data.len(), config.split_seed)?;
+    let root = run_root();
+    if let Some(spec) = config
+        .pretraining
+        .iter()
+        .find(|p| format!("pretrain-{}", p.name) == id)
+    {
+        pretrain(data, corpus, spec, &split, &root.join(id), true)?;
+        return Ok(());
+    }
+    let v = config
+        .variants
+        .iter()
+        .find(|v| v.name == id)
+        .ok_or_else(|| Error::param("unit", format!("section 6.1's plan has no unit {id}")))?;
+    let init = init_of(config, v)?;
+    if let (Some(p), Some(path)) = (&v.pretrained, &init) {
+        let spec = config.pretraining.iter().find(|s| &s.name == p);
+        let done = spec.is_some_and(|s| {
+            pretrain_fit(data, corpus, s, &root.join(format!("pretrain-{p}")), true).finished()
+        });
+        if !done {
+            return Err(Error::bad_data(
+                path,
+                format!(
+                    "{id} is fine-tuned from pretrain-{p}, which has not finished: run that unit \
+                     first (a scheduler starts this stage after the pretraining's)"
+                ),
+            ));
+        }
+    }
+    let (_results, _validation_logits, _test_logits) = run_variant(
+        data,
+        v,
+        &split,
+        init.as_deref(),
+        &config.tau_grid,
+        &root.join(id),
+        true,
+    )?;
+    Ok(())
+}
+
+/// The results, votes and figures from the finished units: [`run`], resumed, once every
+/// pretraining run and variant has finished (so nothing trains); refuses, naming them, when
+/// some have not, and then writes nothing.
+pub(crate) fn collect(
+    data: &Dataset,
+    corpus: &Dataset,
+    config: &LeversConfig,
+    progress: impl FnMut(&str),
+) -> Result<LeversResults> {
+    let root = run_root();
+    let mut missing = Vec::new();
+    for spec in &config.pretraining {
+        let id = format!("pretrain-{}", spec.name);
+        if !pretrain_fit(data, corpus, spec, &root.join(&id), true).finished() {
+            missing.push(id);
+        }
+    }
+    for v in &config.variants {
+        let init = init_of(config, v)?;
+        if !variant_fit(data, v, init.as_deref(), &root.join(&v.name), true).finished() {
+            missing.push(v.name.clone());
+        }
+    }
+    if !missing.is_empty() {
+        return Err(jobs::missing_error(
+            &root,
+            &missing,
+            "charlab levers run --unit N",
+            "charlab levers collect",
+        ));
+    }
+    run(data, corpus, config, true, progress)
+}
+
 /// Runs the section: each pretraining run, then each variant (resuming finished or started
 /// runs when `resume`), rewriting the results file after each variant; `progress` is told
 /// what starts.
@@ -424,21 +606,7 @@ pub fn run(
     }
     for v in &config.variants {
         progress(&format!("variant {}", v.name));
-        let init = match &v.pretrained {
-            Some(name) => {
-                if !config.pretraining.iter().any(|p| &p.name == name) {
-                    return Err(Error::param(
-                        "pretrained",
-                        format!("variant {} names pretraining run `{name}`, which the configuration lacks", v.name),
-                    ));
-                }
-                Some(
-                    root.join(format!("pretrain-{name}"))
-                        .join(crate::paths::run_files::BEST_WEIGHTS),
-                )
-            }
-            None => None,
-        };
+        let init = init_of(config, v)?;
         let dir = root.join(&v.name);
         let (r, vl, tl) = run_variant(
             data,
