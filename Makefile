@@ -1,7 +1,8 @@
 # charlab: two commands do everything.
 #   make reproduce   regenerate the report's figures and results (embedded default data;
 #                    DATA=path/to/train.pkl or an EMNIST folder for your own, ARGS=--quick ...)
-#   make test        formatting, lints, the test suite, and every notebook run headlessly
+#   make test        formatting, lints, the test suite, every notebook run headlessly, and the
+#                    Slurm test (scripts/slurm/test.sh)
 # Both install what they need on first use (scripts/setup.sh): a project-local .venv with
 # torch==2.13.0 (libtorch for tch), and for the notebooks the evcxr `rust` kernel in .tools/.
 
@@ -24,7 +25,7 @@ DATA ?=
 ARGS ?=
 DATA_FLAG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab first-cell clean-setup bench-baselines bench-neural bench-nets fuzz verify
+.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab first-cell clean-setup bench-baselines bench-neural bench-nets fuzz verify test-slurm
 
 venv:
 	@scripts/setup.sh venv
@@ -53,7 +54,13 @@ notebooks: kernel build
 	.venv/bin/python scripts/test_run_notebooks.py --kernel
 	CHARLAB_DATA=default CHARLAB_QUICK=1 .venv/bin/python scripts/run_notebooks.py --out target/notebooks notebooks/*.ipynb
 
-test: lint unit notebooks
+test: lint unit notebooks test-slurm
+
+# Sections 6.2 and 6.1 (quick) through a real single-node Slurm on this machine: installs
+# Debian's slurm-wlm and munge when missing, submits each plan as job arrays
+# (scripts/slurm/submit.sh), and checks the collected results equal the single-machine runs'.
+test-slurm: build
+	@scripts/slurm/test.sh
 
 # Checks the committed weights (weights/manifest.json): every file's SHA-256, then each network
 # labels the stand-in's test part and is compared with its results file (DATA= for another
