@@ -150,20 +150,20 @@ pub(crate) fn pixel_units(
     grid: &GridConfig,
 ) -> Vec<(String, String, String)> {
     let digest = |what: &str| {
-        key(&point_keys(what, data, folds)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>())
+        let keys = point_keys(what, data, folds);
+        key(&keys.iter().map(String::as_str).collect::<Vec<_>>())
     };
     let mut out: Vec<(String, String, String)> = logreg_points(grid)
         .into_iter()
-        .map(|(name, _, _, what)| (format!("grid/{name}"), what.clone(), digest(&what)))
+        .map(|(name, c, _, what)| {
+            let about = format!("logistic regression, C = {c}");
+            (format!("grid/{name}"), about, digest(&what))
+        })
         .collect();
-    out.extend(
-        svm_points(data, folds, grid)
-            .into_iter()
-            .map(|(name, _, _, _, what)| (format!("grid/{name}"), what.clone(), digest(&what))),
-    );
+    for (name, c, g, _, what) in svm_points(data, folds, grid) {
+        let about = format!("RBF SVM, C = {c}, gamma = {g} x scale");
+        out.push((format!("grid/{name}"), about, digest(&what)));
+    }
     out
 }
 
