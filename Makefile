@@ -25,7 +25,7 @@ DATA ?=
 ARGS ?=
 DATA_FLAG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab first-cell clean-setup bench-baselines bench-neural bench-nets fuzz verify test-slurm
+.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab first-cell clean-setup bench-baselines bench-neural bench-nets fuzz verify test-slurm tensorboard
 
 venv:
 	@scripts/setup.sh venv
@@ -61,6 +61,13 @@ test: lint unit notebooks test-slurm
 # (scripts/slurm/submit.sh), and checks the collected results equal the single-machine runs'.
 test-slurm: build
 	@scripts/slurm/test.sh
+
+# TensorBoard on the training runs (every run folder has its event file; LOGDIR= for another
+# tree, e.g. target/quick, PORT= for another port). Installed into .venv by requirements.txt.
+LOGDIR ?= data/models
+PORT ?= 6006
+tensorboard: venv
+	.venv/bin/tensorboard --logdir $(LOGDIR) --host 127.0.0.1 --port $(PORT)
 
 # Checks the committed weights (weights/manifest.json): every file's SHA-256, then each network
 # labels the stand-in's test part and is compared with its results file (DATA= for another

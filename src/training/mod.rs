@@ -14,7 +14,8 @@
 //!   The new pair is written before `state.json` (atomically) and the old pair deleted after,
 //!   so a crash at any moment leaves a consistent checkpoint. `state.json` records the pair's
 //!   SHA-256;
-//! - `run.lock`: present while a training writes to the folder; a second one fails at once.
+//! - `run.lock`: present while a training writes to the folder; a second one fails at once;
+//! - `events.out.tfevents.charlab`: the same history for TensorBoard ([`tensorboard`]).
 //!
 //! [`run_folder`] reads and writes these files; a damaged folder is an error naming
 //! the file and the fix, never a panic.
@@ -41,11 +42,13 @@ mod adam;
 mod fit;
 mod params;
 pub mod run_folder;
+pub mod tensorboard;
 mod weights;
 
 pub(crate) use adam::Adam;
 pub use fit::{arg_max, logits_in_batches, Fit, Init, Trained};
 pub use params::{EpochRecord, TrainParams};
+use tensorboard::EventWriter;
 pub(crate) use weights::write_tensors;
 
 use crate::augment::{PrefetchSource, Prefetcher};
@@ -283,6 +286,7 @@ pub fn train<M: ModuleT + ?Sized>(
     write_json(&f(crate::paths::run_files::CONFIG), config)?;
 
     let n = data.y_train.size()[0] as usize;
+    let mut events = EventWriter::start(run_dir, config, &history, params.learning_rate, n)?;
     let batches = n.div_ceil(params.batch_size);
     let weights = match params.class_weight_power {
         Some(p) => Some(class_weights(&data.y_train, data.n_classes, p)?),
@@ -366,6 +370,7 @@ pub fn train<M: ModuleT + ?Sized>(
         state.weights_sha256 = Some(sha256_file(&f(&weights_name(epoch)))?);
         state.optim_sha256 = Some(sha256_file(&f(&optim_name(epoch)))?);
         write_json(&f(crate::paths::run_files::STATE), &state)?;
+        events.epoch(&record)?;
         if previous > 0 {
             let _ = std::fs::remove_file(f(&weights_name(previous)));
             let _ = std::fs::remove_file(f(&optim_name(previous)));

@@ -93,6 +93,7 @@ fn is_run_file(name: &str) -> bool {
             | crate::paths::run_files::BEST_WEIGHTS
             | crate::paths::run_files::BEST_RECORD
             | crate::paths::run_files::CONFIG
+            | super::tensorboard::EVENTS_FILE
     ) || (name.starts_with("epoch-") && name.ends_with(".safetensors"))
 }
 
