@@ -25,7 +25,7 @@ DATA ?=
 ARGS ?=
 DATA_FLAG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab first-cell clean-setup bench-baselines bench-neural bench-nets fuzz verify test-slurm tensorboard
+.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab first-cell clean-setup bench-baselines bench-neural bench-nets fuzz verify test-slurm tensorboard two-kernels
 
 venv:
 	@scripts/setup.sh venv
@@ -52,6 +52,7 @@ unit: venv
 # untouched. First the runner itself, on fixture notebooks: it must reject a cell returning Err.
 notebooks: kernel build
 	.venv/bin/python scripts/test_run_notebooks.py --kernel
+	.venv/bin/python scripts/two_kernels.py
 	CHARLAB_DATA=default CHARLAB_QUICK=1 .venv/bin/python scripts/run_notebooks.py --out target/notebooks notebooks/*.ipynb
 
 test: lint unit notebooks test-slurm
@@ -96,6 +97,12 @@ lab: kernel
 # numbers): kernel start, the `:dep` cell, the `use` cell and loading the data.
 first-cell: kernel
 	.venv/bin/python scripts/kernel_first_cell.py --cells 3
+
+# Two notebooks at once: two kernels through Jupyter's client, each must answer its own cells
+# (each running kernel has its own build folder, scripts/evcxr_kernel.sh). Also run by
+# `make notebooks`. `scripts/two_kernels.py --shared` shows what one shared folder did.
+two-kernels: kernel
+	.venv/bin/python scripts/two_kernels.py
 
 clean-setup:
 	rm -rf .venv .tools .jupyter target/evcxr

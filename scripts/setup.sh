@@ -4,8 +4,9 @@
 #   .tools/bin/evcxr_jupyter    the Rust Jupyter kernel (cargo install --locked evcxr_jupyter)
 #   .jupyter/kernels/rust/      the `rust` kernel spec, found through JUPYTER_PATH=.jupyter
 #                               (CHARLAB_JUPYTER_DIR=DIR puts it in DIR/kernels/rust instead)
-#   target/evcxr/               the kernel's build folder, charlab and its dependencies built
-#                               once here (kernel) so that a notebook's first cell is quick
+#   target/evcxr/               the kernel's build folders (one per running kernel, ctx for the
+#                               first), charlab and its dependencies built once here (kernel) so
+#                               that a notebook's first cell is quick
 # Usage: scripts/setup.sh [venv|kernel|all]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -76,10 +77,11 @@ env = {
     "PATH": f"{root}/.venv/bin:" + os.environ.get("PATH", "/usr/bin:/bin"),
     "VIRTUAL_ENV": f"{root}/.venv",
     "LIBTORCH_USE_PYTORCH": "1",
-    "EVCXR_TMPDIR": f"{root}/target/evcxr/ctx",
 }
+# The launcher gives each running kernel its own build folder (EVCXR_TMPDIR), target/evcxr/ctx
+# for the first: see scripts/evcxr_kernel.sh.
 spec = {
-    "argv": [f"{root}/.tools/bin/evcxr_jupyter", "--control_file", "{connection_file}"],
+    "argv": [f"{root}/scripts/evcxr_kernel.sh", "--control_file", "{connection_file}"],
     "display_name": "Rust (charlab)",
     "language": "rust",
     "interrupt_mode": "message",
@@ -93,8 +95,9 @@ PY
   prebuild_kernel "$jdir"
 }
 
-# Builds what the notebooks' first cell (`:dep charlab = ...`) builds, in the kernel's own build
-# folder (EVCXR_TMPDIR=target/evcxr/ctx), by running that cell in the kernel: `make lab` and
+# Builds what the notebooks' first cell (`:dep charlab = ...`) builds, in the kernel's first build
+# folder (EVCXR_TMPDIR=target/evcxr/ctx; scripts/evcxr_kernel.sh), by running that cell in the
+# kernel (a second kernel open at the same time starts from a copy of it): `make lab` and
 # `make test` then find charlab and its dependencies built, and a notebook's first cell only
 # checks and links (the README has the times, `make first-cell` measures them). The
 # dependencies take about 650 CPU s once; after that only charlab is rebuilt, when its source
