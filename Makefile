@@ -25,7 +25,7 @@ DATA ?=
 ARGS ?=
 DATA_FLAG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab first-cell clean-setup bench-baselines bench-neural bench-nets fuzz verify test-slurm tensorboard two-kernels
+.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab first-cell clean-setup bench-baselines bench-neural bench-nets fuzz verify test-slurm tensorboard two-kernels notebooks-text
 
 venv:
 	@scripts/setup.sh venv
@@ -45,6 +45,8 @@ lint: venv
 
 unit: venv
 	.venv/bin/python scripts/test_run_notebooks.py
+	.venv/bin/python scripts/test_notebook_text.py
+	.venv/bin/python scripts/notebook_text.py check
 	@start=$$SECONDS; $(CARGO) test --release --locked && echo "[make] unit tests (incl. build): $$((SECONDS - start)) s"
 
 # Runs every notebook headlessly on the embedded default (quick mode) into target/notebooks/,
@@ -75,6 +77,11 @@ tensorboard: venv
 # copy of the stand-in). `charlab export-weights` writes the folder from finished runs.
 verify: build
 	$(BIN) verify $(if $(DATA),--data $(DATA),)
+
+# Writes each notebook's text form, notebooks/text/<name>.rs (no outputs), from the .ipynb; the
+# check in `make unit` fails when one is missing or differs (scripts/notebook_text.py).
+notebooks-text: venv
+	.venv/bin/python scripts/notebook_text.py sync
 
 # Re-executes the notebooks in place for the committed outputs: on the stand-in by default
 # (path relative to notebooks/, where the kernel runs), or on DATA.
