@@ -52,6 +52,7 @@ lint: venv
 
 unit: venv
 	.venv/bin/python scripts/test_run_notebooks.py
+	.venv/bin/python scripts/test_report_pdf.py
 	@start=$$SECONDS; $(CARGO) test --release --locked && echo "[make] unit tests (incl. build): $$((SECONDS - start)) s"
 
 # Runs every notebook headlessly on the embedded default (quick mode) into target/notebooks/,
