@@ -25,7 +25,7 @@ DATA ?=
 ARGS ?=
 DATA_FLAG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab first-cell clean-setup bench-baselines bench-neural bench-nets fuzz verify test-slurm tensorboard two-kernels notebooks-text
+.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab first-cell clean-setup bench-baselines bench-neural bench-nets fuzz verify test-slurm tensorboard two-kernels notebooks-text report-pdf
 
 venv:
 	@scripts/setup.sh venv
@@ -38,6 +38,13 @@ build: venv
 
 reproduce: build
 	$(BIN) reproduce $(DATA_FLAG) $(ARGS)
+	.venv/bin/python scripts/report_pdf.py --stale
+
+# report/report.pdf: report/report.html laid out for print by WeasyPrint (scripts/report_pdf.py,
+# report/print.css). `make reproduce` writes it too (--stale: the PDF of every report.html it
+# wrote, a quick run's in target/quick/report/ included).
+report-pdf: venv
+	.venv/bin/python scripts/report_pdf.py
 
 lint: venv
 	$(CARGO) fmt --check
@@ -47,6 +54,7 @@ unit: venv
 	.venv/bin/python scripts/test_run_notebooks.py
 	.venv/bin/python scripts/test_notebook_text.py
 	.venv/bin/python scripts/notebook_text.py check
+	.venv/bin/python scripts/test_report_pdf.py
 	@start=$$SECONDS; $(CARGO) test --release --locked && echo "[make] unit tests (incl. build): $$((SECONDS - start)) s"
 
 # Runs every notebook headlessly on the embedded default (quick mode) into target/notebooks/,

@@ -16,6 +16,31 @@ EVCXR_VERSION=0.22.0
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
+# WeasyPrint (scripts/report_pdf.py, the report as PDF) loads Pango and HarfBuzz at run time. On
+# Debian/Ubuntu: libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b (fonts-dejavu-core for the fonts
+# report/print.css names). Installed with apt-get only when missing and running as root; anyone
+# else gets a message: only the PDF (make report-pdf, the last step of make reproduce, and its
+# test in make unit) needs them.
+PANGO_DEBS="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core"
+have_pango() {
+  local libs
+  libs=$( (ldconfig -p || /sbin/ldconfig -p) 2>/dev/null || true)
+  grep -q 'libpango-1\.0\.so\.0' <<<"$libs" && grep -q 'libpangoft2-1\.0\.so\.0' <<<"$libs" \
+    && grep -q 'libharfbuzz\.so\.0' <<<"$libs"
+}
+setup_pango() {
+  have_pango && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing Pango for WeasyPrint (report PDF): apt-get install $PANGO_DEBS"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        $PANGO_DEBS >/dev/null; } || log "apt-get failed: make report-pdf needs $PANGO_DEBS"
+  else
+    log "Pango/HarfBuzz not found: the report PDF (WeasyPrint: make report-pdf, make reproduce's" \
+      "last step, its test in make unit) needs them; as root run apt-get install $PANGO_DEBS" \
+      "(or your system's Pango package)"
+  fi
+}
+
 setup_venv() {
   local stamp=.venv/.requirements.sha256
   local want
@@ -29,6 +54,7 @@ setup_venv() {
   [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r requirements.txt
+  setup_pango
   echo "$want" > "$stamp"
   log "venv ready in $((SECONDS - start)) s"
 }
