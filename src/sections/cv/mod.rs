@@ -309,6 +309,20 @@ pub(crate) fn collect(
     run(data, config, true, progress)
 }
 
+/// The CNN grid of `config` (empty when it has none).
+fn cnn_grid(
+    data: &Dataset,
+    config: &CvConfig,
+    pass: Pass,
+    missing: &mut Vec<String>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<crate::tuning::CnnPoint>> {
+    match &config.grid.cnn {
+        Some(g) => grid::cnn(data, config.split_seed, g, pass, missing, progress),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// One pass over the section (see [`Pass`]): the results of what is finished or computed, and
 /// the units left unfinished.
 fn walk(
@@ -371,17 +385,8 @@ fn walk(
     let mut cnn_grid_done = config.grid.cnn.is_none();
     for model in &models {
         if !cnn_grid_done && matches!(model.kind, CvKind::Net { .. }) {
-            if let Some(g) = &config.grid.cnn {
-                res.grid.cnn = grid::cnn(
-                    data,
-                    config.split_seed,
-                    g,
-                    pass,
-                    &mut missing,
-                    &mut progress,
-                )?;
-                save(&res)?;
-            }
+            res.grid.cnn = cnn_grid(data, config, pass, &mut missing, &mut progress)?;
+            save(&res)?;
             cnn_grid_done = true;
         }
         let mut scores = Vec::new();
@@ -419,16 +424,7 @@ fn walk(
         }
     }
     if !cnn_grid_done {
-        if let Some(g) = &config.grid.cnn {
-            res.grid.cnn = grid::cnn(
-                data,
-                config.split_seed,
-                g,
-                pass,
-                &mut missing,
-                &mut progress,
-            )?;
-        }
+        res.grid.cnn = cnn_grid(data, config, pass, &mut missing, &mut progress)?;
     }
     if pass.writes_results() {
         figures::cv_figure(&res)?;
