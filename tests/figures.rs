@@ -161,6 +161,7 @@ fn outcome(name: &str, cm: &ConfusionMatrix, data_hash: &str, preds: Vec<usize>)
         per_class: cm.per_class(),
         confusion: cm.counts().to_vec(),
         test_predictions: preds,
+        validation_accuracy: None,
     }
 }
 

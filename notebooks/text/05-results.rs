@@ -133,6 +133,39 @@ plot::render_png(&results::ConfusedPairs::of(&data, &summary, &outcomes[best], 6
 
 // %% [markdown]
 // The errors are not spread at random: they gather in pairs of characters that this data set draws alike.
+
+// %% [markdown]
+// ## Top losses
+// The test images the best model is most confidently wrong about (fastai's `plot_top_losses`): its logits on the
+// test part from its run folder (or the committed weights), `inference::top_losses` keeps the misread images with
+// the highest cross-entropy loss, `-ln p(true class)`, and `plot::Gallery` shows them (`figures/05-top-losses`).
+
+// %%
+{
+    // A block: evcxr keeps no borrowed value between cells.
+    let o = &outcomes[best];
+    let section = if o.key == "efficientnet" { charlab::sections::efficientnet::SECTION } else { cnn::SECTION };
+    let run = lab.run_dir(section);
+    let dir = if run.join("best.safetensors").exists() { run } else { charlab::weights::folder(section) };
+    if o.validation_accuracy.is_some() && dir.join("best.safetensors").exists() {
+        let split = random_split(data.len(), o.split_seed)?;
+        let logits = Trained::load(&dir)?.logits(&data, &split.test)?;
+        let top = charlab::inference::top_losses(&logits, &data.labels_at(&split.test), 16)?;
+        for t in top.iter().take(3) {
+            println!("test image {}: '{}' read as '{}' with p {:.3} (p of the truth {:.1e}, loss {:.1})", t.position,
+                data.class_chars()[t.truth], data.class_chars()[t.predicted], t.p_predicted, t.p_truth, t.loss);
+        }
+        plot::render_png(&plot::Gallery::top_losses(&o.name, &data, &split.test, &top)?)?.evcxr_display();
+    } else {
+        println!("the best model, {}, has no trained network on this machine", o.name);
+    };
+}
+
+// %% [markdown]
+// Under each image: the probability the network gave the class it chose, then the true class's. Read them one by
+// one: an image that looks like the class it was read as points to a wrong label in the data (the stand-in's
+// labels are the characters its writers were asked to write), one that looks like neither to an image no model can
+// read. Neither is fixed by a bigger network.
 //
 // ## Per-class F1 of every model
 // Where each model fails: the rare classes and the look-alike characters (`figures/05-per-class-f1`).

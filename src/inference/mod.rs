@@ -15,9 +15,11 @@ use std::path::{Path, PathBuf};
 
 use tch::{Device, Tensor};
 
+mod losses;
 mod scoring;
 mod vote;
 
+pub use losses::{top_losses, TopLoss};
 pub use scoring::{score, scores, Eval, PairConfusion, Scored, Scores, TOP_CONFUSIONS};
 pub use vote::{
     adjusted_predictions, arg_max, log_prior, majority_of_labels, majority_vote, soft_vote,

@@ -8,10 +8,12 @@
 
 mod colour;
 mod curves;
+mod gallery;
 mod heatmap;
 
 pub use colour::{centered, text_color_on, viridis};
 pub use curves::LearningCurves;
+pub use gallery::Gallery;
 pub use heatmap::ConfusionHeatmap;
 
 use std::path::{Path, PathBuf};

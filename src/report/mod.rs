@@ -296,9 +296,32 @@ pub fn render() -> Result<Writer> {
     } else {
         ""
     };
+    let chosen = if res.best_chosen_on == "validation" {
+        let top_on_test = res
+            .table1
+            .iter()
+            .max_by(|a, b| a.accuracy.total_cmp(&b.accuracy))
+            .is_some_and(|r| r.model == best);
+        format!(
+            "Chosen on validation accuracy (the networks' evaluated checkpoints; the baselines \
+             are fitted on the training and validation parts together, as in the original, so \
+             they have no validation score), the best of the four models here is {best}{}",
+            if top_on_test {
+                ", which also has the highest test accuracy."
+            } else {
+                "; another has the higher test accuracy, and the choice stays the one made \
+                 on validation."
+            }
+        )
+    } else {
+        format!(
+            "The best of the four models here, with no validation score to choose on, is the \
+             one with the highest test accuracy, {best}."
+        )
+    };
     w.para(&format!(
-        "{table}: test accuracy and macro-averaged F1, beside the original report's. The best \
-         of the four models here is {best}.{last}"
+        "{table}: test accuracy and macro-averaged F1, beside the original report's. \
+         {chosen}{last}"
     ));
     for r in &res.table1 {
         w.numbers.push(format!("{:.1}", r.accuracy));
@@ -370,6 +393,31 @@ pub fn render() -> Result<Writer> {
              it read them as."
         ),
     );
+    if !res.top_losses.is_empty() {
+        let n = w.int(res.top_losses.len());
+        let sure = res
+            .top_losses
+            .iter()
+            .filter(|t| t.p_predicted >= 0.9)
+            .count();
+        let sure_n = w.int(sure);
+        let ninety = w.lit("0.9");
+        w.para(&format!(
+            "The {n} test images {best} is most confidently wrong about (highest cross-entropy \
+             loss; fastai's top losses): in {sure_n} of them it gives the wrong class a \
+             probability of {ninety} or more. They are worth reading one by one before trusting \
+             the remaining error rate: an image that looks like the class it was read as \
+             points to a wrong label in the data, one that looks like neither to an image no \
+             model can read."
+        ));
+        w.figure(
+            "05-top-losses",
+            &format!(
+                "Top losses of {best}: each test image with its true class, the class it was \
+                 read as, and the probabilities of both."
+            ),
+        );
+    }
     w.figure("05-per-class-f1", "Per-class F1 of every model.");
     let mut views: Vec<analysis::ModelView> = Vec::new();
     for (key, name, _, _) in results::MODELS {

@@ -3,15 +3,22 @@
 //! pairs with test images, and the per-class F1 of every model. Everything is read from the
 //! results files of section 4 (whichever exist), which must all come from the same data.
 //!
+//! The best model is chosen on validation accuracy among the models that have a validation
+//! part (the networks; the baselines are fitted on training and validation together), and its
+//! top losses (the test images it is most confidently wrong about) are drawn when its trained
+//! network is on this machine (its run folder, or the committed `weights/`).
+//!
 //! Outputs: `report/results/05-results.json`, `figures/05-confusion-matrix.{svg,png}`,
-//! `figures/05-confused-pairs.{svg,png}`, `figures/05-per-class-f1.{svg,png}`.
+//! `figures/05-confused-pairs.{svg,png}`, `figures/05-per-class-f1.{svg,png}`,
+//! `figures/05-top-losses.{svg,png}`.
 
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Source};
+use crate::inference::{top_losses, TopLoss};
 use crate::metrics::{confused_pairs, mcnemar, ClassMetrics, ConfusedClasses, ConfusedPair};
 use crate::metrics::{ConfusionMatrix, McNemar};
-use crate::plot::{self, ConfusionHeatmap, PerClassBars};
+use crate::plot::{self, ConfusionHeatmap, Gallery, PerClassBars};
 use crate::sections::{baselines, cnn, efficientnet};
 use crate::{paths, Error, Result};
 
@@ -28,6 +35,10 @@ pub(crate) const CONFUSION_FIGURE: &str = "05-confusion-matrix";
 pub(crate) const PAIRS_FIGURE: &str = "05-confused-pairs";
 /// Figure stem of the per-class F1 of every model.
 pub(crate) const F1_FIGURE: &str = "05-per-class-f1";
+/// Figure stem of the best model's top losses.
+pub(crate) const TOP_LOSSES_FIGURE: &str = "05-top-losses";
+/// Images in the top losses.
+pub(crate) const TOP_LOSSES: usize = 16;
 
 /// The models of Table 1: key, name in the table, the report's accuracy and macro F1 (%).
 pub(crate) const MODELS: [(&str, &str, f64, f64); 4] = [
@@ -63,6 +74,10 @@ pub struct ModelOutcome {
     pub confusion: Vec<u64>,
     /// Predicted class of every test image (may be empty in old files).
     pub test_predictions: Vec<usize>,
+    /// Validation accuracy of the evaluated checkpoint (the networks; `None` for the baselines,
+    /// fitted on the training and validation parts together as in the original).
+    #[serde(default)]
+    pub validation_accuracy: Option<f64>,
 }
 
 /// Reads the outcome of every model of [`MODELS`] whose results file exists; also returns the
@@ -91,6 +106,7 @@ pub fn collect() -> Result<(Vec<ModelOutcome>, Vec<String>)> {
                     per_class: m.per_class.clone(),
                     confusion: m.confusion.clone(),
                     test_predictions: m.test_predictions.clone(),
+                    validation_accuracy: None,
                 })
             }),
             "cnn" => neural_outcome::<cnn::CnnConfig>(key, name, cnn::SECTION, |c| c.split_seed)?,
@@ -130,6 +146,10 @@ fn neural_outcome<C: serde::de::DeserializeOwned>(
         macro_f1: r.test_macro_f1,
         per_class: r.per_class,
         confusion: r.confusion,
+        validation_accuracy: r
+            .history
+            .get(r.best_epoch.wrapping_sub(1))
+            .map(|h| h.val_accuracy),
         test_predictions: r.test_predictions,
     }))
 }
@@ -162,8 +182,12 @@ pub struct ResultsSummary {
     pub table1: Vec<Table1Row>,
     /// Models without a results file.
     pub missing: Vec<String>,
-    /// The model with the highest test accuracy (ties: macro F1).
+    /// The model with the highest validation accuracy among those with a validation part (the
+    /// networks); the highest test accuracy when none has one ([`Self::best_chosen_on`]).
     pub best_model: String,
+    /// `validation` or `test`: what [`Self::best_model`] was chosen on.
+    #[serde(default)]
+    pub best_chosen_on: String,
     /// The best model's most frequent confusions, one direction each (`L` read as `1` and `1`
     /// read as `L` are two entries), most frequent first.
     pub most_confused: Vec<ConfusedPair>,
@@ -183,6 +207,14 @@ pub struct ResultsSummary {
     /// (the first, the second, the test), when both recorded their test predictions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paired_test: Option<(String, String, McNemar)>,
+    /// The best model's most confidently wrong test images ([`TOP_LOSSES`] at most; empty when
+    /// its trained network is not on this machine).
+    #[serde(default)]
+    pub top_losses: Vec<TopLoss>,
+    /// The folder of the network the top losses come from (its test labels checked equal to
+    /// the results file's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_losses_from: Option<String>,
 }
 
 /// Table 1 as a DataFrame: model, accuracy %, macro F1 %, and the report's two numbers.
@@ -233,12 +265,23 @@ pub fn summarize(
             "charlab reproduce",
         ));
     }
-    let best = outcomes
+    let on_validation = outcomes
         .iter()
-        .max_by(|a, b| {
-            a.accuracy
-                .total_cmp(&b.accuracy)
-                .then(a.macro_f1.total_cmp(&b.macro_f1))
+        .filter_map(|o| o.validation_accuracy.map(|v| (v, o)))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, o)| o);
+    let best_chosen_on = if on_validation.is_some() {
+        "validation"
+    } else {
+        "test"
+    };
+    let best = on_validation
+        .or_else(|| {
+            outcomes.iter().max_by(|a, b| {
+                a.accuracy
+                    .total_cmp(&b.accuracy)
+                    .then(a.macro_f1.total_cmp(&b.macro_f1))
+            })
         })
         .ok_or_else(|| {
             Error::results(
@@ -288,6 +331,7 @@ pub fn summarize(
         table1,
         missing,
         best_model: best.name.clone(),
+        best_chosen_on: best_chosen_on.into(),
         most_confused,
         confused_pairs: confused_pairs(&cm, chars, n_pairs),
         absent_classes,
@@ -297,6 +341,8 @@ pub fn summarize(
             .collect(),
         inputs,
         paired_test,
+        top_losses: Vec::new(),
+        top_losses_from: None,
     })
 }
 
@@ -369,8 +415,17 @@ pub fn per_class_f1_bars(summary: &ResultsSummary, classes: &[char]) -> PerClass
 /// `report/results/05-results.json`.
 pub(crate) fn run(data: &Dataset) -> Result<ResultsSummary> {
     let (outcomes, missing) = collect()?;
-    let summary = summarize(data, &outcomes, missing, 4)?;
+    let mut summary = summarize(data, &outcomes, missing, 4)?;
     let best = best(&outcomes, &summary)?;
+    if let Some((from, top)) = best_top_losses(data, best)? {
+        let split = crate::split::random_split(data.len(), best.split_seed)?;
+        plot::save(
+            &Gallery::top_losses(&best.name, data, &split.test, &top)?,
+            &paths::figure(TOP_LOSSES_FIGURE),
+        )?;
+        summary.top_losses = top;
+        summary.top_losses_from = Some(from);
+    }
     let chars = data.class_chars();
     let cm = ConfusionMatrix::from_counts(chars.len(), best.confusion.clone())?;
     plot::save(
@@ -387,6 +442,41 @@ pub(crate) fn run(data: &Dataset) -> Result<ResultsSummary> {
     )?;
     paths::write_json(&paths::result(SECTION), &summary)?;
     Ok(summary)
+}
+
+/// The best network's top losses on the test part ([`top_losses`]), from the first of its run
+/// folder (the full schedule's, then the quick one's) and its committed weights
+/// (`weights/<section>/`) that labels the test part exactly as its results file says; `None`
+/// when the best model is not a network or none of them is on this machine.
+fn best_top_losses(data: &Dataset, best: &ModelOutcome) -> Result<Option<(String, Vec<TopLoss>)>> {
+    let section = match best.key.as_str() {
+        "cnn" => cnn::SECTION,
+        "efficientnet" => efficientnet::SECTION,
+        _ => return Ok(None),
+    };
+    let split = crate::split::random_split(data.len(), best.split_seed)?;
+    let truth = data.labels_at(&split.test);
+    let candidates = [
+        paths::run_dir(section, crate::Profile::Full),
+        paths::run_dir(section, crate::Profile::Quick),
+        paths::root().join("weights").join(section),
+    ];
+    for dir in candidates {
+        if !dir.join(paths::run_files::BEST_WEIGHTS).exists() {
+            continue;
+        }
+        // The layout the results were scored in is not recorded here: try both.
+        for channels_last in [false, true] {
+            let logits = crate::training::Trained::load_as(&dir, channels_last)
+                .and_then(|t| t.logits(data, &split.test));
+            let Ok(logits) = logits else { break };
+            if crate::training::arg_max(&logits)? == best.test_predictions {
+                let top = top_losses(&logits, &truth, TOP_LOSSES)?;
+                return Ok(Some((paths::relative(&dir), top)));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// The text `charlab results` prints: Table 1, the models without results, the best model's
