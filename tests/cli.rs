@@ -301,3 +301,24 @@ fn baselines_write_results_and_figure() {
     let out = charlab(tmp.path(), &["baselines", "--model", "tree"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_augmentation_figure_is_redrawn_from_the_data_alone() {
+    let tmp = common::TempDir::new("cli-aug");
+    let out = charlab(tmp.path(), &["figures", "augmentation", "--quick"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(tmp.path().join("figures/06-augmentation.svg")).unwrap();
+    // Every look-alike group is there (SVG escapes the quotes), the original set apart from
+    // its draws.
+    for label in ["0", "O", "L", "Z", "2"] {
+        let quoted = format!("&apos;{label}&apos;");
+        assert!(svg.contains(&quoted), "no row of {label} in the figure");
+    }
+    for label in ["original", "random draws"] {
+        assert!(svg.contains(label), "no {label} in the figure");
+    }
+}

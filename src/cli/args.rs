@@ -393,6 +393,14 @@ pub enum FigureCommand {
     Baselines,
     /// Section 6.2: the fold scores and the SVM grid, from report/results/06.2-cv.json
     Cv,
+    /// Section 6.1: the augmentation figure (figures/06-augmentation), from the data alone
+    Augmentation {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The quick schedule's augmentation (the same as the full one's today)
+        #[arg(long)]
+        quick: bool,
+    },
     /// Section 2: class distribution and one sample per class (+ results/02-dataset.json)
     Dataset {
         #[command(flatten)]

@@ -332,6 +332,17 @@ fn run(command: &Command) -> Result<()> {
             wrote_figure(cv::cv_figure(&res)?);
             cv::svm_grid_figure(&res.grid).map(wrote_figure)
         }
+        Command::Figures {
+            which: FigureCommand::Augmentation { data, quick },
+        } => {
+            let profile = Profile::from_flag(*quick);
+            let (data, _) = data.for_profile(profile).load()?;
+            match levers::augmentation_figure(&data, &levers::LeversConfig::for_profile(profile))? {
+                Some(png) => wrote_figure(png),
+                None => println!("no run of section 6.1 is augmented: no figure"),
+            }
+            Ok(())
+        }
         Command::Preprocess { data, seed } => {
             let res = preprocessing::run(&data.load()?.0, *seed)?;
             print!("{}", preprocessing::summary(&res));

@@ -1,5 +1,6 @@
-//! Section 6.1's figures: one image of each look-alike character under several augmentation
-//! draws (`figures/06-augmentation.{svg,png}`).
+//! Section 6.1's figures: one training image of each look-alike character ('0'/'O', '5'/'S',
+//! 'I'/'1'/'L', 'Z'/'2') beside several augmentation draws of it
+//! (`figures/06-augmentation.{svg,png}`).
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -9,6 +10,10 @@ use crate::augment::{augment, AugmentParams};
 use crate::data::Dataset;
 use crate::plot::{self, DrawResult, Figure, Png};
 use crate::{paths, Error, Result};
+
+/// The characters the augmentation figure shows: the look-alike pairs and groups of the
+/// stand-in ('0'/'O', '5'/'S', 'I'/'1'/'L', 'Z'/'2').
+pub(crate) const LOOK_ALIKES: [char; 9] = ['0', 'O', '5', 'S', 'I', '1', 'L', 'Z', '2'];
 
 /// File stem of the augmentation figure.
 pub(crate) const AUGMENT_FIGURE: &str = "06-augmentation";
@@ -23,24 +28,63 @@ pub(crate) struct GlyphRows {
     pub title: String,
 }
 
+const LABEL_W: u32 = 110;
+const CELL: u32 = 100;
+/// Space between the original and its draws.
+const GAP: u32 = 30;
+const TOP: u32 = 90;
+
 impl Figure for GlyphRows {
     fn size(&self) -> (u32, u32) {
         let cols = self.rows.iter().map(|r| r.1.len()).max().unwrap_or(1) as u32;
-        (110 + cols * 100, 60 + self.rows.len() as u32 * 110)
+        (
+            LABEL_W + GAP + cols * CELL + 10,
+            TOP + self.rows.len() as u32 * (CELL + 10),
+        )
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
     where
         DB::ErrorType: 'static,
     {
-        let root = root.titled(&self.title, ("sans-serif", 24))?;
-        let bands = root.split_evenly((self.rows.len().max(1), 1));
-        for (band, (label, images)) in bands.iter().zip(&self.rows) {
-            let (left, right) = band.split_horizontally(110);
-            left.draw(&Text::new(label.as_str(), (8, 40), ("sans-serif", 18)))?;
-            let cells = right.split_evenly((1, images.len().max(1)));
-            for (cell, img) in cells.iter().zip(images) {
-                plot::draw_glyph(&cell.margin(5, 5, 5, 5), img, self.shape.0, self.shape.1)?;
+        let grey = RGBColor(90, 90, 90);
+        let width = root.dim_in_pixel().0 as i32;
+        root.draw(&Text::new(
+            self.title.clone(),
+            (width / 2, 24),
+            ("sans-serif", 24)
+                .into_text_style(root)
+                .pos(plot::centered()),
+        ))?;
+        let (lw, cell, gap, top) = (LABEL_W as i32, CELL as i32, GAP as i32, TOP as i32);
+        let head = ("sans-serif", 17).into_font().color(&grey);
+        root.draw(&Text::new("original", (lw + 14, top - 24), head.clone()))?;
+        root.draw(&Text::new(
+            "random draws",
+            (lw + cell + gap + 6, top - 24),
+            head,
+        ))?;
+        let rows = self.rows.len() as i32;
+        root.draw(&PathElement::new(
+            vec![
+                (lw + cell + gap / 2, top - 6),
+                (lw + cell + gap / 2, top + rows * (cell + 10)),
+            ],
+            RGBColor(190, 190, 190).stroke_width(1),
+        ))?;
+        for (r, (label, images)) in self.rows.iter().enumerate() {
+            let y = top + r as i32 * (cell + 10);
+            root.draw(&Text::new(
+                label.as_str(),
+                (16, y + cell / 2 - 10),
+                ("sans-serif", 20).into_font(),
+            ))?;
+            for (k, img) in images.iter().enumerate() {
+                let x = lw + k as i32 * cell + if k > 0 { gap } else { 0 };
+                let area = root
+                    .clone()
+                    .shrink((x + 5, y + 5), ((cell - 10) as u32, (cell - 10) as u32));
+                plot::draw_glyph(&area, img, self.shape.0, self.shape.1)?;
             }
         }
         Ok(())
@@ -93,7 +137,9 @@ pub(crate) fn augmentation_rows(
     Ok(GlyphRows {
         rows,
         shape: (h, w),
-        title: format!("Augmentation: each original (left) and {draws} random draws"),
+        title: format!(
+            "Augmentation: one training image of each look-alike and {draws} random draws"
+        ),
     })
 }
 
@@ -104,13 +150,6 @@ pub fn augmentation_figure(
     params: &AugmentParams,
     seed: u64,
 ) -> Result<Png> {
-    let rows = augmentation_rows(
-        data,
-        train,
-        &['0', 'O', '5', 'S', 'I', '1'],
-        params,
-        7,
-        seed,
-    )?;
+    let rows = augmentation_rows(data, train, &LOOK_ALIKES, params, 7, seed)?;
     plot::save(&rows, &paths::figure(AUGMENT_FIGURE))
 }

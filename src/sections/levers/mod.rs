@@ -564,6 +564,24 @@ pub(crate) fn collect(
     run(data, corpus, config, true, progress)
 }
 
+/// Draws `figures/06-augmentation` with the first augmentation `config` trains with, on the
+/// training part of `data` (nothing when no run is augmented).
+pub(crate) fn augmentation_figure(
+    data: &Dataset,
+    config: &LeversConfig,
+) -> Result<Option<crate::plot::Png>> {
+    let split = split::random_split(data.len(), config.split_seed)?;
+    let augmented = config
+        .variants
+        .iter()
+        .map(|v| &v.train)
+        .chain(config.pretraining.iter().map(|p| &p.train));
+    match augmented.filter_map(|t| t.augment.as_ref()).next() {
+        Some(a) => figures::augmentation_figure(data, &split.train, a, config.split_seed).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// Runs the section: each pretraining run, then each variant (resuming finished or started
 /// runs when `resume`), rewriting the results file after each variant; `progress` is told
 /// what starts.
@@ -590,14 +608,7 @@ pub fn run(
         best: None,
     };
     let mut all_logits = Vec::new();
-    let augmented = config
-        .variants
-        .iter()
-        .map(|v| &v.train)
-        .chain(config.pretraining.iter().map(|p| &p.train));
-    if let Some(a) = augmented.filter_map(|t| t.augment.as_ref()).next() {
-        figures::augmentation_figure(data, &split.train, a, config.split_seed)?;
-    }
+    augmentation_figure(data, config)?;
     for spec in &config.pretraining {
         progress(&format!("pretraining {} on {}", spec.name, corpus.source()));
         let dir = root.join(format!("pretrain-{}", spec.name));
