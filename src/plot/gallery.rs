@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{centered, class_labels, draw_glyph, DrawResult, Figure};
+use super::{centered, class_labels, draw_glyph, draw_title, DrawResult, Figure};
 use crate::data::Dataset;
 use crate::inference::TopLoss;
 use crate::{Error, Result};
@@ -96,11 +96,7 @@ impl Figure for Gallery {
     {
         let grey = RGBColor(90, 90, 90);
         let width = root.dim_in_pixel().0 as i32;
-        root.draw(&Text::new(
-            self.title.clone(),
-            (width / 2, 26),
-            ("sans-serif", 26).into_text_style(root).pos(centered()),
-        ))?;
+        draw_title(root, &self.title, 26, 26)?;
         if !self.subtitle.is_empty() {
             root.draw(&Text::new(
                 self.subtitle.clone(),

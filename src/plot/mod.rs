@@ -127,6 +127,25 @@ pub fn save<F: Figure>(fig: &F, stem: &Path) -> Result<Png> {
     Ok(png)
 }
 
+/// Draws `title` centred across `root` at height `y`, in sans-serif of `size` pixels.
+pub fn draw_title<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    y: i32,
+    size: u32,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let width = root.dim_in_pixel().0 as i32;
+    root.draw(&Text::new(
+        title.to_string(),
+        (width / 2, y),
+        ("sans-serif", size).into_text_style(root).pos(centered()),
+    ))?;
+    Ok(())
+}
+
 /// Draws a binary image (`[rows, cols]`, 0/1) in black on white, filling `area`, as one
 /// rectangle per horizontal run of ink (compact in SVG).
 pub fn draw_glyph<DB: DrawingBackend>(

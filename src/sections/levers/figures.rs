@@ -48,14 +48,7 @@ impl Figure for GlyphRows {
         DB::ErrorType: 'static,
     {
         let grey = RGBColor(90, 90, 90);
-        let width = root.dim_in_pixel().0 as i32;
-        root.draw(&Text::new(
-            self.title.clone(),
-            (width / 2, 24),
-            ("sans-serif", 24)
-                .into_text_style(root)
-                .pos(plot::centered()),
-        ))?;
+        plot::draw_title(root, &self.title, 24, 24)?;
         let (lw, cell, gap, top) = (LABEL_W as i32, CELL as i32, GAP as i32, TOP as i32);
         let head = ("sans-serif", 17).into_font().color(&grey);
         root.draw(&Text::new("original", (lw + 14, top - 24), head.clone()))?;
