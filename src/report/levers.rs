@@ -270,9 +270,9 @@ pub fn write_section(w: &mut Writer, res: &LeversResults) {
     }
     w.figure(
         levers::figures::AUGMENT_FIGURE,
-        "Augmentation: one training image of each look-alike character ('0'/'O', '5'/'S', \
-         'I'/'1'/'L', 'Z'/'2'; the 'L' is a lower-case 'l', as the stand-in merges the cases) \
-         beside seven random draws of it.",
+        // Notebook 06.1 shows this caption in its report excerpt: changed with its next run.
+        "Augmentation: one training image of each look-alike character and seven random \
+         draws.",
     );
 }
 
