@@ -180,16 +180,27 @@ def read_pairs(nb_dir, config, problems):
     return pairs
 
 
-def sync(nb_dir, force):
+def current_pairs(nb_dir, problems):
+    """The notebooks of nb_dir with their text forms as they are now (None: missing), those
+    that survive jupytext's round trip; a problem is recorded for each that does not, and for
+    each text form without a notebook."""
     config = load_config(nb_dir)
-    problems, written, unchanged = [], [], 0
     pairs = read_pairs(nb_dir, config, problems)
+    out = []
     for pair in pairs:
         problem = pair.round_trip_problem()
         if problem:
             problems.append(problem)
-            continue
-        have = pair.current()
+        else:
+            out.append((pair, pair.current()))
+    problems += [orphan_message(t) for t in orphans(config, nb_dir, pairs)]
+    return pairs, out
+
+
+def sync(nb_dir, force):
+    problems, written, unchanged = [], [], 0
+    _, current = current_pairs(nb_dir, problems)
+    for pair, have in current:
         if have == pair.want:
             unchanged += 1
             continue
@@ -206,7 +217,6 @@ def sync(nb_dir, force):
         tmp.write_text(pair.want, encoding="utf-8")
         tmp.replace(pair.text_path)
         written.append(pair)
-    problems += [orphan_message(t) for t in orphans(config, nb_dir, pairs)]
     for pair in written:
         print(f"{TAG} wrote {shown(pair.text_path)} from {shown(pair.nb_path)}")
     print(f"{TAG} {len(written)} written, {unchanged} unchanged", end="")
@@ -214,15 +224,9 @@ def sync(nb_dir, force):
 
 
 def check(nb_dir):
-    config = load_config(nb_dir)
     problems = []
-    pairs = read_pairs(nb_dir, config, problems)
-    for pair in pairs:
-        problem = pair.round_trip_problem()
-        if problem:
-            problems.append(problem)
-            continue
-        have = pair.current()
+    pairs, current = current_pairs(nb_dir, problems)
+    for pair, have in current:
         if have is None:
             problems.append(
                 f"{shown(pair.nb_path)}: its text form {shown(pair.text_path)} is missing "
@@ -233,7 +237,6 @@ def check(nb_dir):
                 f"{shown(pair.nb_path)}: its text form {shown(pair.text_path)} differs from it "
                 f"({pair.difference(have)}): {sync_hint(pair)}"
             )
-    problems += [orphan_message(t) for t in orphans(config, nb_dir, pairs)]
     print(f"{TAG} {len(pairs)} notebooks checked against their text forms", end="")
     return problems
 

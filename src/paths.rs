@@ -54,6 +54,11 @@ pub fn models_dir() -> PathBuf {
     data_dir().join("models")
 }
 
+/// `weights/` under the project root: the committed weights of the reported networks.
+pub fn weights_dir() -> PathBuf {
+    root().join("weights")
+}
+
 /// The run folder (or folder of run folders) of `section` in `profile`:
 /// `data/models/<section>/`, or `data/models/quick/<section>/` for a quick reproduction.
 pub fn run_dir(section: &str, profile: crate::Profile) -> PathBuf {

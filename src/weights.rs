@@ -37,7 +37,7 @@ pub const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
 
 /// `weights/` under the project root.
 pub fn dir() -> PathBuf {
-    paths::root().join("weights")
+    paths::weights_dir()
 }
 
 /// `weights/<section>/`.

@@ -95,13 +95,19 @@ impl Fit {
         c
     }
 
+    /// What `config.json` records for this run: [`Fit::config`], or
+    /// [`Fit::default_config`] when it is `None`.
+    pub fn identity(&self) -> serde_json::Value {
+        self.config.clone().unwrap_or_else(|| self.default_config())
+    }
+
     /// Trains on `data` (the training and validation tensors) into [`Fit::run_dir`]: builds
     /// the network after seeding libtorch with the training seed, loads [`Fit::init`], trains
     /// or resumes ([`super::train`]: progress per batch and a line per epoch), and loads the
     /// best-validation-loss weights. A finished run with the same configuration only loads.
     pub fn run(&self, data: &TrainData) -> Result<Trained> {
         let dir = &self.run_dir;
-        let config = self.config.clone().unwrap_or_else(|| self.default_config());
+        let config = self.identity();
         if let Some(weights) = self.reusable(&config) {
             let trained = Trained::load(&weights)?;
             let best = weights.join(paths::run_files::BEST_WEIGHTS);
@@ -155,7 +161,7 @@ impl Fit {
     /// Whether [`Fit::run_dir`] holds this run finished (its configuration, every epoch done):
     /// [`Fit::run`] with `resume` then only loads it.
     pub fn finished(&self) -> bool {
-        let config = self.config.clone().unwrap_or_else(|| self.default_config());
+        let config = self.identity();
         let state: Option<super::run_folder::RunState> =
             paths::read_json(&self.run_dir.join(paths::run_files::STATE)).ok();
         super::can_resume(&self.run_dir, &config)

@@ -278,15 +278,11 @@ pub(crate) fn run_unit(
     }
     let fold_file = run_root().join(id).join("fold.json");
     if tuned && !fold_file.exists() {
-        progress_note(&format!(
-            "{id}: the grid chose a configured model's setting, so there is nothing to fit"
+        crate::progress::line(format_args!(
+            "[6.2] {id}: the grid chose a configured model's setting, so there is nothing to fit"
         ));
     }
     Ok(())
-}
-
-fn progress_note(message: &str) {
-    crate::progress::line(format_args!("[6.2] {message}"));
 }
 
 /// Reads the finished units into the results, votes, tables and figures: [`run`], resumed,

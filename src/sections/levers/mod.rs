@@ -428,10 +428,7 @@ fn init_of(config: &LeversConfig, v: &Variant) -> Result<Option<PathBuf>> {
 /// (`pretrain-<name>`), then each variant (a fine-tuned one depends on its pretraining).
 pub(crate) fn plan(data: &Dataset, corpus: &Dataset, config: &LeversConfig) -> Result<Vec<Unit>> {
     let root = run_root();
-    let key = |fit: &Fit| {
-        let config = fit.config.clone().unwrap_or_else(|| fit.default_config());
-        paths::sha256_bytes(config.to_string().as_bytes())
-    };
+    let key = |fit: &Fit| paths::sha256_bytes(fit.identity().to_string().as_bytes());
     let mut units = Vec::new();
     for spec in &config.pretraining {
         let id = format!("pretrain-{}", spec.name);

@@ -459,7 +459,7 @@ fn best_top_losses(data: &Dataset, best: &ModelOutcome) -> Result<Option<(String
     let candidates = [
         paths::run_dir(section, crate::Profile::Full),
         paths::run_dir(section, crate::Profile::Quick),
-        paths::root().join("weights").join(section),
+        paths::weights_dir().join(section),
     ];
     for dir in candidates {
         if !dir.join(paths::run_files::BEST_WEIGHTS).exists() {
