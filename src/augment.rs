@@ -180,7 +180,9 @@ pub fn augment(
 pub type Batch = (Tensor, Tensor);
 
 /// Prepares the batches of one epoch on a background thread: each batch's images are picked
-/// from `x` by index and, with augmentation, transformed; at most `depth` batches wait.
+/// from `x` by index and, with augmentation, transformed; at most `depth` batches wait. The
+/// thread runs libtorch single-threaded, so that it does not compete with the training's
+/// threads for the cores.
 pub struct Prefetcher {
     rx: std::sync::mpsc::Receiver<Result<Batch>>,
     handle: Option<std::thread::JoinHandle<()>>,
@@ -209,6 +211,13 @@ impl Prefetcher {
     ) -> Prefetcher {
         let (tx, rx) = std::sync::mpsc::sync_channel(depth.max(1));
         let handle = std::thread::spawn(move || {
+            // One thread for this thread's libtorch work. Left at libtorch's default, its
+            // first operation starts a second OpenMP team as large as the training's on the
+            // same cores, and the two fight: EfficientNet-b0's stand-in epoch on 2 cores took
+            // 63-67 s instead of 47-48 s (bisected to the commit that added this thread; see
+            // docs/benchmarks.md). This sets the count for this thread's team and libtorch's
+            // default for threads that start later; the training thread keeps its own.
+            tch::set_num_threads(1);
             let device = source.x.device();
             for (b, chunk) in order.chunks(batch_size.max(1)).enumerate() {
                 let batch = (|| -> Result<Batch> {
