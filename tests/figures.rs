@@ -12,6 +12,7 @@ fn history(scale: f64) -> Vec<EpochRecord> {
             val_loss: scale / e as f64 + 0.1,
             val_accuracy: 0.8 + 0.02 * e as f64,
             seconds: 1.0,
+            phases: None,
         })
         .collect()
 }

@@ -544,3 +544,63 @@ fn a_run_folder_takes_one_training_at_a_time() {
     assert!(!lock_path.exists());
     assert_eq!(run(dir.path(), 5, true, &d).len(), 5);
 }
+
+#[test]
+fn bf16_trains_learns_and_resumes_exactly_and_epochs_record_their_phases() {
+    let _guard = lock();
+    let d = data();
+    let p = TrainParams {
+        precision: charlab::Precision::Bf16,
+        ..params(3)
+    };
+    let straight = common::TempDir::new("train-bf16");
+    let full = run_with(straight.path(), &p, false, &d);
+    assert!(
+        full[2].train_loss < full[0].train_loss * 0.8,
+        "bf16 did not learn: {full:?}"
+    );
+    // The precision is part of the run's identity (config.json) and differs from fp32's run.
+    let saved = std::fs::read_to_string(straight.path().join("config.json")).unwrap();
+    assert!(saved.contains("\"precision\": \"bf16\""), "{saved}");
+    let fp32 = common::TempDir::new("train-bf16-fp32");
+    let plain = run(fp32.path(), 1, false, &d);
+    assert_ne!(plain[0].train_loss, full[0].train_loss);
+    let plain_config = std::fs::read_to_string(fp32.path().join("config.json")).unwrap();
+    assert!(!plain_config.contains("precision"), "{plain_config}");
+    // Resumed in bf16, the same history as uninterrupted.
+    let resumed_dir = common::TempDir::new("train-bf16-resumed");
+    run_with(
+        resumed_dir.path(),
+        &TrainParams {
+            epochs: 2,
+            ..p.clone()
+        },
+        false,
+        &d,
+    );
+    let resumed = run_with(resumed_dir.path(), &p, true, &d);
+    for (a, b) in full.iter().zip(&resumed) {
+        assert_eq!(a.train_loss, b.train_loss, "epoch {}", a.epoch);
+        assert_eq!(a.val_loss, b.val_loss, "epoch {}", a.epoch);
+    }
+    // Each epoch says where its time went, and the phases fit inside the epoch.
+    for r in &full {
+        let ph = r.phases.as_ref().expect("phases recorded");
+        let parts = [
+            ph.data,
+            ph.forward_backward,
+            ph.optimizer,
+            ph.evaluation,
+            ph.checkpoint,
+            ph.hashing,
+            ph.history,
+        ];
+        assert!(parts.iter().all(|&s| s >= 0.0), "{ph:?}");
+        assert!(ph.forward_backward > 0.0 && ph.evaluation > 0.0, "{ph:?}");
+        assert!(
+            parts.iter().sum::<f64>() <= r.seconds + 1e-6,
+            "{ph:?} vs {}",
+            r.seconds
+        );
+    }
+}

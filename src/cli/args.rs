@@ -382,6 +382,14 @@ pub struct TrainArgs {
     /// (unless --data is given)
     #[arg(long)]
     pub quick: bool,
+    /// Arithmetic of the forward passes: fp32, or bf16 (autocast: convolutions and matrix
+    /// products in bfloat16, weights, optimiser and loss in fp32)
+    #[arg(long, default_value = "fp32", value_parser = parse_precision)]
+    pub precision: crate::Precision,
+}
+
+fn parse_precision(s: &str) -> std::result::Result<crate::Precision, String> {
+    crate::Precision::parse(s).map_err(|e| e.to_string())
 }
 
 /// Which figures `charlab figures` draws.
@@ -558,6 +566,7 @@ impl TrainArgs {
             batch_size: self.batch_size,
             learning_rate: self.lr,
             seed: self.seed,
+            precision: self.precision,
             ..Default::default()
         };
         Ok((data, train))

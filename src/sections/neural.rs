@@ -106,6 +106,10 @@ pub struct NeuralResults<C> {
     /// setting existed). A run trained earlier and only evaluated keeps its old history.
     #[serde(default)]
     pub channels_last: bool,
+    /// The arithmetic of training and scoring ([`crate::Precision`]; absent, so fp32, in
+    /// results written before it was a setting).
+    #[serde(default)]
+    pub precision: crate::Precision,
     /// Peak resident memory of the process when the results were made, MB (0 when unknown).
     #[serde(default)]
     pub peak_memory_mb: f64,
@@ -159,6 +163,7 @@ pub(crate) fn train_and_evaluate<C: NeuralConfig>(
         device: device_name(device),
         threads: crate::threads(),
         channels_last: crate::channels_last(),
+        precision: trained.precision,
         peak_memory_mb: crate::peak_memory_mb().unwrap_or(0.0),
     })
 }

@@ -14,7 +14,7 @@ use super::{train, TrainData};
 use crate::data::Dataset;
 use crate::models::Net;
 use crate::split::Normalizer;
-use crate::{paths, Error, Result};
+use crate::{paths, Error, Precision, Result};
 
 /// Where a network's starting weights come from.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -152,6 +152,7 @@ impl Fit {
             vs,
             normalizer: data.normalizer,
             eval_batch: self.params.eval_batch_size.max(1) as i64,
+            precision: self.params.precision,
             history: outcome.history,
             best_epoch: outcome.best_epoch,
             run_dir: dir.clone(),
@@ -214,6 +215,9 @@ pub struct Trained {
     /// The training part's normalisation, applied to every image it scores.
     pub normalizer: Normalizer,
     eval_batch: i64,
+    /// The arithmetic it scores in: the run's training precision unless changed
+    /// ([`Trained::with_precision`]).
+    pub precision: Precision,
     /// One record per epoch (those of earlier sessions of a resumed run included).
     pub history: Vec<EpochRecord>,
     /// Epoch (from 1) of the weights it holds.
@@ -291,6 +295,14 @@ impl Trained {
             .iter()
             .find_map(|p| config.pointer(p).and_then(serde_json::Value::as_i64))
             .unwrap_or(1024);
+        let precision = match ["/train/precision", "/spec/train/precision"]
+            .iter()
+            .find_map(|p| config.pointer(p).and_then(serde_json::Value::as_str))
+        {
+            Some(name) => Precision::parse(name)
+                .map_err(|e| Error::bad_data(&config_path, format!("train.precision: {e}")))?,
+            None => Precision::Fp32,
+        };
         let history =
             super::run_folder::read_history_file(&run_dir.join(paths::run_files::HISTORY));
         let best_epoch =
@@ -302,10 +314,18 @@ impl Trained {
             vs,
             normalizer,
             eval_batch,
+            precision,
             history,
             best_epoch,
             run_dir: run_dir.to_path_buf(),
         })
+    }
+
+    /// The same network scoring in `precision` (a run trained in fp32 can be scored in bf16
+    /// and the other way round; the weights stay fp32).
+    pub fn with_precision(mut self, precision: Precision) -> Trained {
+        self.precision = precision;
+        self
     }
 
     /// Trainable parameters.
@@ -328,7 +348,7 @@ impl Trained {
     /// normalised as the training part was, in batches of the evaluation batch size.
     pub fn logits(&self, data: &Dataset, idx: &[usize]) -> Result<Tensor> {
         let (x, _) = self.normalizer.tensors(data, idx, self.device())?;
-        logits_in_batches(&*self.module, &x, self.eval_batch)
+        logits_in_batches(&*self.module, &x, self.eval_batch, self.precision)
     }
 
     /// The most likely class of each image `idx` of `data`.
@@ -337,15 +357,22 @@ impl Trained {
     }
 }
 
-/// Logits of `net` (eval mode) on `x` in batches of `batch`, on the CPU as float32.
-pub fn logits_in_batches(net: &dyn ModuleT, x: &Tensor, batch: i64) -> Result<Tensor> {
+/// Logits of `net` (eval mode) on `x` in batches of `batch`, computed in `precision`, on
+/// the CPU as float32.
+pub fn logits_in_batches(
+    net: &dyn ModuleT,
+    x: &Tensor,
+    batch: i64,
+    precision: Precision,
+) -> Result<Tensor> {
     let n = x.size().first().copied().unwrap_or(0);
     let mut parts = Vec::new();
     tch::no_grad(|| {
         let mut start = 0;
         while start < n {
             let len = batch.max(1).min(n - start);
-            let l = net.forward_t(&x.narrow(0, start, len), false);
+            let xb = x.narrow(0, start, len);
+            let l = precision.run(xb.device(), || net.forward_t(&xb, false));
             parts.push(l.to_device(Device::Cpu).to_kind(Kind::Float));
             start += len;
         }

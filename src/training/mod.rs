@@ -47,7 +47,7 @@ mod weights;
 
 pub(crate) use adam::Adam;
 pub use fit::{arg_max, logits_in_batches, Fit, Init, Trained};
-pub use params::{EpochRecord, TrainParams};
+pub use params::{EpochPhases, EpochRecord, TrainParams};
 use tensorboard::EventWriter;
 pub(crate) use weights::write_tensors;
 
@@ -55,7 +55,7 @@ use crate::augment::{PrefetchSource, Prefetcher};
 use crate::data::Dataset;
 use crate::paths::{read_json, sha256_file, write_json};
 use crate::split::{Normalizer, Split};
-use crate::{Error, Result};
+use crate::{Error, Precision, Result};
 use run_folder::{
     optim_name, remove_leftovers, remove_run_files, save_weights, weights_name, write_history,
     RunLock, RunState,
@@ -126,6 +126,17 @@ pub fn evaluate<M: ModuleT + ?Sized>(
     y: &Tensor,
     batch: usize,
 ) -> Result<(f64, f64, Vec<i64>)> {
+    evaluate_in(model, x, y, batch, Precision::Fp32)
+}
+
+/// [`evaluate`] with the forward passes in `precision` (the loss in fp32).
+pub fn evaluate_in<M: ModuleT + ?Sized>(
+    model: &M,
+    x: &Tensor,
+    y: &Tensor,
+    batch: usize,
+    precision: Precision,
+) -> Result<(f64, f64, Vec<i64>)> {
     let n = x.size().first().copied().unwrap_or(0);
     if n == 0 {
         return Ok((0.0, 0.0, Vec::new()));
@@ -139,7 +150,9 @@ pub fn evaluate<M: ModuleT + ?Sized>(
             let len = (batch as i64).min(n - start);
             let xb = x.narrow(0, start, len);
             let yb = y.narrow(0, start, len);
-            let logits = model.forward_t(&xb, false);
+            let logits = precision
+                .run(xb.device(), || model.forward_t(&xb, false))
+                .to_kind(Kind::Float);
             let loss = logits.cross_entropy_for_logits(&yb);
             loss_sum += loss.double_value(&[]) * len as f64;
             let p = logits.argmax(-1, false);
@@ -164,11 +177,20 @@ pub(crate) fn train_step<M: ModuleT + ?Sized>(
     let idx = Tensor::from_slice(batch).to_device(data.x_train.device());
     let xb = data.x_train.index_select(0, &idx);
     let yb = data.y_train.index_select(0, &idx);
-    step_on(model, adam, &xb, &yb, None, params)
+    step_on(
+        model,
+        adam,
+        &xb,
+        &yb,
+        None,
+        params,
+        &mut EpochPhases::default(),
+    )
 }
 
 /// One optimisation step on the images `xb` with labels `yb`, the cross-entropy weighted by
-/// `weights` (`[n_classes]`) when given; returns the batch's mean loss.
+/// `weights` (`[n_classes]`) when given, the forward pass in `params.precision`; returns the
+/// batch's mean loss and adds the step's time to `phases`.
 fn step_on<M: ModuleT + ?Sized>(
     model: &M,
     adam: &mut Adam,
@@ -176,16 +198,25 @@ fn step_on<M: ModuleT + ?Sized>(
     yb: &Tensor,
     weights: Option<&Tensor>,
     params: &TrainParams,
+    phases: &mut EpochPhases,
 ) -> f64 {
+    let t = Instant::now();
     adam.zero_grad();
-    let logits = model.forward_t(xb, true);
+    let logits = params
+        .precision
+        .run(xb.device(), || model.forward_t(xb, true))
+        .to_kind(Kind::Float);
     let loss = match weights {
         None => logits.cross_entropy_for_logits(yb),
         Some(w) => logits.cross_entropy_loss(yb, Some(w), tch::Reduction::Mean, -100, 0.0),
     };
     loss.backward();
+    let t_step = Instant::now();
+    phases.forward_backward += (t_step - t).as_secs_f64();
     adam.step(params);
-    loss.double_value(&[])
+    let l = loss.double_value(&[]);
+    phases.optimizer += t_step.elapsed().as_secs_f64();
+    l
 }
 
 /// Class weights for [`TrainParams::class_weight_power`] from the training labels: `[k]`
@@ -304,6 +335,7 @@ pub fn train<M: ModuleT + ?Sized>(
             format!("epoch {epoch}/{}", params.epochs),
         );
         let mut loss_sum = 0.0;
+        let mut phases = EpochPhases::default();
         let mut batches_in = Prefetcher::start(
             PrefetchSource {
                 x: data.x_train.shallow_clone(),
@@ -318,10 +350,20 @@ pub fn train<M: ModuleT + ?Sized>(
             2,
         );
         for chunk in order.chunks(params.batch_size) {
+            let t = Instant::now();
             let (xb, yb) = batches_in.next_batch().ok_or_else(|| {
                 Error::param("batch", "the batch-preparing thread stopped early")
             })??;
-            let l = step_on(model, &mut adam, &xb, &yb, weights.as_ref(), params);
+            phases.data += t.elapsed().as_secs_f64();
+            let l = step_on(
+                model,
+                &mut adam,
+                &xb,
+                &yb,
+                weights.as_ref(),
+                params,
+                &mut phases,
+            );
             if !l.is_finite() {
                 return Err(Error::param(
                     "learning_rate",
@@ -335,15 +377,56 @@ pub fn train<M: ModuleT + ?Sized>(
             bar.set_message(format!("loss {l:.4}"));
         }
         bar.finish();
-        let (val_loss, val_accuracy, _) =
-            evaluate(model, &data.x_val, &data.y_val, params.eval_batch_size)?;
-        let record = EpochRecord {
+        let t = Instant::now();
+        let (val_loss, val_accuracy, _) = evaluate_in(
+            model,
+            &data.x_val,
+            &data.y_val,
+            params.eval_batch_size,
+            params.precision,
+        )?;
+        phases.evaluation = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        // Checkpoint: the new weights and optimizer first, then the counters that point at
+        // them, then the previous pair goes. The best weights are written with the epoch's
+        // record once its phases are known, below.
+        let best = val_loss < state.best_val_loss;
+        if best {
+            save_weights(vs, &f(crate::paths::run_files::BEST_WEIGHTS))?;
+        }
+        save_weights(vs, &f(&weights_name(epoch)))?;
+        adam.save(&f(&optim_name(epoch)))?;
+        phases.checkpoint = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let weights_sha256 = sha256_file(&f(&weights_name(epoch)))?;
+        let optim_sha256 = sha256_file(&f(&optim_name(epoch)))?;
+        phases.hashing = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let mut record = EpochRecord {
             epoch,
             train_loss: loss_sum / n as f64,
             val_loss,
             val_accuracy,
             seconds: start.elapsed().as_secs_f64(),
+            phases: None,
         };
+        events.epoch(&record)?;
+        phases.history = t.elapsed().as_secs_f64();
+        record.phases = Some(phases);
+        record.seconds = start.elapsed().as_secs_f64();
+        history.push(record.clone());
+        write_history(&f(crate::paths::run_files::HISTORY), &history)?;
+        if best {
+            state.best_val_loss = val_loss;
+            state.best_epoch = epoch;
+            write_json(&f(crate::paths::run_files::BEST_RECORD), &record)?;
+        }
+        let previous = state.epochs_done;
+        state.epochs_done = epoch;
+        state.step = adam.step;
+        state.weights_sha256 = Some(weights_sha256);
+        state.optim_sha256 = Some(optim_sha256);
+        write_json(&f(crate::paths::run_files::STATE), &state)?;
         crate::progress::line(format_args!(
             "epoch {epoch}/{}: train loss {:.4}, val loss {:.4}, val accuracy {:.2}%, {:.0} s",
             params.epochs,
@@ -352,25 +435,6 @@ pub fn train<M: ModuleT + ?Sized>(
             100.0 * record.val_accuracy,
             record.seconds
         ));
-        history.push(record.clone());
-        if val_loss < state.best_val_loss {
-            state.best_val_loss = val_loss;
-            state.best_epoch = epoch;
-            save_weights(vs, &f(crate::paths::run_files::BEST_WEIGHTS))?;
-            write_json(&f(crate::paths::run_files::BEST_RECORD), &record)?;
-        }
-        // Checkpoint: the new weights and optimizer first, then the counters that point at
-        // them, then the previous pair goes.
-        save_weights(vs, &f(&weights_name(epoch)))?;
-        adam.save(&f(&optim_name(epoch)))?;
-        write_history(&f(crate::paths::run_files::HISTORY), &history)?;
-        let previous = state.epochs_done;
-        state.epochs_done = epoch;
-        state.step = adam.step;
-        state.weights_sha256 = Some(sha256_file(&f(&weights_name(epoch)))?);
-        state.optim_sha256 = Some(sha256_file(&f(&optim_name(epoch)))?);
-        write_json(&f(crate::paths::run_files::STATE), &state)?;
-        events.epoch(&record)?;
         if previous > 0 {
             let _ = std::fs::remove_file(f(&weights_name(previous)));
             let _ = std::fs::remove_file(f(&optim_name(previous)));

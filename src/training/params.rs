@@ -4,12 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::augment::AugmentParams;
-use crate::{Error, Result};
+use crate::{Error, Precision, Result};
 
 /// Training hyper-parameters (serialisable; saved in `config.json`).
 ///
 /// Defaults: 25 epochs, batch 128, learning rate 1e-3, Adam betas (0.9, 0.999), eps 1e-8, no
-/// weight decay, evaluation batch 1024, seed 0.
+/// weight decay, evaluation batch 1024, seed 0, fp32 ([`Precision::Fp32`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainParams {
     /// Epochs to train (>= 1).
@@ -36,6 +36,11 @@ pub struct TrainParams {
     /// On-the-fly augmentation of the training images (`None` = the images as they are).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub augment: Option<AugmentParams>,
+    /// The arithmetic of the forward passes ([`Precision`]; training and evaluation). Left
+    /// out of `config.json` when fp32, so that runs from before this setting keep their
+    /// identity.
+    #[serde(default, skip_serializing_if = "Precision::is_fp32")]
+    pub precision: Precision,
 }
 
 impl Default for TrainParams {
@@ -51,6 +56,7 @@ impl Default for TrainParams {
             seed: 0,
             class_weight_power: None,
             augment: None,
+            precision: Precision::Fp32,
         }
     }
 }
@@ -114,4 +120,30 @@ pub struct EpochRecord {
     pub val_accuracy: f64,
     /// Wall time of the epoch (training and validation), seconds.
     pub seconds: f64,
+    /// Where the epoch's time went (absent in runs from before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phases: Option<EpochPhases>,
+}
+
+/// Seconds of one epoch by phase, measured on the host: on a GPU, work queued by one phase
+/// may finish in the next (the loss read at each step waits for its batch, so the training
+/// phases stay close). `seconds` of the [`EpochRecord`] is their sum plus what no phase
+/// covers (the shuffle, the progress bar).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpochPhases {
+    /// Waiting for the next batch from the batch-preparing thread (gathering, augmentation).
+    pub data: f64,
+    /// Forward pass, loss and backward pass of every batch.
+    pub forward_backward: f64,
+    /// Adam's updates.
+    pub optimizer: f64,
+    /// Scoring the validation part.
+    pub evaluation: f64,
+    /// Writing the checkpoint: best and last weights, Adam's state, the state file.
+    pub checkpoint: f64,
+    /// SHA-256 of the checkpoint's weights and optimiser files.
+    pub hashing: f64,
+    /// Writing the TensorBoard events. (`history.jsonl`, `best.json` and `state.json`, a few
+    /// KB written once this record is complete, are not counted.)
+    pub history: f64,
 }

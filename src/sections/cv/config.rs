@@ -16,6 +16,9 @@ use crate::{Error, Result};
 /// How one model is fitted in a fold.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
+// A handful of these exist, in a configuration; boxing the network's fields would only add
+// noise to every place that builds one.
+#[allow(clippy::large_enum_variant)]
 pub enum CvKind {
     /// Logistic regression on raw pixels, fitted on the fold's training images.
     Logreg {
