@@ -25,7 +25,7 @@ DATA ?=
 ARGS ?=
 DATA_FLAG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab first-cell clean-setup bench-baselines bench-neural bench-nets fuzz verify test-slurm tensorboard two-kernels notebooks-text report-pdf
+.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab first-cell clean-setup bench-baselines bench-neural bench-nets bench-check fuzz verify test-slurm tensorboard two-kernels notebooks-text report-pdf
 
 venv:
 	@scripts/setup.sh venv
@@ -55,6 +55,7 @@ unit: venv
 	.venv/bin/python scripts/test_notebook_text.py
 	.venv/bin/python scripts/notebook_text.py check
 	.venv/bin/python scripts/test_report_pdf.py
+	.venv/bin/python scripts/test_bench_history.py
 	@start=$$SECONDS; $(CARGO) test --release --locked && echo "[make] unit tests (incl. build): $$((SECONDS - start)) s"
 
 # Runs every notebook headlessly on the embedded default (quick mode) into target/notebooks/,
@@ -149,6 +150,7 @@ bench-baselines: build
 	CHARLAB_ROOT=$(ROOT)/target/bench/root-linfa CHARLAB_THREADS=$(BENCH_THREADS) $(BIN) baselines --data $(BENCH_DATA) --model logreg --logreg-solver linfa --logreg-max-iter $(BENCH_LINFA_LR_ITER)
 	CHARLAB_THREADS=1 $(BIN) bench-svm-solvers --data $(BENCH_DATA) --pairs O/0,E/N --out target/bench/svm-solvers.json
 	.venv/bin/python scripts/bench_compare.py baselines target/bench
+	.venv/bin/python scripts/bench_history.py record baselines target/bench
 
 # Section 4.2: the report's CNN trained BENCH_EPOCHS epochs in PyTorch (DataLoader, the usual
 # Python data path), again in PyTorch with charlab's two speed settings (channels-last weights,
@@ -161,8 +163,16 @@ bench-neural: build
 	MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647 .venv/bin/python scripts/bench_torch_cnn.py --data $(BENCH_DATA) --split target/bench/split.json --out target/bench/torch-cnn-tuned.json --epochs $(BENCH_EPOCHS) --threads $(BENCH_THREADS) --channels-last
 	CHARLAB_ROOT=$(ROOT)/target/bench/root CHARLAB_THREADS=$(BENCH_THREADS) $(BIN) train cnn --data $(BENCH_DATA) --epochs $(BENCH_EPOCHS)
 	.venv/bin/python scripts/bench_compare.py neural target/bench
+	.venv/bin/python scripts/bench_history.py record neural target/bench
 
 # Section 6.1's networks side by side: parameters, training and inference images/s on this
-# machine (batch 128, BENCH_THREADS threads).
+# machine (batch 128, BENCH_THREADS threads; the CNN and EfficientNet-b0 in fp32 and bf16).
 bench-nets: venv
-	CHARLAB_THREADS=$(BENCH_THREADS) $(CARGO) run --release --locked --example throughput
+	@mkdir -p target/bench
+	CHARLAB_THREADS=$(BENCH_THREADS) $(CARGO) run --release --locked --example throughput -- 10 target/bench/nets.json
+	.venv/bin/python scripts/bench_history.py record nets target/bench/nets.json
+
+# Every benchmark's latest run against its previous run on this machine (same CPU, cores,
+# memory and threads): exits 1 naming each number more than 10% slower.
+bench-check: venv
+	.venv/bin/python scripts/bench_history.py compare

@@ -3,7 +3,8 @@
 
 Called by `make bench-neural`; by hand:
   .venv/bin/python scripts/bench_torch_cnn.py --data train.pkl --split split.json --out result.json
-      [--epochs 2] [--threads T] [--seed 0] [--subset N] [--channels-last]
+      [--epochs 2] [--threads T] [--seed 0] [--subset N] [--channels-last] [--autocast bf16]
+      [--model cnn|efficientnet]
 
 Same network and training as src/models/cnn.rs and src/training.rs: three blocks of conv 3x3
 (same padding) -> max-pool 2 -> ReLU with 32/64/128 filters, dropout 0.25, flatten (128*7*7),
@@ -14,6 +15,10 @@ compares against the typical Python pipeline. `--subset N` keeps the first N tra
 `--channels-last` stores the model's weights channels-last (charlab's default layout);
 `make bench-neural` runs it a second time that way, with glibc's allocator set as charlab sets
 it (MALLOC_MMAP_MAX_=0, MALLOC_TRIM_THRESHOLD_), to show what those two settings are worth.
+`--autocast bf16` runs the forward passes and the loss under `torch.autocast("cpu",
+dtype=torch.bfloat16)` (fp32 weights, optimiser and loss value), as charlab's `--precision
+bf16` does. `--model efficientnet` trains timm's efficientnet_b0 (1 input channel, 36 classes,
+random initial weights) instead of the CNN, at batch 128 with the same optimiser.
 Writes the per-epoch history, test accuracy / macro F1, throughputs and peak RSS to --out.
 """
 import argparse
@@ -68,13 +73,13 @@ def make_cnn():
                          nn.ReLU(), nn.Dropout(0.5), nn.Linear(256, 36))
 
 
-def evaluate(model, loader):
+def evaluate(model, loader, bf16=False):
     """Mean cross-entropy, accuracy and predictions (eval mode, no grad)."""
     model.eval()
     loss_sum, preds, labels = 0.0, [], []
-    with torch.no_grad():
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         for xb, yb in loader:
-            logits = model(xb)
+            logits = model(xb).float()
             loss_sum += nn.functional.cross_entropy(logits, yb, reduction="sum").item()
             preds.append(logits.argmax(1))
             labels.append(yb)
@@ -93,6 +98,9 @@ def main():
     ap.add_argument("--subset", type=int, default=None, help="first N training indices only")
     ap.add_argument("--channels-last", action="store_true",
                     help="model weights and batches in torch.channels_last")
+    ap.add_argument("--autocast", choices=["off", "bf16"], default="off",
+                    help="bf16 autocast for the forward passes and the loss (CPU)")
+    ap.add_argument("--model", choices=["cnn", "efficientnet"], default="cnn")
     args = ap.parse_args()
     if args.epochs < 1 or (args.subset is not None and args.subset < 1):
         fail("--epochs and --subset must be at least 1")
@@ -116,7 +124,12 @@ def main():
     val_dl = DataLoader(val_ds, batch_size=1024, shuffle=False, num_workers=0)
     test_dl = DataLoader(test_ds, batch_size=1024, shuffle=False, num_workers=0)
 
-    model = make_cnn()
+    if args.model == "cnn":
+        model = make_cnn()
+    else:
+        import timm
+        model = timm.create_model("efficientnet_b0", pretrained=False, in_chans=1, num_classes=36)
+    bf16 = args.autocast == "bf16"
     if args.channels_last:
         # Channels-last weights make the convolutions (and the pooling after them) NHWC; a
         # one-channel batch is the same array in either layout, so the batches stay as they are.
@@ -129,12 +142,13 @@ def main():
         loss_sum = 0.0
         for xb, yb in train_dl:
             opt.zero_grad()
-            loss = nn.functional.cross_entropy(model(xb), yb)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss = nn.functional.cross_entropy(model(xb), yb)
             loss.backward()
             opt.step()
             loss_sum += loss.item() * len(yb)
         t_train = time.perf_counter() - t0
-        val_loss, val_acc, _, _ = evaluate(model, val_dl)
+        val_loss, val_acc, _, _ = evaluate(model, val_dl, bf16)
         seconds = time.perf_counter() - t0
         train_s, total_s = train_s + t_train, total_s + seconds
         history.append({"epoch": epoch, "train_loss": loss_sum / len(train_ds),
@@ -145,11 +159,11 @@ def main():
               f"({t_train:.1f} s training)", file=sys.stderr, flush=True)
 
     t0 = time.perf_counter()
-    _, test_acc, preds, labels = evaluate(model, test_dl)
+    _, test_acc, preds, labels = evaluate(model, test_dl, bf16)
     infer_s = time.perf_counter() - t0
     out = {
         "tool": "pytorch", "torch_version": torch.__version__, "threads": torch.get_num_threads(),
-        "channels_last": args.channels_last,
+        "channels_last": args.channels_last, "autocast": args.autocast, "model": args.model,
         "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")},
         "epochs": args.epochs, "seed": args.seed, "subset": args.subset,
         "n_train": len(train_ds), "n_validation": len(val_ds), "n_test": len(test_ds),
@@ -169,7 +183,7 @@ def main():
         os.replace(tmp, args.out)
     except OSError as e:
         fail(f"cannot write {args.out}: {e}")
-    print(f"pytorch CNN: test accuracy {100 * test_acc:.2f}%, macro F1 "
+    print(f"pytorch {args.model} (autocast {args.autocast}): test accuracy {100 * test_acc:.2f}%, macro F1 "
           f"{100 * out['test_macro_f1']:.2f}%, train {out['train_images_per_second']:.0f} img/s, "
           f"inference {out['inference_images_per_second']:.0f} img/s, "
           f"peak RSS {out['peak_rss_mb']:.0f} MB")
