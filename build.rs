@@ -11,7 +11,15 @@
 
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
+    println!("cargo::rustc-check-cfg=cfg(charlab_cuda_linked)");
+    // The GPU bundle (`cuda-dlopen`) runs with the device's libtorch, found through
+    // LD_LIBRARY_PATH, and opens libtorch_cuda itself (src/cuda.rs): no rpath, no forced link.
+    let bundle = std::env::var_os("CARGO_FEATURE_CUDA_DLOPEN").is_some();
     if let Ok(dir) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
+        if bundle {
+            println!("cargo:rustc-env=CHARLAB_LIBTORCH_LIB={dir}");
+            return;
+        }
         if cfg!(any(target_os = "linux", target_os = "macos")) {
             // Binaries, tests, examples and benches all get the rpath.
             println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");
@@ -19,6 +27,7 @@ fn main() {
         let cuda = std::path::Path::new(&dir).join("libtorch_cuda.so");
         if cfg!(target_os = "linux") && cuda.exists() {
             println!("cargo:rustc-link-arg=-Wl,--no-as-needed,-ltorch_cuda,--as-needed");
+            println!("cargo:rustc-cfg=charlab_cuda_linked");
         }
         println!("cargo:rustc-env=CHARLAB_LIBTORCH_LIB={dir}");
     }

@@ -4,7 +4,7 @@
 Called by `make bench-neural`; by hand:
   .venv/bin/python scripts/bench_torch_cnn.py --data train.pkl --split split.json --out result.json
       [--epochs 2] [--threads T] [--seed 0] [--subset N] [--channels-last] [--autocast bf16]
-      [--model cnn|efficientnet]
+      [--model cnn|efficientnet] [--device cpu|cuda]
 
 Same network and training as src/models/cnn.rs and src/training.rs: three blocks of conv 3x3
 (same padding) -> max-pool 2 -> ReLU with 32/64/128 filters, dropout 0.25, flatten (128*7*7),
@@ -18,7 +18,8 @@ it (MALLOC_MMAP_MAX_=0, MALLOC_TRIM_THRESHOLD_), to show what those two settings
 `--autocast bf16` runs the forward passes and the loss under `torch.autocast("cpu",
 dtype=torch.bfloat16)` (fp32 weights, optimiser and loss value), as charlab's `--precision
 bf16` does. `--model efficientnet` trains timm's efficientnet_b0 (1 input channel, 36 classes,
-random initial weights) instead of the CNN, at batch 128 with the same optimiser.
+random initial weights) instead of the CNN, at batch 128 with the same optimiser. `--device
+cuda` trains on the GPU (the GPU bundle's device script: scripts/gpu/device.sh).
 Writes the per-epoch history, test accuracy / macro F1, throughputs and peak RSS to --out.
 """
 import argparse
@@ -73,17 +74,18 @@ def make_cnn():
                          nn.ReLU(), nn.Dropout(0.5), nn.Linear(256, 36))
 
 
-def evaluate(model, loader, bf16=False):
+def evaluate(model, loader, bf16=False, device="cpu"):
     """Mean cross-entropy, accuracy and predictions (eval mode, no grad)."""
     model.eval()
     loss_sum, preds, labels = 0.0, [], []
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    with torch.no_grad(), torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
         for xb, yb in loader:
+            xb, yb = xb.to(device), yb.to(device)
             logits = model(xb).float()
             loss_sum += nn.functional.cross_entropy(logits, yb, reduction="sum").item()
             preds.append(logits.argmax(1))
             labels.append(yb)
-    preds, labels = torch.cat(preds), torch.cat(labels)
+    preds, labels = torch.cat(preds).cpu(), torch.cat(labels).cpu()
     return loss_sum / len(labels), (preds == labels).float().mean().item(), preds, labels
 
 
@@ -101,6 +103,7 @@ def main():
     ap.add_argument("--autocast", choices=["off", "bf16"], default="off",
                     help="bf16 autocast for the forward passes and the loss (CPU)")
     ap.add_argument("--model", choices=["cnn", "efficientnet"], default="cnn")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = ap.parse_args()
     if args.epochs < 1 or (args.subset is not None and args.subset < 1):
         fail("--epochs and --subset must be at least 1")
@@ -130,6 +133,9 @@ def main():
         import timm
         model = timm.create_model("efficientnet_b0", pretrained=False, in_chans=1, num_classes=36)
     bf16 = args.autocast == "bf16"
+    if args.device == "cuda" and not torch.cuda.is_available():
+        fail("--device cuda: torch sees no GPU")
+    model = model.to(args.device)
     if args.channels_last:
         # Channels-last weights make the convolutions (and the pooling after them) NHWC; a
         # one-channel batch is the same array in either layout, so the batches stay as they are.
@@ -142,13 +148,14 @@ def main():
         loss_sum = 0.0
         for xb, yb in train_dl:
             opt.zero_grad()
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            xb, yb = xb.to(args.device), yb.to(args.device)
+            with torch.autocast(args.device, dtype=torch.bfloat16, enabled=bf16):
                 loss = nn.functional.cross_entropy(model(xb), yb)
             loss.backward()
             opt.step()
             loss_sum += loss.item() * len(yb)
         t_train = time.perf_counter() - t0
-        val_loss, val_acc, _, _ = evaluate(model, val_dl, bf16)
+        val_loss, val_acc, _, _ = evaluate(model, val_dl, bf16, args.device)
         seconds = time.perf_counter() - t0
         train_s, total_s = train_s + t_train, total_s + seconds
         history.append({"epoch": epoch, "train_loss": loss_sum / len(train_ds),
@@ -159,11 +166,12 @@ def main():
               f"({t_train:.1f} s training)", file=sys.stderr, flush=True)
 
     t0 = time.perf_counter()
-    _, test_acc, preds, labels = evaluate(model, test_dl, bf16)
+    _, test_acc, preds, labels = evaluate(model, test_dl, bf16, args.device)
     infer_s = time.perf_counter() - t0
     out = {
         "tool": "pytorch", "torch_version": torch.__version__, "threads": torch.get_num_threads(),
         "channels_last": args.channels_last, "autocast": args.autocast, "model": args.model,
+        "device": torch.cuda.get_device_name(0) if args.device == "cuda" else "cpu",
         "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")},
         "epochs": args.epochs, "seed": args.seed, "subset": args.subset,
         "n_train": len(train_ds), "n_validation": len(val_ds), "n_test": len(test_ds),
@@ -174,6 +182,8 @@ def main():
         "train_images_per_second_incl_validation": len(train_ds) * args.epochs / total_s,
         "inference_images_per_second": len(test_ds) / infer_s,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_gpu_mb": (torch.cuda.max_memory_allocated() / 2**20
+                        if args.device == "cuda" else 0.0),
     }
     tmp = f"{args.out}.tmp{os.getpid()}"
     try:

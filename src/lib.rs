@@ -46,6 +46,7 @@
 pub mod augment;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod cuda;
 pub mod data;
 pub mod display;
 pub mod error;

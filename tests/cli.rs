@@ -322,3 +322,68 @@ fn the_augmentation_figure_is_redrawn_from_the_data_alone() {
         assert!(svg.contains(label), "no {label} in the figure");
     }
 }
+
+#[test]
+fn device_reports_what_libtorch_sees_and_bench_nets_times_each_network() {
+    let tmp = common::TempDir::new("cli-device");
+    let out = charlab(tmp.path(), &["device"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("device JSON");
+    assert_eq!(report["matmul_check"], "ok", "{report}");
+    let cuda = report["cuda_available"].as_bool().expect("cuda_available");
+    assert_eq!(
+        report["device"],
+        if cuda { "cuda:0" } else { "cpu" },
+        "{report}"
+    );
+    let lib = report["cuda_library"].as_str().unwrap_or_default();
+    assert!(
+        lib.starts_with("linked") || lib.starts_with("absent"),
+        "{report}"
+    );
+
+    let file = tmp.path().join("nets.json");
+    let out = charlab(
+        tmp.path(),
+        &[
+            "bench-nets",
+            "--quick",
+            "--nets",
+            "cnn",
+            "--epochs",
+            "1",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("nets.json")).expect("JSON");
+    let nets = rows["networks"].as_array().expect("networks");
+    assert_eq!(nets.len(), 1);
+    assert_eq!(nets[0]["name"], "cnn");
+    assert!(
+        nets[0]["train_images_per_second"].as_f64().unwrap_or(0.0) > 0.0,
+        "{rows}"
+    );
+    let sizes: Vec<u64> = (0..3)
+        .filter_map(|i| rows["split_sizes"][i].as_u64())
+        .collect();
+    assert_eq!(sizes.iter().sum::<u64>(), 1500, "{rows}");
+
+    let out = charlab(tmp.path(), &["bench-nets", "--quick", "--nets", "vgg"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`vgg` is not a network") && !err.contains("panicked"),
+        "{err}"
+    );
+}

@@ -190,6 +190,35 @@ pub enum Command {
     /// Copy the finished runs of sections 4.2 and 4.3 (data/models/) into weights/ and write
     /// weights/manifest.json (what `charlab verify` checks)
     ExportWeights,
+    /// What libtorch sees: CUDA and cuDNN, the GPUs, the threads, how libtorch_cuda was
+    /// loaded, and a small matrix product checked against the CPU's (JSON)
+    Device,
+    /// Train each network (cnn, cnn4, efficientnet, resnet18) for --epochs on the data's seed-0
+    /// split, on the GPU when there is one, and time it: train and inference images/s, test
+    /// accuracy (runs in data/models/bench-nets/)
+    BenchNets {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Epochs per network
+        #[arg(long, default_value_t = 1)]
+        epochs: usize,
+        /// Networks, comma-separated
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "cnn,cnn4,efficientnet,resnet18"
+        )]
+        nets: Vec<String>,
+        /// Arithmetic: fp32 or bf16
+        #[arg(long, default_value = "fp32", value_parser = parse_precision)]
+        precision: crate::Precision,
+        /// Where to write the rows (JSON)
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+        /// 1,500 embedded images unless --data is given (a quick check)
+        #[arg(long)]
+        quick: bool,
+    },
     /// Run every section in order (dataset, preprocessing, baselines, CNN, EfficientNet,
     /// learning curves, results, report), reusing the steps whose data, configuration and
     /// inputs have not changed (manifest: report/results/reproduce.json)
@@ -546,7 +575,9 @@ impl Command {
             | Command::Results { .. }
             | Command::Report
             | Command::Verify { .. }
-            | Command::ExportWeights => false,
+            | Command::ExportWeights
+            | Command::Device
+            | Command::BenchNets { .. } => false,
         };
         Profile::from_flag(quick)
     }

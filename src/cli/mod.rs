@@ -8,6 +8,7 @@
 //! results.
 
 mod args;
+mod device;
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -399,6 +400,24 @@ fn run(command: &Command) -> Result<()> {
         Command::Reproduce { data, seed, .. } => run_reproduce(data, *seed, profile),
         Command::Verify { data } => verify(data.as_deref()),
         Command::ExportWeights => export_weights(),
+        Command::Device => {
+            let report = device::device_report(crate::cuda::library_state())?;
+            let text = serde_json::to_string_pretty(&report)
+                .map_err(|e| crate::Error::param("device", e.to_string()))?;
+            println!("{text}");
+            Ok(())
+        }
+        Command::BenchNets {
+            data,
+            epochs,
+            nets,
+            precision,
+            out,
+            quick,
+        } => {
+            let (data, _) = data.for_profile(Profile::from_flag(*quick)).load()?;
+            device::bench_nets(&data, nets, *epochs, *precision, out.as_deref())
+        }
     }
 }
 
@@ -478,6 +497,8 @@ fn export_weights() -> Result<()> {
 /// runs the command and prints its error, if any, on stderr: exit 1 on an error, 0 otherwise.
 pub fn main() -> ExitCode {
     crate::keep_freed_memory();
+    // Before any libtorch work (the GPU bundle opens libtorch_cuda here).
+    crate::cuda::load_library();
     let cli = Cli::parse();
     // The one place the CLI reads the environment; `--quick` chooses the profile.
     let mut settings = Settings::from_env();
