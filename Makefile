@@ -25,7 +25,7 @@ DATA ?=
 ARGS ?=
 DATA_FLAG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab first-cell clean-setup bench-baselines bench-neural bench-nets bench-check fuzz verify test-slurm tensorboard two-kernels notebooks-text report-pdf
+.PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab first-cell clean-setup bench-baselines bench-neural bench-nets bench-check gpu-bundle gpu-bundle-check fuzz verify test-slurm tensorboard two-kernels notebooks-text report-pdf
 
 venv:
 	@scripts/setup.sh venv
@@ -56,6 +56,7 @@ unit: venv
 	.venv/bin/python scripts/notebook_text.py check
 	.venv/bin/python scripts/test_report_pdf.py
 	.venv/bin/python scripts/test_bench_history.py
+	.venv/bin/python scripts/gpu/test_gpu_json.py
 	@start=$$SECONDS; $(CARGO) test --release --locked && echo "[make] unit tests (incl. build): $$((SECONDS - start)) s"
 
 # Runs every notebook headlessly on the embedded default (quick mode) into target/notebooks/,
@@ -171,6 +172,16 @@ bench-nets: venv
 	@mkdir -p target/bench
 	CHARLAB_THREADS=$(BENCH_THREADS) $(CARGO) run --release --locked --example throughput -- 10 target/bench/nets.json
 	.venv/bin/python scripts/bench_history.py record nets target/bench/nets.json
+
+# The GPU bundle (docs/gpu.md): charlab built against libtorch 2.11 (tch 0.24) with its device
+# script, in target/gpu-bundle/out/ (under 64 MiB with the work tree). gpu-bundle-check runs the
+# device script here, on the CPU, against the same wheel's CPU libraries (QUICK=1: 1,500
+# embedded images), so that the GPU call is the only thing left.
+gpu-bundle: venv
+	scripts/gpu/bundle.sh
+
+gpu-bundle-check: gpu-bundle
+	scripts/gpu/check.sh
 
 # Every benchmark's latest run against its previous run on this machine (same CPU, cores,
 # memory and threads): exits 1 naming each number more than 10% slower.

@@ -152,7 +152,8 @@ pub(super) fn bench_nets(
             history: trained.history.clone(),
         };
         println!(
-            "| {} | {} | {epochs} | {:.0} | {:.0} | {:.2} |",
+            "| {} ({}) | {} | {epochs} | {:.0} | {:.0} | {:.2} |",
+            row.name,
             row.label,
             row.parameters,
             row.train_images_per_second,
