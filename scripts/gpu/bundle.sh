@@ -61,13 +61,16 @@ xz -T2 -6 -c "$B/target/release/charlab" > "$out/charlab.xz"
 standin=../shared/data/alphamoon-standin/train.pkl
 if [ -f "$standin" ]; then gzip -6 -c "$standin" > "$out/train.pkl.gz"; fi
 cp scripts/gpu/device.sh scripts/gpu/gpu_json.py scripts/bench_torch_cnn.py "$out/"
+# The newest glibc symbol version the binary needs: the device's glibc must be at least that.
+glibc=$(objdump -T "$B/target/release/charlab" | grep -oE 'GLIBC_[0-9.]+' | sort -Vu | tail -1)
+echo "${glibc#GLIBC_}" > "$out/glibc-required.txt"
 bytes=$(du -cb "$out"/* | tail -1 | cut -f1)
 tree=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
 cat > "$out/bundle.json" <<JSON
 {"commit": "$(git rev-parse --short=12 HEAD)", "dirty": $( [ -n "$(git status --porcelain --untracked-files=no)" ] && echo true || echo false ),
  "torch": "$TORCH_VERSION", "tch": "$TCH_VERSION", "binary_bytes": $(stat -c %s "$B/target/release/charlab"),
  "bundle_bytes": $bytes, "work_tree_bytes": $tree, "wheel_seconds": $t_wheel, "build_seconds": $t_build,
- "total_seconds": $((SECONDS - start)), "standin": $( [ -f "$out/train.pkl.gz" ] && echo true || echo false )}
+ "glibc_required": "${glibc#GLIBC_}", "total_seconds": $((SECONDS - start)), "standin": $( [ -f "$out/train.pkl.gz" ] && echo true || echo false )}
 JSON
 limit=$((64 * 1024 * 1024))
 log "bundle ${out#$root/}: $((bytes / 1024 / 1024)) MiB, with the work tree $(((bytes + tree) / 1024 / 1024)) MiB of 64; build ${t_build} s, in all $((SECONDS - start)) s"

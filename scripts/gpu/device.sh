@@ -50,6 +50,12 @@ if [ -f "$here/train.pkl.gz" ]; then
     "$here/train.pkl.gz" "$work/train.pkl"
   data_args=(--data "$work/train.pkl")
 fi
+need=$(cat "$here/glibc-required.txt" 2>/dev/null || echo 0)
+have=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}')
+if [ -n "$have" ] && [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -1)" != "$need" ]; then
+  say "this machine's glibc $have is older than the $need the binary was linked against:" \
+    "build the bundle on a system with glibc <= $have"; exit 1
+fi
 export CHARLAB_ROOT=$work/root
 mkdir -p "$CHARLAB_ROOT"
 C=$work/charlab
