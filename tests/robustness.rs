@@ -79,7 +79,7 @@ fn results(root: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// The history of a results file without the timings.
+/// The history of a results file without the timings (`seconds`, `phases`).
 fn losses(res: &serde_json::Value) -> Vec<serde_json::Value> {
     res["history"]
         .as_array()
@@ -87,7 +87,9 @@ fn losses(res: &serde_json::Value) -> Vec<serde_json::Value> {
         .iter()
         .map(|r| {
             let mut r = r.clone();
-            r.as_object_mut().unwrap().remove("seconds");
+            let m = r.as_object_mut().unwrap();
+            m.remove("seconds");
+            m.remove("phases");
             r
         })
         .collect()
