@@ -597,10 +597,8 @@ fn bf16_trains_learns_and_resumes_exactly_and_epochs_record_their_phases() {
         ];
         assert!(parts.iter().all(|&s| s >= 0.0), "{ph:?}");
         assert!(ph.forward_backward > 0.0 && ph.evaluation > 0.0, "{ph:?}");
-        assert!(
-            parts.iter().sum::<f64>() <= r.seconds + 1e-6,
-            "{ph:?} vs {}",
-            r.seconds
-        );
+        // `history` (the TensorBoard write) comes after `seconds` was taken.
+        let timed = parts.iter().sum::<f64>() - ph.history;
+        assert!(timed <= r.seconds + 1e-6, "{ph:?} vs {}", r.seconds);
     }
 }

@@ -410,10 +410,10 @@ pub fn train<M: ModuleT + ?Sized>(
             seconds: start.elapsed().as_secs_f64(),
             phases: None,
         };
+        // `seconds` was taken above, so that TensorBoard's images/s is the record's.
         events.epoch(&record)?;
         phases.history = t.elapsed().as_secs_f64();
         record.phases = Some(phases);
-        record.seconds = start.elapsed().as_secs_f64();
         history.push(record.clone());
         write_history(&f(crate::paths::run_files::HISTORY), &history)?;
         if best {

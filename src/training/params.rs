@@ -127,8 +127,8 @@ pub struct EpochRecord {
 
 /// Seconds of one epoch by phase, measured on the host: on a GPU, work queued by one phase
 /// may finish in the next (the loss read at each step waits for its batch, so the training
-/// phases stay close). `seconds` of the [`EpochRecord`] is their sum plus what no phase
-/// covers (the shuffle, the progress bar).
+/// phases stay close). `seconds` of the [`EpochRecord`] is the sum of all but `history` plus
+/// what no phase covers (the shuffle, the progress bar); `history` comes after it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EpochPhases {
     /// Waiting for the next batch from the batch-preparing thread (gathering, augmentation).
@@ -143,7 +143,8 @@ pub struct EpochPhases {
     pub checkpoint: f64,
     /// SHA-256 of the checkpoint's weights and optimiser files.
     pub hashing: f64,
-    /// Writing the TensorBoard events. (`history.jsonl`, `best.json` and `state.json`, a few
-    /// KB written once this record is complete, are not counted.)
+    /// Writing the TensorBoard events, after `seconds` was taken (so that TensorBoard's
+    /// images/s is the record's). `history.jsonl`, `best.json` and `state.json`, a few KB
+    /// written once this record is complete, are not counted.
     pub history: f64,
 }
