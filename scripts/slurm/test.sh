@@ -76,7 +76,8 @@ for pair in cv:06.2-cv levers:06.1-levers; do
 import json, sys
 def untimed(v):
     if isinstance(v, dict):
-        return {k: untimed(x) for k, x in v.items() if not (k.endswith("seconds") or k.endswith("per_second"))}
+        return {k: untimed(x) for k, x in v.items()
+                if not (k.endswith("seconds") or k.endswith("per_second") or k == "phases")}
     if isinstance(v, list):
         return [untimed(x) for x in v]
     return v
