@@ -291,14 +291,17 @@ impl Trained {
                 ),
             )
         })?;
-        let eval_batch = ["/train/eval_batch_size", "/spec/train/eval_batch_size"]
-            .iter()
-            .find_map(|p| config.pointer(p).and_then(serde_json::Value::as_i64))
+        // The training parameters sit under `train` (sections 4.2, 4.3, the notebooks) or
+        // `spec.train` (section 6.1's variants).
+        let train_field = |key: &str| {
+            ["/train/", "/spec/train/"]
+                .iter()
+                .find_map(|base| config.pointer(&format!("{base}{key}")))
+        };
+        let eval_batch = train_field("eval_batch_size")
+            .and_then(serde_json::Value::as_i64)
             .unwrap_or(1024);
-        let precision = match ["/train/precision", "/spec/train/precision"]
-            .iter()
-            .find_map(|p| config.pointer(p).and_then(serde_json::Value::as_str))
-        {
+        let precision = match train_field("precision").and_then(serde_json::Value::as_str) {
             Some(name) => Precision::parse(name)
                 .map_err(|e| Error::bad_data(&config_path, format!("train.precision: {e}")))?,
             None => Precision::Fp32,
