@@ -163,8 +163,52 @@ fn quick_section_runs_end_to_end_and_predict_loads_the_best_run() {
     let mut seen = Vec::new();
     let res = levers::run(&data, &corpus, &config, false, |m| seen.push(m.to_string())).unwrap();
     assert_eq!(res.variants.len(), config.variants.len());
-    assert_eq!(res.pretraining.len(), 1);
-    assert_eq!(res.pretraining[0].corpus_images, 600);
+    // The corpus's pretraining, the glyphs' (as many glyphs as the corpus has images), and the
+    // glyphs' again at the repeat's seed.
+    let names: Vec<&str> = res.pretraining.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["small", "small-glyphs", "small-glyphs-seed1"]);
+    assert!(res.pretraining.iter().all(|p| p.corpus_images == 600));
+    // The repeats: each repeated variant once more at seed 1, trained with that seed.
+    let repeated: Vec<(&str, u64)> = res
+        .repeats
+        .iter()
+        .map(|r| (r.variant.name.as_str(), r.variant.train.seed))
+        .collect();
+    assert_eq!(
+        repeated,
+        [("small-scratch-seed1", 1), ("small-glyphs-seed1", 1)]
+    );
+    assert_ne!(
+        res.repeats[0].scored.raw_test_predictions, res.variants[0].scored.raw_test_predictions,
+        "another seed trains another network"
+    );
+    // Spreads and effects are computed from those scores, seed by seed, in points.
+    assert_eq!(res.spreads.len(), 2);
+    let sp = &res.spreads[0];
+    assert_eq!(
+        (sp.variant.as_str(), sp.seeds.clone()),
+        ("small-scratch", vec![0, 1])
+    );
+    let accs = [
+        100.0 * res.variants[0].scored.test.accuracy,
+        100.0 * res.repeats[0].scored.test.accuracy,
+    ];
+    assert!((sp.raw_accuracy.mean - (accs[0] + accs[1]) / 2.0).abs() < 1e-9);
+    let glyph = &res.effects[0];
+    assert_eq!(glyph.pair.lever, "glyph pretraining (transfer)");
+    assert_eq!(glyph.seeds, [0, 1]);
+    let d0 = 100.0
+        * (res.variants[2].scored.test.adjusted_macro_f1
+            - res.variants[0].scored.test.adjusted_macro_f1);
+    assert!((glyph.adjusted_macro_f1.differences[0] - d0).abs() < 1e-9);
+    assert_eq!(glyph.mcnemar_raw_p.len(), 2);
+    assert!(glyph
+        .mcnemar_adjusted_p
+        .iter()
+        .all(|p| (0.0..=1.0).contains(p)));
+    // The other effect's "with" side was not repeated: one seed, no t-test.
+    assert_eq!(res.effects[1].seeds, [0]);
+    assert_eq!(res.effects[1].adjusted_accuracy.t_test_p, None);
     assert!(seen.iter().any(|m| m.starts_with("pretraining")));
     let n_test = split::random_split(data.len(), 0).unwrap().test.len();
     for v in &res.variants {
@@ -243,6 +287,26 @@ fn quick_section_runs_end_to_end_and_predict_loads_the_best_run() {
     let again = levers::run(&data, &corpus, &config, true, |_| {}).unwrap();
     assert_eq!(again.variants[0].history, res.variants[0].history);
     assert_eq!(again.best, res.best);
+}
+
+#[test]
+fn repeats_and_effects_must_name_configured_variants() {
+    let mut config = LeversConfig::for_profile(charlab::Profile::Quick);
+    let data = synth::generate(&SynthParams::new(200, 1).unwrap()).unwrap();
+    let mut bad = config.clone();
+    bad.effects[0].with = "no-such-variant".into();
+    let err = levers::run(&data, &data, &bad, false, |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no-such-variant") && err.contains("small-scratch"),
+        "{err}"
+    );
+    config.repeats.as_mut().unwrap().seeds = vec![0];
+    let err = levers::run(&data, &data, &config, false, |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("seed 0"), "{err}");
 }
 
 /// When a vote is the best on validation, the report's section 6.1 still describes it: its

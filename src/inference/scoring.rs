@@ -74,6 +74,11 @@ pub struct Scored {
     pub pairs: Vec<PairConfusion>,
     /// Adjusted test predictions, in the split's test order.
     pub test_predictions: Vec<usize>,
+    /// Raw test predictions (before the adjustment), in the same order: with
+    /// `test_predictions`, what a paired test of two models needs on either scores (empty in
+    /// results written before they were kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub raw_test_predictions: Vec<usize>,
     /// The most frequent test confusions after adjustment (at most [`TOP_CONFUSIONS`]), most
     /// frequent first: where the remaining errors are.
     #[serde(default)]
@@ -154,5 +159,6 @@ pub fn score(
             .collect(),
         top_confusions: cm_adj.most_confused(TOP_CONFUSIONS),
         test_predictions: test_adj,
+        raw_test_predictions: test_raw,
     })
 }

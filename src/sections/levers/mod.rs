@@ -17,13 +17,13 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 
 mod config;
+mod effects;
 pub mod figures;
 mod table;
 
 use crate::models::Net;
-pub use config::LeversConfig;
-pub use config::PretrainSpec;
-pub use config::Variant;
+pub use config::{LeverPair, LeversConfig, PretrainSource, PretrainSpec, Repeats, Variant};
+pub use effects::{Effect, Spread};
 pub(crate) use table::future_work;
 pub use table::variants_table;
 pub(crate) use table::FUTURE_WORK;
@@ -135,6 +135,53 @@ pub struct LeversResults {
     pub ensembles: Vec<EnsembleResults>,
     /// The best finished variant or ensemble.
     pub best: Option<Best>,
+    /// Repeats finished so far (seed by seed, in the configuration's order), each named
+    /// `<variant>-seed<seed>` and trained with that seed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<VariantResults>,
+    /// The spread of each variant run at two seeds or more.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spreads: Vec<Spread>,
+    /// The configured lever comparisons, seed by seed, with their tests.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub effects: Vec<Effect>,
+}
+
+/// The images each pretraining run trains on: the corpus, or glyphs of the embedded generator
+/// as many as the corpus has, generated once per seed.
+pub(crate) struct Corpora<'a> {
+    corpus: &'a Dataset,
+    glyphs: Vec<(u64, Dataset)>,
+}
+
+impl<'a> Corpora<'a> {
+    /// Over `corpus`.
+    pub(crate) fn new(corpus: &'a Dataset) -> Self {
+        Corpora {
+            corpus,
+            glyphs: Vec::new(),
+        }
+    }
+
+    /// What `source` trains on.
+    pub(crate) fn of(&mut self, source: PretrainSource) -> Result<&Dataset> {
+        let seed = match source {
+            PretrainSource::Corpus => return Ok(self.corpus),
+            PretrainSource::Glyphs { seed } => seed,
+        };
+        let i = match self.glyphs.iter().position(|(s, _)| *s == seed) {
+            Some(i) => i,
+            None => {
+                let spec = crate::data::DataSpec::Default {
+                    n: self.corpus.len(),
+                    seed,
+                };
+                self.glyphs.push((seed, spec.load()?));
+                self.glyphs.len() - 1
+            }
+        };
+        Ok(&self.glyphs[i].1)
+    }
 }
 
 /// The section's run folders: `data/models/06.1-levers/`.
@@ -408,7 +455,7 @@ fn init_of(config: &LeversConfig, v: &Variant) -> Result<Option<PathBuf>> {
     let Some(name) = &v.pretrained else {
         return Ok(None);
     };
-    if !config.pretraining.iter().any(|p| &p.name == name) {
+    if !config.all_pretraining().iter().any(|p| &p.name == name) {
         return Err(Error::param(
             "pretrained",
             format!(
@@ -424,31 +471,41 @@ fn init_of(config: &LeversConfig, v: &Variant) -> Result<Option<PathBuf>> {
     ))
 }
 
+/// Every variant run: the configured ones, then their repeats ([`LeversConfig::repeated`]).
+fn all_variants(config: &LeversConfig) -> Vec<Variant> {
+    let repeats = config.repeated().into_iter().map(|(_, _, v)| v);
+    config.variants.iter().cloned().chain(repeats).collect()
+}
+
 /// The units of the section for a scheduler ([`crate::jobs`]): each pretraining run
-/// (`pretrain-<name>`), then each variant (a fine-tuned one depends on its pretraining).
+/// (`pretrain-<name>`), then each variant and repeat (a fine-tuned one depends on its
+/// pretraining).
 pub(crate) fn plan(data: &Dataset, corpus: &Dataset, config: &LeversConfig) -> Result<Vec<Unit>> {
+    config.check()?;
     let root = run_root();
     let key = |fit: &Fit| paths::sha256_bytes(fit.identity().to_string().as_bytes());
+    let mut corpora = Corpora::new(corpus);
     let mut units = Vec::new();
-    for spec in &config.pretraining {
+    for spec in config.all_pretraining() {
         let id = format!("pretrain-{}", spec.name);
         let dir = root.join(&id);
+        let source = corpora.of(spec.source)?;
         units.push(Unit {
             index: 0,
             what: format!(
-                "pretrain {} {} epochs on the corpus ({})",
+                "pretrain {} {} epochs on {}",
                 spec.net.label(),
                 spec.train.epochs,
-                corpus.source()
+                source.source()
             ),
             run_dir: paths::relative(&dir),
-            key: Some(key(&pretrain_fit(data, corpus, spec, &dir, true))),
+            key: Some(key(&pretrain_fit(data, source, &spec, &dir, true))),
             depends_on: Vec::new(),
             stage: 0,
             id,
         });
     }
-    for v in &config.variants {
+    for v in &all_variants(config) {
         let dir = root.join(&v.name);
         let init = init_of(config, v)?;
         units.push(Unit {
@@ -484,27 +541,32 @@ pub(crate) fn run_unit(
     config: &LeversConfig,
     id: &str,
 ) -> Result<()> {
+    config.check()?;
     let split = split::random_split(data.len(), config.split_seed)?;
     let root = run_root();
-    if let Some(spec) = config
-        .pretraining
+    let pretraining = config.all_pretraining();
+    let mut corpora = Corpora::new(corpus);
+    if let Some(spec) = pretraining
         .iter()
         .find(|p| format!("pretrain-{}", p.name) == id)
     {
-        pretrain(data, corpus, spec, &split, &root.join(id), true)?;
+        let source = corpora.of(spec.source)?;
+        pretrain(data, source, spec, &split, &root.join(id), true)?;
         return Ok(());
     }
-    let v = config
-        .variants
+    let variants = all_variants(config);
+    let v = variants
         .iter()
         .find(|v| v.name == id)
         .ok_or_else(|| Error::param("unit", format!("section 6.1's plan has no unit {id}")))?;
     let init = init_of(config, v)?;
     if let (Some(p), Some(path)) = (&v.pretrained, &init) {
-        let spec = config.pretraining.iter().find(|s| &s.name == p);
-        let done = spec.is_some_and(|s| {
-            pretrain_fit(data, corpus, s, &root.join(format!("pretrain-{p}")), true).finished()
-        });
+        let mut done = false;
+        if let Some(s) = pretraining.iter().find(|s| &s.name == p) {
+            let source = corpora.of(s.source)?;
+            let dir = root.join(format!("pretrain-{p}"));
+            done = pretrain_fit(data, source, s, &dir, true).finished();
+        }
         if !done {
             return Err(Error::bad_data(
                 path,
@@ -528,23 +590,26 @@ pub(crate) fn run_unit(
 }
 
 /// The results, votes and figures from the finished units: [`run`], resumed, once every
-/// pretraining run and variant has finished (so nothing trains); refuses, naming them, when
-/// some have not, and then writes nothing.
+/// pretraining run, variant and repeat has finished (so nothing trains); refuses, naming
+/// them, when some have not, and then writes nothing.
 pub(crate) fn collect(
     data: &Dataset,
     corpus: &Dataset,
     config: &LeversConfig,
     progress: impl FnMut(&str),
 ) -> Result<LeversResults> {
+    config.check()?;
     let root = run_root();
+    let mut corpora = Corpora::new(corpus);
     let mut missing = Vec::new();
-    for spec in &config.pretraining {
+    for spec in config.all_pretraining() {
         let id = format!("pretrain-{}", spec.name);
-        if !pretrain_fit(data, corpus, spec, &root.join(&id), true).finished() {
+        let source = corpora.of(spec.source)?;
+        if !pretrain_fit(data, source, &spec, &root.join(&id), true).finished() {
             missing.push(id);
         }
     }
-    for v in &config.variants {
+    for v in &all_variants(config) {
         let init = init_of(config, v)?;
         if !variant_fit(data, v, init.as_deref(), &root.join(&v.name), true).finished() {
             missing.push(v.name.clone());
@@ -579,9 +644,9 @@ pub(crate) fn augmentation_figure(
     }
 }
 
-/// Runs the section: each pretraining run, then each variant (resuming finished or started
-/// runs when `resume`), rewriting the results file after each variant; `progress` is told
-/// what starts.
+/// Runs the section: each pretraining run, then each variant, then each repeat (resuming
+/// finished or started runs when `resume`), rewriting the results file after each variant
+/// and repeat; `progress` is told what starts.
 pub fn run(
     data: &Dataset,
     corpus: &Dataset,
@@ -589,6 +654,7 @@ pub fn run(
     resume: bool,
     mut progress: impl FnMut(&str),
 ) -> Result<LeversResults> {
+    config.check()?;
     let split = split::random_split(data.len(), config.split_seed)?;
     let root = run_root();
     let mut res = LeversResults {
@@ -603,14 +669,20 @@ pub fn run(
         variants: Vec::new(),
         ensembles: Vec::new(),
         best: None,
+        repeats: Vec::new(),
+        spreads: Vec::new(),
+        effects: Vec::new(),
     };
+    let e = Eval::new(data, &split, &PAIRS);
     let mut all_logits = Vec::new();
     augmentation_figure(data, config)?;
-    for spec in &config.pretraining {
-        progress(&format!("pretraining {} on {}", spec.name, corpus.source()));
+    let mut corpora = Corpora::new(corpus);
+    for spec in config.all_pretraining() {
+        let source = corpora.of(spec.source)?;
+        progress(&format!("pretraining {} on {}", spec.name, source.source()));
         let dir = root.join(format!("pretrain-{}", spec.name));
         res.pretraining
-            .push(pretrain(data, corpus, spec, &split, &dir, resume)?);
+            .push(pretrain(data, source, &spec, &split, &dir, resume)?);
     }
     for v in &config.variants {
         progress(&format!("variant {}", v.name));
@@ -628,7 +700,6 @@ pub fn run(
         res.variants.push(r);
         all_logits.push((vl, tl));
         res.ensembles = ensembles(data, &split, &res.variants, &all_logits, &config.tau_grid)?;
-        let prior = Eval::new(data, &split, &PAIRS).prior;
         for en in &res.ensembles {
             let spec = EnsembleSpec {
                 members: en.members.iter().map(|m| Path::new("..").join(m)).collect(),
@@ -640,7 +711,7 @@ pub fn run(
                 .into(),
                 adjustment: Some(Adjustment {
                     tau: en.scored.tau,
-                    log_prior: prior.clone(),
+                    log_prior: e.prior.clone(),
                 }),
                 adjusted_members: false,
             };
@@ -650,10 +721,33 @@ pub fn run(
             )?;
         }
         res.best = best_of(&res.variants, &res.ensembles);
-        paths::write_json(&paths::result(SECTION), &res)?;
-        paths::write_json(&paths::result(FUTURE_WORK), &future_work(&res))?;
+        write_results(&mut res, &e)?;
+    }
+    for (_, seed, v) in config.repeated() {
+        progress(&format!("repeat {} (seed {seed})", v.name));
+        let init = init_of(config, &v)?;
+        let dir = root.join(&v.name);
+        let (r, _, _) = run_variant(
+            data,
+            &v,
+            &split,
+            init.as_deref(),
+            &config.tau_grid,
+            &dir,
+            resume,
+        )?;
+        res.repeats.push(r);
+        write_results(&mut res, &e)?;
     }
     Ok(res)
+}
+
+/// Recomputes the spreads and effects of `res` and writes its results files.
+fn write_results(res: &mut LeversResults, e: &Eval) -> Result<()> {
+    res.spreads = effects::spreads(res);
+    res.effects = effects::effects(res, &e.test_truth)?;
+    paths::write_json(&paths::result(SECTION), res)?;
+    paths::write_json(&paths::result(FUTURE_WORK), &future_work(res))
 }
 
 /// The text `charlab levers` prints: each pretraining, each variant's validation and test
