@@ -15,6 +15,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Source};
+use crate::display::text_table;
 use crate::metrics::{ClassMetrics, ConfusionMatrix};
 use crate::models::logreg::{LogReg, LogRegParams};
 use crate::models::svm::{Svm, SvmParams, SvmReport, SvmSolver};
@@ -435,19 +436,18 @@ pub fn table(res: &BaselinesResults) -> Result<polars::prelude::DataFrame> {
 /// The text `charlab baselines` prints: one line per fitted model (accuracy, macro F1, fit and
 /// predict seconds, the fit's report) and the results file written.
 pub(crate) fn summary(res: &BaselinesResults) -> String {
-    let mut s =
-        String::from("model            accuracy  macro F1     fit s  predict s  fit report\n");
-    for m in &res.models {
-        s.push_str(&format!(
-            "{:<16} {:>7.2}%  {:>7.2}%  {:>8.1}  {:>9.2}  {}\n",
+    let header = "model            accuracy  macro F1     fit s  predict s  fit report";
+    let mut s = text_table(header, &res.models, |m| {
+        format!(
+            "{:<16} {:>7.2}%  {:>7.2}%  {:>8.1}  {:>9.2}  {}",
             m.name,
             100.0 * m.accuracy,
             100.0 * m.macro_f1,
             m.fit_seconds,
             m.predict_seconds,
             m.fit_report
-        ));
-    }
+        )
+    });
     s.push_str(&format!("wrote report/results/{SECTION}.json\n"));
     s
 }
