@@ -39,6 +39,17 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A plain-text table as the commands print it: `header`, then `line(row)` for every row, each
+/// on a line of its own.
+pub fn text_table<T>(header: &str, rows: &[T], line: impl Fn(&T) -> String) -> String {
+    let mut s = format!("{header}\n");
+    for r in rows {
+        s.push_str(&line(r));
+        s.push('\n');
+    }
+    s
+}
+
 /// Every row of `df` as an HTML table, floats rounded by [`TableFormat::default`]'s rules.
 pub fn table(df: &DataFrame) -> Html {
     TableFormat::default().html(df)

@@ -68,17 +68,42 @@ fn be_u32(b: &[u8]) -> usize {
     u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
 }
 
-/// Reads an IDX3 image file: returns `(n, rows, cols, pixels as stored)`.
-pub fn read_idx3(path: &Path) -> Result<(usize, usize, usize, Vec<u8>)> {
+/// Opens an IDX file and reads its header of `len` bytes (`kind`: `IDX3`, `IDX1`), which must
+/// start with `magic` (the file being `an image file`, `a label file`).
+fn open_idx(
+    path: &Path,
+    kind: &str,
+    len: usize,
+    magic: usize,
+    file: &str,
+) -> Result<(Box<dyn Read>, Vec<u8>)> {
     let mut r = open(path)?;
-    let head = read_exact_n(&mut r, 16, path, "the IDX3 header")?;
-    let magic = be_u32(&head[0..4]);
-    if magic != 0x0803 {
+    let head = read_exact_n(&mut r, len, path, &format!("the {kind} header"))?;
+    let found = be_u32(&head[0..4]);
+    if found != magic {
         return Err(Error::bad_data(
             path,
-            format!("wrong IDX magic 0x{magic:08x}; an image file starts with 0x00000803"),
+            format!("wrong IDX magic 0x{found:08x}; {file} starts with 0x{magic:08x}"),
         ));
     }
+    Ok((r, head))
+}
+
+/// Fails unless `r` is at the end of the file, which the header said holds `n` `items`.
+fn expect_end(r: &mut dyn Read, path: &Path, n: usize, items: &str) -> Result<()> {
+    let mut extra = [0u8; 1];
+    if r.read(&mut extra).map_err(|e| Error::io(path, e))? != 0 {
+        return Err(Error::bad_data(
+            path,
+            format!("the header announces {n} {items} but the file holds more data"),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads an IDX3 image file: returns `(n, rows, cols, pixels as stored)`.
+pub fn read_idx3(path: &Path) -> Result<(usize, usize, usize, Vec<u8>)> {
+    let (mut r, head) = open_idx(path, "IDX3", 16, 0x0803, "an image file")?;
     let (n, rows, cols) = (
         be_u32(&head[4..8]),
         be_u32(&head[8..12]),
@@ -94,36 +119,16 @@ pub fn read_idx3(path: &Path) -> Result<(usize, usize, usize, Vec<u8>)> {
         .checked_mul(rows * cols)
         .ok_or_else(|| Error::bad_data(path, "IDX3 header size overflows"))?;
     let data = read_exact_n(&mut r, total, path, "image data")?;
-    let mut extra = [0u8; 1];
-    if r.read(&mut extra).map_err(|e| Error::io(path, e))? != 0 {
-        return Err(Error::bad_data(
-            path,
-            format!("the header announces {n} images but the file holds more data"),
-        ));
-    }
+    expect_end(&mut r, path, n, "images")?;
     Ok((n, rows, cols, data))
 }
 
 /// Reads an IDX1 label file.
 pub fn read_idx1(path: &Path) -> Result<Vec<u8>> {
-    let mut r = open(path)?;
-    let head = read_exact_n(&mut r, 8, path, "the IDX1 header")?;
-    let magic = be_u32(&head[0..4]);
-    if magic != 0x0801 {
-        return Err(Error::bad_data(
-            path,
-            format!("wrong IDX magic 0x{magic:08x}; a label file starts with 0x00000801"),
-        ));
-    }
+    let (mut r, head) = open_idx(path, "IDX1", 8, 0x0801, "a label file")?;
     let n = be_u32(&head[4..8]);
     let data = read_exact_n(&mut r, n, path, "labels")?;
-    let mut extra = [0u8; 1];
-    if r.read(&mut extra).map_err(|e| Error::io(path, e))? != 0 {
-        return Err(Error::bad_data(
-            path,
-            format!("the header announces {n} labels but the file holds more data"),
-        ));
-    }
+    expect_end(&mut r, path, n, "labels")?;
     Ok(data)
 }
 

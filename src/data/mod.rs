@@ -349,13 +349,11 @@ pub fn load_pickle(path: &Path) -> Result<Dataset> {
         (x.dtype.kind(), x.dtype.itemsize()),
         ('u', Some(1)) | ('b', Some(1))
     ) {
-        let nan = first_nan(&x).map(|i| format!(" (and it holds NaN, first at element {i})"));
         return Err(bad(wrong_dtype(
-            &format!(
-                "X has dtype {}; expected uint8 (or bool) binary images",
-                x.dtype.describe()
-            ),
-            nan,
+            &x,
+            "X",
+            "expected uint8 (or bool) binary images",
+            |i| format!(" (and it holds NaN, first at element {i})"),
             "X.astype(np.uint8)",
         )));
     }
@@ -395,13 +393,11 @@ pub fn load_pickle(path: &Path) -> Result<Dataset> {
     let raw = match (y.dtype.kind(), y.to_i64()) {
         ('i' | 'u', Some(v)) => v,
         _ => {
-            let nan = first_nan(&y).map(|i| format!(" (and y[{i}] is NaN)"));
             return Err(bad(wrong_dtype(
-                &format!(
-                    "y has dtype {}; labels must be integers",
-                    y.dtype.describe()
-                ),
-                nan,
+                &y,
+                "y",
+                "labels must be integers",
+                |i| format!(" (and y[{i}] is NaN)"),
                 "y.astype(np.int64)",
             )));
         }
@@ -510,8 +506,20 @@ impl DataSpec {
 
 /// The index of the first NaN of a float array (`None` for integer arrays or none).
 /// A wrong dtype's message: what is wrong, the first NaN if any, and the conversion that fixes it.
-fn wrong_dtype(what: &str, nan: Option<String>, fix: &str) -> String {
-    format!("{what}{}; convert with {fix}", nan.unwrap_or_default())
+/// The message for array `name` of the wrong dtype: its dtype, what was `expected`, where it
+/// holds NaN if it does (`nan_at` of the first), and the numpy call that converts it (`fix`).
+fn wrong_dtype(
+    a: &pickle::NdArray,
+    name: &str,
+    expected: &str,
+    nan_at: impl Fn(usize) -> String,
+    fix: &str,
+) -> String {
+    let nan = first_nan(a).map(nan_at).unwrap_or_default();
+    format!(
+        "{name} has dtype {}; {expected}{nan}; convert with {fix}",
+        a.dtype.describe()
+    )
 }
 
 fn first_nan(a: &pickle::NdArray) -> Option<usize> {

@@ -21,6 +21,18 @@ pub use net::Net;
 pub use resnet::ResNetParams;
 pub use svm::SvmParams;
 
+use crate::{Error, Result};
+
+/// Fails unless `value` (the parameter `name`) is positive and finite, saying
+/// `<value> must be <what>`.
+pub(crate) fn check_positive(name: &'static str, value: f64, what: &str) -> Result<()> {
+    if value > 0.0 && value.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::param(name, format!("{value} must be {what}")))
+    }
+}
+
 /// Number of trainable parameters (elements) in a variable store.
 pub fn parameter_count(vs: &tch::nn::VarStore) -> i64 {
     vs.trainable_variables()

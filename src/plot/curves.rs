@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{DrawResult, Figure};
+use super::{Backend, DrawResult, Figure};
 use crate::training::EpochRecord;
 
 /// Learning curves of several models.
@@ -27,10 +27,7 @@ impl Figure for LearningCurves {
         (1400, 560)
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let root = root.titled("Learning curves", ("sans-serif", 28))?;
         let (left, right) = root.split_horizontally(root.dim_in_pixel().0 / 2);
         let max_epoch = self

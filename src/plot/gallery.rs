@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{centered, class_labels, draw_glyph, draw_title, DrawResult, Figure};
+use super::{centered, class_labels, draw_glyph, draw_title, Backend, DrawResult, Figure};
 use crate::data::Dataset;
 use crate::inference::TopLoss;
 use crate::{Error, Result};
@@ -90,10 +90,7 @@ impl Figure for Gallery {
         )
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let grey = RGBColor(90, 90, 90);
         let width = root.dim_in_pixel().0 as i32;
         draw_title(root, &self.title, 26, 26)?;

@@ -3,7 +3,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{self as plot, centered, text_color_on, viridis, DrawResult, Figure};
+use super::{self as plot, centered, text_color_on, viridis, Backend, DrawResult, Figure};
 use crate::metrics::ConfusionMatrix;
 
 /// The row-normalised confusion matrix as a heatmap (rows: true class, columns: predicted
@@ -54,10 +54,7 @@ impl Figure for ConfusionHeatmap {
         (1500, 1470)
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let n = self.labels.len();
         let (_, root) = root.split_vertically(8);
         let root = root.titled(&self.title, ("sans-serif", 28))?;

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::paths::write_atomic;
 use crate::{Error, Result};
@@ -28,15 +29,19 @@ use crate::{Error, Result};
 /// Error type of drawing code (plotters' errors are generic over the backend).
 pub type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
+/// A plotters backend a figure can draw on: any whose errors can be boxed into a
+/// [`DrawResult`] (both [`SVGBackend`] and [`BitMapBackend`]).
+pub trait Backend: DrawingBackend<ErrorType: 'static> {}
+
+impl<DB: DrawingBackend> Backend for DB where DB::ErrorType: 'static {}
+
 /// Something drawable as a figure of the report.
 pub trait Figure {
     /// Size in pixels (width, height).
     fn size(&self) -> (u32, u32);
 
     /// Draws the figure on `root`, which has already been filled white.
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static;
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult;
 }
 
 /// Registers the embedded DejaVu Sans as plotters' `sans-serif`, `serif` and `monospace`.
@@ -128,15 +133,12 @@ pub fn save<F: Figure>(fig: &F, stem: &Path) -> Result<Png> {
 }
 
 /// Draws `title` centred across `root` at height `y`, in sans-serif of `size` pixels.
-pub fn draw_title<DB: DrawingBackend>(
+pub fn draw_title<DB: Backend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     y: i32,
     size: u32,
-) -> DrawResult
-where
-    DB::ErrorType: 'static,
-{
+) -> DrawResult {
     let width = root.dim_in_pixel().0 as i32;
     root.draw(&Text::new(
         title.to_string(),
@@ -148,15 +150,12 @@ where
 
 /// Draws a binary image (`[rows, cols]`, 0/1) in black on white, filling `area`, as one
 /// rectangle per horizontal run of ink (compact in SVG).
-pub fn draw_glyph<DB: DrawingBackend>(
+pub fn draw_glyph<DB: Backend>(
     area: &DrawingArea<DB, Shift>,
     image: &[u8],
     rows: usize,
     cols: usize,
-) -> DrawResult
-where
-    DB::ErrorType: 'static,
-{
+) -> DrawResult {
     let (w, h) = area.dim_in_pixel();
     let cell = (w as f64 / cols as f64).min(h as f64 / rows as f64);
     let ox = (w as f64 - cell * cols as f64) / 2.0;
@@ -231,16 +230,13 @@ pub fn split_label(label: &str) -> (&str, &str) {
 /// Draws on `area` (the area `chart` was built on) the second line of every class name of an x
 /// axis whose positions `0, 1, ...` carry `labels` (see [`split_label`]), under the first line
 /// that the mesh drew `below` pixels under the axis.
-pub fn draw_x_second_lines<DB: DrawingBackend>(
+pub fn draw_x_second_lines<DB: Backend>(
     area: &DrawingArea<DB, Shift>,
     chart: &ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
     labels: &[String],
     below: i32,
     font_size: u32,
-) -> DrawResult
-where
-    DB::ErrorType: 'static,
-{
+) -> DrawResult {
     let y_range = chart.y_range();
     let (bx, by) = area.get_base_pixel();
     for (pos, label) in labels.iter().enumerate() {
@@ -252,12 +248,8 @@ where
         area.draw(&Text::new(
             second.to_string(),
             (x - bx, y - by + below),
-            TextStyle::from(("sans-serif", font_size).into_font()).pos(
-                plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Center,
-                    plotters::style::text_anchor::VPos::Top,
-                ),
-            ),
+            TextStyle::from(("sans-serif", font_size).into_font())
+                .pos(Pos::new(HPos::Center, VPos::Top)),
         ))?;
     }
     Ok(())
@@ -326,15 +318,12 @@ pub enum LegendKey {
 
 /// Where [`draw_legend`] puts each of `items` on `area`: `(x, line)` of every item, the
 /// items flowing left to right from `x0` and wrapping before the right margin (`x0` wide).
-pub fn legend_layout<DB: DrawingBackend>(
+pub fn legend_layout<DB: Backend>(
     area: &DrawingArea<DB, Shift>,
     items: &[(LegendKey, String)],
     x0: i32,
     font_size: u32,
-) -> std::result::Result<Vec<(i32, i32)>, Box<dyn std::error::Error>>
-where
-    DB::ErrorType: 'static,
-{
+) -> std::result::Result<Vec<(i32, i32)>, Box<dyn std::error::Error>> {
     let font: TextStyle = ("sans-serif", font_size).into_font().into();
     let width = area.dim_in_pixel().0 as i32;
     let key = font_size as i32;
@@ -355,16 +344,13 @@ where
 
 /// Draws `items` as a legend on `area` at the places [`legend_layout`] gives, lines
 /// `line_height` pixels apart from `y0`.
-pub fn draw_legend<DB: DrawingBackend>(
+pub fn draw_legend<DB: Backend>(
     area: &DrawingArea<DB, Shift>,
     items: &[(LegendKey, String)],
     (x0, y0): (i32, i32),
     font_size: u32,
     line_height: i32,
-) -> DrawResult
-where
-    DB::ErrorType: 'static,
-{
+) -> DrawResult {
     let font: TextStyle = ("sans-serif", font_size).into_font().into();
     let key = font_size as i32;
     let places = legend_layout(area, items, x0, font_size)?;
@@ -382,10 +368,7 @@ where
         area.draw(&Text::new(
             text.clone(),
             (x + key + 8, mid),
-            font.clone().pos(plotters::style::text_anchor::Pos::new(
-                plotters::style::text_anchor::HPos::Left,
-                plotters::style::text_anchor::VPos::Center,
-            )),
+            font.clone().pos(Pos::new(HPos::Left, VPos::Center)),
         ))?;
     }
     Ok(())
@@ -427,10 +410,7 @@ impl Figure for PerClassBars {
         (1400, 600)
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let k = self.classes.len();
         let root = root.titled(&self.title, ("sans-serif", 26))?;
         // The legend above the chart, so that no bar hides behind it and the axis ends at 100.
@@ -484,10 +464,7 @@ impl Figure for PerClassBars {
                     .into_font()
                     .color(&ABSENT_TEXT)
                     .transform(FontTransform::Rotate270)
-                    .pos(plotters::style::text_anchor::Pos::new(
-                        plotters::style::text_anchor::HPos::Center,
-                        plotters::style::text_anchor::VPos::Center,
-                    )),
+                    .pos(centered()),
             )
         }))?;
         let m = self.series.len().max(1) as f64;
@@ -542,10 +519,7 @@ impl Figure for PerClassBars {
                     ("sans-serif", 15)
                         .into_font()
                         .color(&RGBColor(60, 60, 60))
-                        .pos(plotters::style::text_anchor::Pos::new(
-                            plotters::style::text_anchor::HPos::Center,
-                            plotters::style::text_anchor::VPos::Bottom,
-                        )),
+                        .pos(Pos::new(HPos::Center, VPos::Bottom)),
                 )
         }))?;
         Ok(())

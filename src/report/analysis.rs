@@ -112,8 +112,8 @@ pub(super) fn look_alikes(
             continue;
         }
         let (rc, cc) = (
-            w.lit(&format!("'{}'", ds.table[rare].character)),
-            w.lit(&format!("'{}'", ds.table[common].character)),
+            w.char_lit(ds.table[rare].character),
+            w.char_lit(ds.table[common].character),
         );
         let (nr, nc) = (w.int(nr), w.int(nc));
         let share = w.num(100.0 * misread as f64 / support as f64, 0);
@@ -147,7 +147,7 @@ pub(super) fn weak_classes(
         .filter(|(_, c)| c.support > 0 && c.f1 < below)
         .map(|(i, c)| {
             let ch = ds.table.get(i).map_or('?', |r| r.character);
-            let name = w.lit(&format!("'{ch}'"));
+            let name = w.char_lit(ch);
             format!("{name} ({})", w.num(100.0 * c.f1, 0))
         })
         .collect()

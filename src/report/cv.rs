@@ -110,7 +110,7 @@ pub fn write_section(w: &mut Writer, res: &CvResults) {
     ));
     for t in &res.tiny_classes {
         let (c, n) = (w.int(t.class), w.int(t.images));
-        let ch = w.lit(&format!("'{}'", t.character));
+        let ch = w.char_lit(t.character);
         let folds: Vec<String> = t.held_out_in.iter().map(|f| w.int(f + 1)).collect();
         let test_note = if t.test_images == 0 {
             " It has no test image either."
@@ -351,7 +351,7 @@ fn votes(w: &mut Writer, res: &CvResults) {
         .take(3)
         .filter(|g| g.1 > 0.0)
         .map(|&(c, d)| {
-            let ch = w.lit(&format!("'{}'", chars.get(c).copied().unwrap_or('?')));
+            let ch = w.char_lit(chars.get(c).copied().unwrap_or('?'));
             format!(
                 "{ch} {}{}",
                 if d < 0.0 { "-" } else { "+" },

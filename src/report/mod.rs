@@ -356,19 +356,13 @@ pub fn render() -> Result<Writer> {
         .iter()
         .map(|p| {
             // Class characters are names, even the digits.
-            let (a, b) = (
-                w.lit(&format!("'{}'", p.classes[0].1)),
-                w.lit(&format!("'{}'", p.classes[1].1)),
-            );
+            let (a, b) = (w.char_lit(p.classes[0].1), w.char_lit(p.classes[1].1));
             let count = w.int(p.count as usize);
             let dirs: Vec<String> = p
                 .directions
                 .iter()
                 .map(|d| {
-                    let (t, pr) = (
-                        w.lit(&format!("'{}'", d.truth.1)),
-                        w.lit(&format!("'{}'", d.predicted.1)),
-                    );
+                    let (t, pr) = (w.char_lit(d.truth.1), w.char_lit(d.predicted.1));
                     let (c, r) = (w.int(d.count as usize), w.num(100.0 * d.rate, 1));
                     format!("{t} as {pr} {c}, {r}% of {t}")
                 })

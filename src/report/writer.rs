@@ -38,6 +38,11 @@ impl Writer {
         s.to_string()
     }
 
+    /// A class character as a quoted literal (`'1'`): a name, even when it is a digit.
+    pub fn char_lit(&mut self, c: char) -> String {
+        self.lit(&format!("'{c}'"))
+    }
+
     pub(super) fn line(&mut self, s: &str) {
         self.text.push_str(s);
         self.text.push('\n');

@@ -6,13 +6,14 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use polars::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Source};
-use crate::plot::{self, DrawResult, Figure, Png};
+use crate::plot::{self, Backend, DrawResult, Figure, Png};
 use crate::{paths, Result};
 
 /// Name of this section in file names.
@@ -50,10 +51,7 @@ impl Figure for ClassDistribution {
         (1400, 1000)
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let k = self.counts.len();
         let max = self.counts.iter().copied().max().unwrap_or(1).max(1) as f64;
         let total: usize = self.counts.iter().sum();
@@ -88,10 +86,7 @@ impl Figure for ClassDistribution {
                 ("sans-serif", 18)
                     .into_font()
                     .color(&RGBColor(80, 80, 80))
-                    .pos(plotters::style::text_anchor::Pos::new(
-                        plotters::style::text_anchor::HPos::Center,
-                        plotters::style::text_anchor::VPos::Top,
-                    )),
+                    .pos(Pos::new(HPos::Center, VPos::Top)),
             ))?;
             root.split_vertically(26).1
         };
@@ -138,13 +133,12 @@ impl Figure for ClassDistribution {
 }
 
 impl ClassDistribution {
-    fn bars<DB: DrawingBackend, Y>(
+    fn bars<DB: Backend, Y>(
         &self,
         chart: &mut ChartContext<DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
         base: f64,
     ) -> DrawResult
     where
-        DB::ErrorType: 'static,
         Y: Ranged<ValueType = f64>,
     {
         chart.draw_series(self.counts.iter().enumerate().map(|(i, &c)| {
@@ -157,12 +151,10 @@ impl ClassDistribution {
         // The class's name above each bar ([`plot::class_label`]), its index, if it has one, on
         // a second line: `N` over `(30)`.
         let bottom = |size: u32| {
-            ("sans-serif", size).into_font().color(&BLACK).pos(
-                plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Center,
-                    plotters::style::text_anchor::VPos::Bottom,
-                ),
-            )
+            ("sans-serif", size)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Bottom))
         };
         let labels = plot::class_labels(&self.chars);
         chart.draw_series(self.counts.iter().zip(&labels).enumerate().map(
@@ -230,10 +222,7 @@ impl Figure for SampleGrid {
         (self.columns as u32 * 130, rows as u32 * 160 + 60)
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let root = root.titled(&self.title, ("sans-serif", 26))?;
         let rows = self.cells.len().div_ceil(self.columns.max(1));
         let areas = root.split_evenly((rows, self.columns));

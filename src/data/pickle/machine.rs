@@ -181,6 +181,19 @@ impl<'a> Machine<'a> {
         self.memo[index] = Some(value);
         Ok(())
     }
+    /// The memo index after a PUT or GET opcode (`name`): a byte (`BINPUT`, `BINGET`), a
+    /// 4-byte integer (`LONG_BINPUT`, `LONG_BINGET`) or a line of text (`PUT`, `GET`).
+    fn memo_index(&mut self, op: u8, name: &str) -> Result<usize> {
+        match op {
+            b'q' | b'h' => Ok(self.u8()? as usize),
+            b'r' | b'j' => Ok(self.u32()? as usize),
+            _ => {
+                let line = self.line()?;
+                line.parse()
+                    .map_err(|_| self.err(format!("{name} with a bad memo index")))
+            }
+        }
+    }
     fn memo_get(&mut self, index: usize) -> Result<()> {
         let value = self
             .memo
@@ -352,34 +365,12 @@ impl<'a> Machine<'a> {
                     let index = self.memo.len();
                     self.memo_put(index)?;
                 }
-                b'q' => {
-                    let i = self.u8()? as usize;
+                b'q' | b'r' | b'p' => {
+                    let i = self.memo_index(op, "PUT")?;
                     self.memo_put(i)?;
                 }
-                b'r' => {
-                    let i = self.u32()? as usize;
-                    self.memo_put(i)?;
-                }
-                b'p' => {
-                    let line = self.line()?;
-                    let i = line
-                        .parse()
-                        .map_err(|_| self.err("PUT with a bad memo index"))?;
-                    self.memo_put(i)?;
-                }
-                b'h' => {
-                    let i = self.u8()? as usize;
-                    self.memo_get(i)?;
-                }
-                b'j' => {
-                    let i = self.u32()? as usize;
-                    self.memo_get(i)?;
-                }
-                b'g' => {
-                    let line = self.line()?;
-                    let i = line
-                        .parse()
-                        .map_err(|_| self.err("GET with a bad memo index"))?;
+                b'h' | b'j' | b'g' => {
+                    let i = self.memo_index(op, "GET")?;
                     self.memo_get(i)?;
                 }
                 b'0' => {

@@ -56,6 +56,7 @@ use ndarray::{Array1, Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
 use self::linfa::objective_and_gradient;
+use super::check_positive;
 use crate::{Error, Result};
 
 /// Hyper-parameters of [`LogReg`], checked by [`LogRegParams::check`].
@@ -167,25 +168,14 @@ pub struct LogReg {
 impl LogRegParams {
     /// Checks every value.
     pub fn check(&self) -> Result<()> {
-        if !(self.c > 0.0 && self.c.is_finite()) {
-            return Err(Error::param(
-                "C",
-                format!("{} must be a positive number", self.c),
-            ));
-        }
+        check_positive("C", self.c, "a positive number")?;
         if self.max_iter == 0 || self.chunk == 0 {
             return Err(Error::param(
                 "max_iter",
                 "max_iter and chunk must be at least 1",
             ));
         }
-        if !(self.tol > 0.0 && self.tol.is_finite()) {
-            return Err(Error::param(
-                "tol",
-                format!("{} must be positive", self.tol),
-            ));
-        }
-        Ok(())
+        check_positive("tol", self.tol, "positive")
     }
 
     /// [`LogRegParams::fit`] with progress: a bar on a terminal, else a line every 50

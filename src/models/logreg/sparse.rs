@@ -89,7 +89,30 @@ pub(super) enum Rows {
     },
 }
 
+/// One row of [`Rows`]: its runs, or the columns and values of its non-zeros.
+#[derive(Clone, Copy)]
+enum Row<'r> {
+    Runs(&'r [[u32; 2]]),
+    Values(&'r [u32], &'r [f64]),
+}
+
 impl Rows {
+    /// Row `i`.
+    #[inline(always)]
+    fn row(&self, i: usize) -> Row<'_> {
+        match self {
+            Rows::Runs { start, runs } => Row::Runs(&runs[start[i]..start[i + 1]]),
+            Rows::Values {
+                start,
+                index,
+                value,
+            } => {
+                let r = start[i]..start[i + 1];
+                Row::Values(&index[r.clone()], &value[r])
+            }
+        }
+    }
+
     fn new(x: ArrayView2<f32>) -> Self {
         let binary = x.iter().all(|&v| v == 0.0 || v == 1.0);
         let x = x.as_standard_layout();
@@ -158,40 +181,47 @@ fn row_mut(table: &mut [f64], r: u32, w: usize) -> &mut [f64] {
     table.get_mut(a..a + w).unwrap_or(&mut [])
 }
 
-/// One block of rows, fused: logits (`table` is the prefix table of `W` for runs, `W` for
-/// values, rows of width `kp`; `b` the intercept), softmax, loss, and the scatter of the
-/// residuals into `out`. The same operations in the same order whatever the CPU (the loops
-/// over a row vectorise; no fused multiply-add).
-#[inline(always)]
-fn block_pass(
-    rows: &Rows,
-    range: std::ops::Range<usize>,
-    col: &[usize],
+/// What every block of one evaluation reads: the rows, their class columns, the number of
+/// classes `k`, `table` (the prefix table of `W` for runs, `W` for values, rows of width `kp`)
+/// and `b` (the intercept, padded to `kp`).
+#[derive(Clone, Copy)]
+struct BlockInput<'a> {
+    rows: &'a Rows,
+    col: &'a [usize],
     k: usize,
-    table: &[f64],
-    b: &[f64],
-    out: &mut Partial,
-) {
+    table: &'a [f64],
+    b: &'a [f64],
+}
+
+/// One block of rows, fused: logits, softmax, loss, and the scatter of the residuals into
+/// `out`. The same operations in the same order whatever the CPU (the loops over a row
+/// vectorise; no fused multiply-add).
+#[inline(always)]
+fn block_pass(input: &BlockInput, range: std::ops::Range<usize>, out: &mut Partial) {
+    let BlockInput {
+        rows,
+        col,
+        k,
+        table,
+        b,
+    } = *input;
     let kp = b.len();
     let mut z = vec![0.0f64; kp];
     for i in range {
         z.copy_from_slice(b);
-        match rows {
-            Rows::Runs { start, runs } => {
-                for &[a, e] in &runs[start[i]..start[i + 1]] {
+        let row = rows.row(i);
+        match row {
+            Row::Runs(runs) => {
+                for &[a, e] in runs {
                     let (ra, re) = (row_of(table, a, kp), row_of(table, e, kp));
                     for ((z, &x), &y) in z.iter_mut().zip(re).zip(ra) {
                         *z += x - y;
                     }
                 }
             }
-            Rows::Values {
-                start,
-                index,
-                value,
-            } => {
-                for e in start[i]..start[i + 1] {
-                    let (v, r) = (value[e], row_of(table, index[e], kp));
+            Row::Values(index, value) => {
+                for (&j, &v) in index.iter().zip(value) {
+                    let r = row_of(table, j, kp);
                     for (z, &x) in z.iter_mut().zip(r) {
                         *z += v * x;
                     }
@@ -211,9 +241,9 @@ fn block_pass(
             *g += v;
         }
         let weights = &mut out.weights;
-        match rows {
-            Rows::Runs { start, runs } => {
-                for &[a, e] in &runs[start[i]..start[i + 1]] {
+        match row {
+            Row::Runs(runs) => {
+                for &[a, e] in runs {
                     for (g, &v) in row_mut(weights, a, kp).iter_mut().zip(&z) {
                         *g += v;
                     }
@@ -222,14 +252,9 @@ fn block_pass(
                     }
                 }
             }
-            Rows::Values {
-                start,
-                index,
-                value,
-            } => {
-                for e in start[i]..start[i + 1] {
-                    let s = value[e];
-                    for (g, &v) in row_mut(weights, index[e], kp).iter_mut().zip(&z) {
+            Row::Values(index, value) => {
+                for (&j, &s) in index.iter().zip(value) {
+                    for (g, &v) in row_mut(weights, j, kp).iter_mut().zip(&z) {
                         *g += s * v;
                     }
                 }
@@ -240,36 +265,20 @@ fn block_pass(
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn block_pass_avx2(
-    rows: &Rows,
-    range: std::ops::Range<usize>,
-    col: &[usize],
-    k: usize,
-    table: &[f64],
-    b: &[f64],
-    out: &mut Partial,
-) {
-    block_pass(rows, range, col, k, table, b, out)
+fn block_pass_avx2(input: &BlockInput, range: std::ops::Range<usize>, out: &mut Partial) {
+    block_pass(input, range, out)
 }
 
 /// [`block_pass`] with AVX2 when the CPU has it (same results: no FMA, same order).
-fn run_block(
-    rows: &Rows,
-    range: std::ops::Range<usize>,
-    col: &[usize],
-    k: usize,
-    table: &[f64],
-    b: &[f64],
-    out: &mut Partial,
-) {
+fn run_block(input: &BlockInput, range: std::ops::Range<usize>, out: &mut Partial) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2 (checked just above); the function only compiles the
         // same safe code with AVX2 enabled.
-        unsafe { block_pass_avx2(rows, range, col, k, table, b, out) };
+        unsafe { block_pass_avx2(input, range, out) };
         return;
     }
-    block_pass(rows, range, col, k, table, b, out)
+    block_pass(input, range, out)
 }
 
 /// scikit-learn's multinomial objective on sparse features: mean cross-entropy of
@@ -340,7 +349,13 @@ impl<'a> Multinomial<'a> {
         self.intercept[..k].copy_from_slice(&theta[d * k..]);
         // For values, W row j is table row j + 1: skip the leading zero row.
         let table: &[f64] = if runs { &self.table } else { &self.table[kp..] };
-        let (rows, col, b) = (&self.rows, self.col, &self.intercept);
+        let input = BlockInput {
+            rows: &self.rows,
+            col: self.col,
+            k,
+            table,
+            b: &self.intercept,
+        };
         let per = n.div_ceil(BLOCKS);
         self.partials
             .par_iter_mut()
@@ -350,7 +365,7 @@ impl<'a> Multinomial<'a> {
                 out.intercept.fill(0.0);
                 out.loss = 0.0;
                 let range = (blk * per).min(n)..((blk + 1) * per).min(n);
-                run_block(rows, range, col, k, table, b, out);
+                run_block(&input, range, out);
             });
         // Add the partials in block order (parallel over columns of the table).
         let mut total = std::mem::take(&mut self.partials[0].weights);

@@ -35,6 +35,7 @@ use self::popcount::{
     check_binary, distance_block, gather, hamming, kernel_table, pack, pair_kernel,
 };
 use self::smo::smo;
+use super::check_positive;
 use crate::{Error, Result};
 
 /// The RBF kernel's `gamma`.
@@ -154,26 +155,11 @@ pub struct SvmReport {
 impl SvmParams {
     /// Checks every value.
     pub fn check(&self) -> Result<()> {
-        if !(self.c > 0.0 && self.c.is_finite()) {
-            return Err(Error::param(
-                "C",
-                format!("{} must be a positive number", self.c),
-            ));
-        }
+        check_positive("C", self.c, "a positive number")?;
         if let Gamma::Value(g) = self.gamma {
-            if !(g > 0.0 && g.is_finite()) {
-                return Err(Error::param(
-                    "gamma",
-                    format!("{g} must be a positive number"),
-                ));
-            }
+            check_positive("gamma", g, "a positive number")?;
         }
-        if !(self.tol > 0.0 && self.tol.is_finite()) {
-            return Err(Error::param(
-                "tol",
-                format!("{} must be positive", self.tol),
-            ));
-        }
+        check_positive("tol", self.tol, "positive")?;
         if self.max_iter == Some(0) {
             return Err(Error::param(
                 "max_iter",

@@ -3,6 +3,21 @@
 
 use super::Solution;
 
+/// libsvm's clip of a same-label pair `(p, q)` back onto the box `[0, c]` after a step, which
+/// keeps `sum = alpha[p] + alpha[q]`: when `sum > c`, `alpha[p]` above `c`; otherwise
+/// `alpha[q]` below 0. Run for `(i, j)`, then `(j, i)`.
+fn clip_same_label(alpha: &mut [f64], (p, q): (usize, usize), sum: f64, c: f64) {
+    if sum > c {
+        if alpha[p] > c {
+            alpha[p] = c;
+            alpha[q] = sum - c;
+        }
+    } else if alpha[q] < 0.0 {
+        alpha[q] = 0.0;
+        alpha[p] = sum;
+    }
+}
+
 /// libsvm's SMO for C-SVC without shrinking on a dense kernel `k` (`[n, n]`, row-major) with
 /// labels `y` (+1 / -1): returns `alpha_i y_i`, `rho`, iterations and whether the maximal
 /// violation fell below `tol` within `max_iter` iterations.
@@ -114,24 +129,8 @@ pub(super) fn smo(k: &[f32], y: &[f64], c: f64, tol: f64, max_iter: usize) -> So
             let sum = alpha[i] + alpha[j];
             alpha[i] -= delta;
             alpha[j] += delta;
-            if sum > c {
-                if alpha[i] > c {
-                    alpha[i] = c;
-                    alpha[j] = sum - c;
-                }
-            } else if alpha[j] < 0.0 {
-                alpha[j] = 0.0;
-                alpha[i] = sum;
-            }
-            if sum > c {
-                if alpha[j] > c {
-                    alpha[j] = c;
-                    alpha[i] = sum - c;
-                }
-            } else if alpha[i] < 0.0 {
-                alpha[i] = 0.0;
-                alpha[j] = sum;
-            }
+            clip_same_label(&mut alpha, (i, j), sum, c);
+            clip_same_label(&mut alpha, (j, i), sum, c);
         }
         // G_t += Q_ti dA_i + Q_tj dA_j with Q_ts = y_t y_s K_ts.
         let dai = (alpha[i] - old_i) * y[i];

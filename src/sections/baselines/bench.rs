@@ -7,6 +7,7 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
+use crate::display::text_table;
 use crate::models::svm::SvmParams;
 use crate::{split, Error, Result};
 
@@ -144,19 +145,18 @@ pub(crate) fn parse_pairs(data: &Dataset, pairs: &str) -> Result<Vec<(usize, usi
 /// The text `charlab bench-svm-solvers` prints: one line per timed pair, then linfa-svm's
 /// estimated time on every pair.
 pub(crate) fn solver_timing_summary(t: &SolverTiming) -> String {
-    let mut s =
-        String::from("pair      n   linfa-svm s  popcount s   speed-up  max |decision diff|\n");
-    for p in &t.pairs {
-        s.push_str(&format!(
-            "{:<5} {:>6} {:>12.2} {:>11.3} {:>9.0}x  {:.2e}\n",
+    let header = "pair      n   linfa-svm s  popcount s   speed-up  max |decision diff|";
+    let mut s = text_table(header, &t.pairs, |p| {
+        format!(
+            "{:<5} {:>6} {:>12.2} {:>11.3} {:>9.0}x  {:.2e}",
             p.pair,
             p.n,
             p.linfa_seconds,
             p.popcount_seconds,
             p.linfa_seconds / p.popcount_seconds.max(1e-9),
             p.max_decision_difference
-        ));
-    }
+        )
+    });
     s.push_str(&format!(
         "linfa-svm on all {} pairs, one thread (estimated from these): {:.0} s\n",
         t.all_pairs, t.linfa_all_pairs_estimate_seconds

@@ -9,11 +9,13 @@
 //!
 //! Outputs: `report/results/04.1-baselines.json`, `figures/04-baselines-f1.{svg,png}`.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Source};
+use crate::display::text_table;
 use crate::metrics::{ClassMetrics, ConfusionMatrix};
 use crate::models::logreg::{LogReg, LogRegParams};
 use crate::models::svm::{Svm, SvmParams, SvmReport, SvmSolver};
@@ -147,7 +149,7 @@ pub fn model_result(
     fit_report: &impl Serialize,
 ) -> Result<ModelResult> {
     let (params, fit_report) = (json(params)?, json(fit_report)?);
-    let truth: Vec<usize> = split.test.iter().map(|&i| data.labels()[i]).collect();
+    let truth = data.labels_at(&split.test);
     let cm = ConfusionMatrix::new(&truth, preds, data.n_classes())?;
     Ok(ModelResult {
         name: name.into(),
@@ -172,6 +174,51 @@ fn json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
     })
 }
 
+/// Fits a model on train + validation of `split` and predicts its test part, timing the fit
+/// and the prediction but not the extraction of their `features`: returns the model, its test
+/// predictions and the (fit, predict) seconds.
+fn fit_and_predict<X, M>(
+    data: &Dataset,
+    split: &Split,
+    features: impl Fn(&[usize]) -> X,
+    fit: impl FnOnce(&X, &[usize]) -> Result<M>,
+    predict: impl FnOnce(&M, &X) -> Result<Vec<usize>>,
+) -> Result<(M, Vec<usize>, (f64, f64))> {
+    let fit_idx = split.train_and_validation();
+    let x = features(&fit_idx);
+    let y = data.labels_at(&fit_idx);
+    let t = Instant::now();
+    let model = fit(&x, &y)?;
+    let fit_s = t.elapsed().as_secs_f64();
+    let x_test = features(&split.test);
+    let t = Instant::now();
+    let preds = predict(&model, &x_test)?;
+    let pred_s = t.elapsed().as_secs_f64();
+    Ok((model, preds, (fit_s, pred_s)))
+}
+
+/// Where linfa-svm keeps the pairs it has solved for `params` on train + validation of
+/// `split` of `data` (a folder named by the data, the fit images and the parameters).
+fn linfa_pair_cache(data: &Dataset, split: &Split, params: &SvmParams) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for &i in &split.train_and_validation() {
+        h.update((i as u64).to_le_bytes());
+    }
+    let fit_hash: String = h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let key = format!(
+        "{}-fit{fit_hash}-c{}-tol{}-{:?}",
+        &data.content_hash()[..16],
+        params.c,
+        params.tol,
+        params.gamma
+    );
+    paths::data_dir().join("cache").join("linfa-svm").join(key)
+}
+
 /// Fits logistic regression on train + validation of `split` and evaluates it on test.
 pub(crate) fn fit_logreg(
     data: &Dataset,
@@ -179,25 +226,14 @@ pub(crate) fn fit_logreg(
     params: &LogRegParams,
 ) -> Result<(LogReg, ModelResult)> {
     params.check()?;
-    let fit_idx = split.train_and_validation();
-    let x = data.features(&fit_idx);
-    let y: Vec<usize> = fit_idx.iter().map(|&i| data.labels()[i]).collect();
-    let t = Instant::now();
-    let model = params.fit_with_progress(x.view(), &y)?;
-    let fit_s = t.elapsed().as_secs_f64();
-    let x_test = data.features(&split.test);
-    let t = Instant::now();
-    let preds = model.predict(x_test.view())?;
-    let pred_s = t.elapsed().as_secs_f64();
-    let res = model_result(
-        "logreg",
+    let (model, preds, timing) = fit_and_predict(
         data,
         split,
-        &preds,
-        (fit_s, pred_s),
-        params,
-        &model.report,
+        |idx| data.features(idx),
+        |x, y| params.fit_with_progress(x.view(), y),
+        |model, x| model.predict(x.view()),
     )?;
+    let res = model_result("logreg", data, split, &preds, timing, params, &model.report)?;
     Ok((model, res))
 }
 
@@ -209,39 +245,20 @@ pub(crate) fn fit_svm(
     name: &str,
 ) -> Result<(Svm, ModelResult)> {
     params.check()?;
-    let fit_idx = split.train_and_validation();
-    let x = data.pixel_rows(&fit_idx);
-    let y: Vec<usize> = fit_idx.iter().map(|&i| data.labels()[i]).collect();
     let mut params = params.clone();
     if params.solver == SvmSolver::Linfa && params.pair_cache.is_none() {
         // Hours on the full data: keep every finished pair, so a rerun resumes.
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        for &i in &fit_idx {
-            h.update((i as u64).to_le_bytes());
-        }
-        let fit_hash: String = h.finalize()[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let key = format!(
-            "{}-fit{fit_hash}-c{}-tol{}-{:?}",
-            &data.content_hash()[..16],
-            params.c,
-            params.tol,
-            params.gamma
-        );
-        params.pair_cache = Some(paths::data_dir().join("cache").join("linfa-svm").join(key));
+        params.pair_cache = Some(linfa_pair_cache(data, split, &params));
     }
-    let t = Instant::now();
-    let model = params.fit_with_progress(&x, data.pixels(), &y, name)?;
-    let fit_s = t.elapsed().as_secs_f64();
-    let x_test = data.pixel_rows(&split.test);
-    let t = Instant::now();
-    let preds = model.predict(&x_test)?;
-    let pred_s = t.elapsed().as_secs_f64();
+    let (model, preds, timing) = fit_and_predict(
+        data,
+        split,
+        |idx| data.pixel_rows(idx),
+        |x, y| params.fit_with_progress(x, data.pixels(), y, name),
+        |model, x| model.predict(x),
+    )?;
     let report: SvmReport = model.report();
-    let res = model_result(name, data, split, &preds, (fit_s, pred_s), &params, &report)?;
+    let res = model_result(name, data, split, &preds, timing, &params, &report)?;
     Ok((model, res))
 }
 
@@ -419,19 +436,18 @@ pub fn table(res: &BaselinesResults) -> Result<polars::prelude::DataFrame> {
 /// The text `charlab baselines` prints: one line per fitted model (accuracy, macro F1, fit and
 /// predict seconds, the fit's report) and the results file written.
 pub(crate) fn summary(res: &BaselinesResults) -> String {
-    let mut s =
-        String::from("model            accuracy  macro F1     fit s  predict s  fit report\n");
-    for m in &res.models {
-        s.push_str(&format!(
-            "{:<16} {:>7.2}%  {:>7.2}%  {:>8.1}  {:>9.2}  {}\n",
+    let header = "model            accuracy  macro F1     fit s  predict s  fit report";
+    let mut s = text_table(header, &res.models, |m| {
+        format!(
+            "{:<16} {:>7.2}%  {:>7.2}%  {:>8.1}  {:>9.2}  {}",
             m.name,
             100.0 * m.accuracy,
             100.0 * m.macro_f1,
             m.fit_seconds,
             m.predict_seconds,
             m.fit_report
-        ));
-    }
+        )
+    });
     s.push_str(&format!("wrote report/results/{SECTION}.json\n"));
     s
 }

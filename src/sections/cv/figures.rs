@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{CvResults, GridResults};
-use crate::plot::{self, DrawResult, Figure, Png, SERIES_COLORS};
+use crate::plot::{self, Backend, DrawResult, Figure, Png, SERIES_COLORS};
 use crate::{paths, Result};
 
 /// File stem of the fold-scores figure.
@@ -33,10 +33,7 @@ impl Figure for FoldStrips {
         (220 + 170 * self.models.len().max(1) as u32, 600)
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let all = self.models.iter().flat_map(|m| m.1.iter().chain(&m.2));
         let lo = all.fold(100.0f64, |a, &b| a.min(b));
         let lo = ((lo - 5.0) / 10.0).floor().clamp(0.0, 9.0) * 10.0;
@@ -199,10 +196,7 @@ impl Figure for Heat {
         )
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let root = root.titled(
             &format!(
                 "RBF SVM grid: mean macro F1 / accuracy (%) over {} folds",

@@ -14,7 +14,7 @@ use crate::metrics::MeanStd;
 use crate::models::logreg::LogRegParams;
 use crate::models::svm::{Gamma, SvmParams};
 use crate::models::Net;
-use crate::sections::baselines;
+use crate::sections::baselines::{self, ModelResult};
 use crate::sections::levers::{self, Variant};
 use crate::split::PoolFolds;
 use crate::split::{self, Split};
@@ -56,58 +56,106 @@ fn point_keys(what: &str, data: &Dataset, folds: &PoolFolds) -> Vec<String> {
         .collect()
 }
 
-/// Cross-validates one point (the unit `grid/<name>`): `fit(split)` fits on a fold's training
-/// images and returns its (accuracy, macro F1, seconds) on the held-out images. `None` (the
-/// unit added to `missing`) when a fold has not finished and `pass` does not compute it.
-#[allow(clippy::too_many_arguments)]
-fn point(
-    name: &str,
-    data: &Dataset,
-    folds: &PoolFolds,
-    what: &str,
-    pass: Pass,
-    missing: &mut Vec<String>,
-    progress: &mut dyn FnMut(&str),
-    mut fit: impl FnMut(&Split) -> Result<(f64, f64, f64)>,
-) -> Result<Option<(MeanStd, MeanStd, f64)>> {
-    let id = format!("grid/{name}");
-    let (mut acc, mut f1, mut secs) = (Vec::new(), Vec::new(), 0.0);
-    let keys = point_keys(what, data, folds);
-    for (f, (fold, k)) in folds.folds.iter().zip(keys).enumerate() {
-        let dir = run_root().join(&id).join(format!("fold-{}", f + 1));
-        let file = dir.join("fold.json");
-        let saved = paths::read_json::<GridFold>(&file)
-            .ok()
-            .filter(|g| pass.resume() && g.key == k);
-        let score = match saved {
-            Some(g) => g,
-            None if !pass.computes(&id) => {
-                missing.push(id);
-                return Ok(None);
-            }
-            None => {
-                progress(&format!(
-                    "grid {name}: fold {} of {}",
-                    f + 1,
-                    folds.folds.len()
-                ));
-                let (accuracy, macro_f1, seconds) = fit(&super::fold::pixel_split(fold))?;
-                let g = GridFold {
-                    key: k,
-                    accuracy,
-                    macro_f1,
-                    seconds,
-                };
-                std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-                paths::write_json(&file, &g)?;
-                g
-            }
-        };
-        acc.push(score.accuracy);
-        f1.push(score.macro_f1);
-        secs += score.seconds;
+/// The logistic regression and SVM grids' scan: the data and folds their points are
+/// cross-validated on, what this pass computes, the units it leaves unfinished (`missing`) and
+/// who is told what starts (`progress`).
+pub(crate) struct PixelGrids<'a> {
+    pub(crate) data: &'a Dataset,
+    pub(crate) folds: &'a PoolFolds,
+    pub(crate) pass: Pass<'a>,
+    pub(crate) missing: &'a mut Vec<String>,
+    pub(crate) progress: &'a mut dyn FnMut(&str),
+}
+
+impl PixelGrids<'_> {
+    /// Cross-validates one point (the unit `grid/<name>`) at `(C, gamma factor, gamma)`:
+    /// `fit(split)` fits on a fold's training images and scores the held-out images. `None`
+    /// (the unit added to `missing`) when a fold has not finished and `pass` does not compute
+    /// it.
+    fn point(
+        &mut self,
+        name: &str,
+        what: &str,
+        (c, gamma_factor, gamma): (f64, Option<f64>, Option<f64>),
+        mut fit: impl FnMut(&Split) -> Result<ModelResult>,
+    ) -> Result<Option<GridPoint>> {
+        let (data, folds, pass) = (self.data, self.folds, self.pass);
+        let id = format!("grid/{name}");
+        let (mut acc, mut f1, mut secs) = (Vec::new(), Vec::new(), 0.0);
+        let keys = point_keys(what, data, folds);
+        for (f, (fold, k)) in folds.folds.iter().zip(keys).enumerate() {
+            let dir = run_root().join(&id).join(format!("fold-{}", f + 1));
+            let file = dir.join("fold.json");
+            let saved = paths::read_json::<GridFold>(&file)
+                .ok()
+                .filter(|g| pass.resume() && g.key == k);
+            let score = match saved {
+                Some(g) => g,
+                None if !pass.computes(&id) => {
+                    self.missing.push(id);
+                    return Ok(None);
+                }
+                None => {
+                    (self.progress)(&format!(
+                        "grid {name}: fold {} of {}",
+                        f + 1,
+                        folds.folds.len()
+                    ));
+                    let r = fit(&super::fold::pixel_split(fold))?;
+                    let g = GridFold {
+                        key: k,
+                        accuracy: r.accuracy,
+                        macro_f1: r.macro_f1,
+                        seconds: r.fit_seconds,
+                    };
+                    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                    paths::write_json(&file, &g)?;
+                    g
+                }
+            };
+            acc.push(score.accuracy);
+            f1.push(score.macro_f1);
+            secs += score.seconds;
+        }
+        Ok(Some(GridPoint {
+            c,
+            gamma_factor,
+            gamma,
+            accuracy: MeanStd::of(&acc),
+            macro_f1: MeanStd::of(&f1),
+            seconds: secs,
+        }))
     }
-    Ok(Some((MeanStd::of(&acc), MeanStd::of(&f1), secs)))
+
+    /// Logistic regression over `grid.logreg_c` (the other parameters as Table 1's); the
+    /// points `pass` leaves unfinished are left out (and added to `missing`).
+    pub(crate) fn logreg(&mut self, grid: &GridConfig) -> Result<Vec<GridPoint>> {
+        let data = self.data;
+        let mut out = Vec::new();
+        for (name, c, params, what) in logreg_points(grid) {
+            out.extend(self.point(&name, &what, (c, None, None), |s| {
+                Ok(baselines::fit_logreg(data, s, &params)?.1)
+            })?);
+        }
+        Ok(out)
+    }
+
+    /// The SVM over `grid.svm_c` x `grid.svm_gamma_factor` (Table 1's iteration cap); the
+    /// points `pass` leaves unfinished are left out (and added to `missing`).
+    pub(crate) fn svm(&mut self, grid: &GridConfig) -> Result<Vec<GridPoint>> {
+        let data = self.data;
+        let mut out = Vec::new();
+        for (name, c, g, params, what) in svm_points(data, self.folds, grid) {
+            let gamma = match params.gamma {
+                Gamma::Value(v) => Some(v),
+                Gamma::Scale => None,
+            };
+            out.extend(self.point(&name, &what, (c, Some(g), gamma), |s| {
+                Ok(baselines::fit_svm(data, s, &params, "svm")?.1)
+            })?);
+        }
+        Ok(out)
+    }
 }
 
 /// The logistic regression grid's points: (name, `C`, parameters, what the key records).
@@ -165,69 +213,6 @@ pub(crate) fn pixel_units(
         out.push((format!("grid/{name}"), about, digest(&what)));
     }
     out
-}
-
-/// Logistic regression over `grid.logreg_c` (the other parameters as Table 1's); the points
-/// `pass` leaves unfinished are left out (and added to `missing`).
-pub(crate) fn logreg(
-    data: &Dataset,
-    folds: &PoolFolds,
-    grid: &GridConfig,
-    pass: Pass,
-    missing: &mut Vec<String>,
-    progress: &mut dyn FnMut(&str),
-) -> Result<Vec<GridPoint>> {
-    let mut out = Vec::new();
-    for (name, c, params, what) in logreg_points(grid) {
-        let scored = point(&name, data, folds, &what, pass, missing, progress, |s| {
-            let (_, r) = baselines::fit_logreg(data, s, &params)?;
-            Ok((r.accuracy, r.macro_f1, r.fit_seconds))
-        })?;
-        if let Some((accuracy, macro_f1, seconds)) = scored {
-            out.push(GridPoint {
-                c,
-                gamma_factor: None,
-                gamma: None,
-                accuracy,
-                macro_f1,
-                seconds,
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// The SVM over `grid.svm_c` x `grid.svm_gamma_factor` (Table 1's iteration cap); the points
-/// `pass` leaves unfinished are left out (and added to `missing`).
-pub(crate) fn svm(
-    data: &Dataset,
-    folds: &PoolFolds,
-    grid: &GridConfig,
-    pass: Pass,
-    missing: &mut Vec<String>,
-    progress: &mut dyn FnMut(&str),
-) -> Result<Vec<GridPoint>> {
-    let mut out = Vec::new();
-    for (name, c, g, params, what) in svm_points(data, folds, grid) {
-        let scored = point(&name, data, folds, &what, pass, missing, progress, |s| {
-            let (_, r) = baselines::fit_svm(data, s, &params, "svm")?;
-            Ok((r.accuracy, r.macro_f1, r.fit_seconds))
-        })?;
-        if let Some((accuracy, macro_f1, seconds)) = scored {
-            out.push(GridPoint {
-                c,
-                gamma_factor: Some(g),
-                gamma: match params.gamma {
-                    Gamma::Value(v) => Some(v),
-                    Gamma::Scale => None,
-                },
-                accuracy,
-                macro_f1,
-                seconds,
-            });
-        }
-    }
-    Ok(out)
 }
 
 fn svm_params(c: f64, gamma: f64) -> SvmParams {

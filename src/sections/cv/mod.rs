@@ -352,10 +352,16 @@ fn walk(
         }
     };
     let grid_folds = PoolFolds::new(data, config.split_seed, config.grid.folds, config.fold_seed)?;
-    let m = &mut missing;
-    res.grid.logreg = grid::logreg(data, &grid_folds, &config.grid, pass, m, &mut progress)?;
+    let mut pixel_grids = grid::PixelGrids {
+        data,
+        folds: &grid_folds,
+        pass,
+        missing: &mut missing,
+        progress: &mut progress,
+    };
+    res.grid.logreg = pixel_grids.logreg(&config.grid)?;
     save(&res)?;
-    res.grid.svm = grid::svm(data, &grid_folds, &config.grid, pass, m, &mut progress)?;
+    res.grid.svm = pixel_grids.svm(&config.grid)?;
     save(&res)?;
     let mut models = config.models.clone();
     // A grid with unfinished points chooses nothing yet.

@@ -3,6 +3,7 @@
 use polars::prelude::*;
 
 use super::{CvResults, MeanStd};
+use crate::display::text_table;
 use crate::Result;
 
 fn pct(x: f64) -> f64 {
@@ -131,18 +132,18 @@ pub(crate) fn summary(res: &CvResults) -> String {
             100.0 * p.val_macro_f1
         ));
     }
-    s.push_str("model                          folds  held-out acc   held-out F1    test acc       test F1\n");
-    for m in &res.models {
-        s.push_str(&format!(
-            "{:<30} {:>5}  {:<13} {:<13} {:<13} {:<13}\n",
+    let header = "model                          folds  held-out acc   held-out F1    test acc       test F1";
+    s.push_str(&text_table(header, &res.models, |m| {
+        format!(
+            "{:<30} {:>5}  {:<13} {:<13} {:<13} {:<13}",
             m.model.label,
             m.folds.len(),
             pm(&m.heldout_accuracy),
             pm(&m.heldout_macro_f1),
             pm(&m.test_accuracy),
             pm(&m.test_macro_f1)
-        ));
-    }
+        )
+    }));
     for e in &res.ensembles {
         s.push_str(&format!(
             "{:<50} test {:.1}% / F1 {:.1}%  (best member {}: {:.1}% / {:.1}%)\n",

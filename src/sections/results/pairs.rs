@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use crate::data::Dataset;
 use crate::metrics::ConfusionMatrix;
-use crate::plot::{self, DrawResult, Figure};
+use crate::plot::{self, Backend, DrawResult, Figure};
 use crate::split::random_split;
 use crate::{Error, Result};
 
@@ -170,10 +170,7 @@ impl Figure for ConfusedPairs {
         )
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let grey = RGBColor(90, 90, 90);
         let rule = RGBColor(190, 190, 190);
         let width = root.dim_in_pixel().0 as i32;
