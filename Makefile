@@ -24,6 +24,9 @@ BIN := target/release/charlab
 DATA ?=
 ARGS ?=
 DATA_FLAG := $(if $(DATA),--data $(DATA),)
+# Section 6.1's pretraining corpus: the shared EMNIST folder when it is there, else generated.
+CORPUS ?= $(wildcard ../shared/data/emnist-byclass-rest)
+CORPUS_FLAG := $(if $(CORPUS),--corpus $(CORPUS),)
 
 .PHONY: reproduce test build venv kernel lint unit notebooks notebooks-commit readme-figures lab first-cell clean-setup bench-baselines bench-neural bench-nets bench-check gpu-bundle gpu-bundle-check fuzz verify test-slurm tensorboard two-kernels notebooks-text report-pdf
 
@@ -37,7 +40,7 @@ build: venv
 	@start=$$SECONDS; $(CARGO) build --release --locked && echo "[make] build: $$((SECONDS - start)) s"
 
 reproduce: build
-	$(BIN) reproduce $(DATA_FLAG) $(ARGS)
+	$(BIN) reproduce $(DATA_FLAG) $(CORPUS_FLAG) $(ARGS)
 	.venv/bin/python scripts/report_pdf.py --stale
 
 # report/report.pdf: report/report.html laid out for print by WeasyPrint (scripts/report_pdf.py,

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::data::Dataset;
-use crate::sections::{self, baselines, cnn, dataset, efficientnet, learning_curves};
-use crate::sections::{neural, preprocessing, results};
+use crate::sections::{self, baselines, cnn, cnn_tuning, cv, dataset, efficientnet};
+use crate::sections::{learning_curves, levers, neural, preprocessing, results};
 use crate::{paths, report, Error, Profile, Result};
 
 /// What a reproduction computes. [`ReproduceConfig::full`] is the report's;
@@ -38,19 +38,37 @@ pub struct ReproduceConfig {
     pub cnn: cnn::CnnConfig,
     /// Section 4.3.
     pub efficientnet: efficientnet::EfficientNetConfig,
+    /// The CNN's tuning (section 4.2).
+    pub tuning: cnn_tuning::TuningConfig,
+    /// Section 6.1.
+    pub levers: levers::LeversConfig,
+    /// Section 6.1's pretraining corpus: an EMNIST folder, a `train.pkl`, or `default` for
+    /// [`ReproduceConfig::corpus_size`] glyphs of the embedded generator (seed 1).
+    pub corpus: String,
+    /// Images of the generated corpus (at most the quick profile's in quick mode).
+    pub corpus_size: usize,
+    /// Section 6.2.
+    pub cv: cv::CvConfig,
     /// The profile: [`Profile::Quick`] puts the run folders under `data/models/quick/`
     /// instead of `data/models/`.
     pub profile: Profile,
 }
 
 impl ReproduceConfig {
-    /// The report's settings (25 epochs for both networks).
+    /// The report's settings (25 epochs for both networks; the tuning's, 6.1's and 6.2's
+    /// committed configurations; the generated corpus of 60,000 glyphs unless `corpus` is
+    /// set).
     pub fn full() -> Self {
         ReproduceConfig {
             seed: 0,
             baselines: baselines::BaselinesConfig::default(),
             cnn: cnn::CnnConfig::default(),
             efficientnet: efficientnet::EfficientNetConfig::default(),
+            tuning: cnn_tuning::TuningConfig::for_profile(Profile::Full),
+            levers: levers::LeversConfig::for_profile(Profile::Full),
+            corpus: "default".into(),
+            corpus_size: 60_000,
+            cv: cv::CvConfig::for_profile(Profile::Full),
             profile: Profile::Full,
         }
     }
@@ -69,6 +87,10 @@ impl ReproduceConfig {
         c.cnn.train.epochs = profile.cnn_epochs(c.cnn.train.epochs);
         c.efficientnet.train.epochs = profile.efficientnet_epochs(c.efficientnet.train.epochs);
         c.baselines.logreg.max_iter = profile.logreg_max_iter(c.baselines.logreg.max_iter);
+        c.tuning = cnn_tuning::TuningConfig::for_profile(profile);
+        c.levers = levers::LeversConfig::for_profile(profile);
+        c.cv = cv::CvConfig::for_profile(profile);
+        c.corpus_size = profile.corpus_size(c.corpus_size);
         c
     }
 }
@@ -145,9 +167,7 @@ struct Hook {
     run: fn(&Dataset, &ReproduceConfig) -> Result<()>,
 }
 
-/// The hook of the section `id`; `None` for the sections run by their own command (hours of
-/// training, a corpus: the CNN tuning, 6.1, 6.2), whose results the report includes when they
-/// exist.
+/// The hook of the section `id` (every section of the registry has one).
 fn hook(id: &str) -> Option<Hook> {
     let h = |config, run| Some(Hook { config, run });
     match id {
@@ -158,6 +178,9 @@ fn hook(id: &str) -> Option<Hook> {
         efficientnet::SECTION => h(|c| json(&c.efficientnet), run_efficientnet),
         learning_curves::FIGURE => h(no_config, |_, _| learning_curves::run().map(drop)),
         results::SECTION => h(no_config, |data, _| results::run(data).map(drop)),
+        cnn_tuning::SECTION => h(|c| json(&c.tuning), run_tuning),
+        levers::SECTION => h(|c| json(&(&c.levers, &c.corpus, c.corpus_size)), run_levers),
+        cv::SECTION => h(|c| json(&c.cv), run_cv),
         _ => None,
     }
 }
@@ -193,6 +216,34 @@ fn run_efficientnet(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
     let resume = neural::resumable(data, &c.efficientnet, &dir);
     let res = neural::train_and_evaluate(data, &c.efficientnet, &dir, resume)?;
     neural::save_results(&res)
+}
+
+fn run_tuning(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
+    cnn_tuning::run(data, &c.tuning, true).map(drop)
+}
+
+/// Section 6.1 on [`ReproduceConfig::corpus`], resuming its runs.
+fn run_levers(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
+    let corpus = match crate::data::DataSpec::from_arg(Some(&c.corpus)) {
+        crate::data::DataSpec::Default { .. } => crate::data::DataSpec::Default {
+            n: c.corpus_size,
+            seed: crate::data::synth::DEFAULT_SEED + 1,
+        },
+        other => other,
+    }
+    .load()?;
+    levers::run(data, &corpus, &c.levers, true, |m| {
+        crate::progress::line(format_args!("[6.1] {m}"))
+    })
+    .map(drop)
+}
+
+/// Section 6.2, resuming its folds and grid points.
+fn run_cv(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
+    cv::run(data, &c.cv, true, |m| {
+        crate::progress::line(format_args!("[6.2] {m}"))
+    })
+    .map(drop)
 }
 
 fn no_config(_: &ReproduceConfig) -> Result<serde_json::Value> {

@@ -50,7 +50,7 @@ fn quick_reproduction_writes_everything_reuses_it_and_recomputes_what_is_corrupt
     let tmp = common::TempDir::new("reproduce");
     let root = tmp.path();
     let first = reproduce(root);
-    assert!(first.contains("0 of 8 steps reused"), "{first}");
+    assert!(first.contains("0 of 11 steps reused"), "{first}");
     for stem in [
         "02-samples",
         "02-class-distribution",
@@ -59,6 +59,9 @@ fn quick_reproduction_writes_everything_reuses_it_and_recomputes_what_is_corrupt
         "05-confusion-matrix",
         "05-confused-pairs",
         "05-per-class-f1",
+        "06-augmentation",
+        "06-cv",
+        "06-grid-svm",
     ] {
         assert_figure(root, stem);
     }
@@ -101,13 +104,13 @@ fn quick_reproduction_writes_everything_reuses_it_and_recomputes_what_is_corrupt
 
     // Nothing changed: nothing is done.
     let second = reproduce(root);
-    assert!(second.contains("8 of 8 steps reused"), "{second}");
+    assert!(second.contains("11 of 11 steps reused"), "{second}");
 
     // A corrupted results file is detected and recomputed (with what reads it).
     let path = root.join("report/results/05-results.json");
     std::fs::write(&path, b"{\"section\": \"05-res").unwrap();
     let third = reproduce(root);
-    assert!(third.contains("7 of 8 steps reused"), "{third}");
+    assert!(third.contains("10 of 11 steps reused"), "{third}");
     let again: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(again["table1"], results["table1"]);

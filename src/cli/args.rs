@@ -232,6 +232,13 @@ pub enum Command {
         /// epochs, EfficientNet 1, run folders under data/models/quick/
         #[arg(long)]
         quick: bool,
+        /// Section 6.1's pretraining corpus: an EMNIST folder (converted to the report's
+        /// format), a train.pkl, or `default` for glyphs of the embedded generator
+        #[arg(long, value_name = "PATH", default_value = "default")]
+        corpus: String,
+        /// Images the embedded generator makes when --corpus is `default`
+        #[arg(long, value_name = "N", default_value_t = 60_000)]
+        corpus_size: usize,
     },
 }
 

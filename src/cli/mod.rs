@@ -125,7 +125,12 @@ fn predict(model: &std::path::Path, args: &DataArgs, out: Option<&std::path::Pat
     Ok(())
 }
 
-fn run_reproduce(args: &DataArgs, seed: u64, profile: Profile) -> Result<()> {
+fn run_reproduce(
+    args: &DataArgs,
+    seed: u64,
+    (corpus, corpus_size): (&str, usize),
+    profile: Profile,
+) -> Result<()> {
     let start = Instant::now();
     let (data, load_secs) = args.for_profile(profile).load()?;
     eprintln!(
@@ -137,6 +142,8 @@ fn run_reproduce(args: &DataArgs, seed: u64, profile: Profile) -> Result<()> {
     );
     let mut config = reproduce::ReproduceConfig::for_profile(profile);
     config.seed = seed;
+    config.corpus = corpus.to_string();
+    config.corpus_size = profile.corpus_size(corpus_size);
     let steps = reproduce::run(&data, &config, |i, n, name, reused| {
         let what = if reused {
             ": unchanged, reused"
@@ -397,7 +404,13 @@ fn run(command: &Command) -> Result<()> {
             }
             Ok(())
         }
-        Command::Reproduce { data, seed, .. } => run_reproduce(data, *seed, profile),
+        Command::Reproduce {
+            data,
+            seed,
+            corpus,
+            corpus_size,
+            ..
+        } => run_reproduce(data, *seed, (corpus, *corpus_size), profile),
         Command::Verify { data } => verify(data.as_deref()),
         Command::ExportWeights => export_weights(),
         Command::Device => {

@@ -130,7 +130,7 @@ pub static SECTIONS: [Section; 10] = [
         results: true,
         runs: true,
         reads: &[],
-        in_report_key: false,
+        in_report_key: true,
         command: "charlab tune cnn",
     },
     Section {
@@ -212,9 +212,7 @@ pub static SECTIONS: [Section; 10] = [
         results: true,
         runs: true,
         reads: &[],
-        // Not hashed into the report step's key today (the committed manifest's key was made
-        // without it); the report includes its results when they exist.
-        in_report_key: false,
+        in_report_key: true,
         command: "charlab cv",
     },
 ];
