@@ -79,3 +79,83 @@ fn readme_table1_markers_are_checked() {
         assert!(err.contains("table1"), "{err}");
     }
 }
+
+/// Scores typed into prose go stale when a run is redone: outside the blocks `charlab report`
+/// generates (between `<!-- name: ... -->` and `<!-- /name -->`) and outside code, the README,
+/// `docs/results.md`, `docs/data.md` and `notebooks/README.md` hold no percentage with decimals
+/// (an accuracy or a macro F1). Those numbers live in the results files and the report.
+#[test]
+fn no_typed_scores_in_the_prose() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut found = Vec::new();
+    for file in [
+        "README.md",
+        "docs/results.md",
+        "docs/data.md",
+        "notebooks/README.md",
+    ] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let mut generated = false;
+        let mut fenced = false;
+        for (i, line) in text.lines().enumerate() {
+            let t = line.trim();
+            if t.starts_with("```") {
+                fenced = !fenced;
+                continue;
+            }
+            if t.starts_with("<!-- /") {
+                generated = false;
+                continue;
+            }
+            if t.starts_with("<!-- ") && t.contains(':') {
+                generated = true;
+                continue;
+            }
+            if generated || fenced {
+                continue;
+            }
+            // Code spans are commands and paths, not scores.
+            let prose: String = line.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+            if let Some(score) = typed_score(&prose) {
+                found.push(format!("{file}:{}: {score}", i + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "typed scores (generate them from the results, or point to the report): {found:?}"
+    );
+}
+
+/// The first `12.3%` or `12.3 %` in `s`.
+fn typed_score(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_digit() && (i == 0 || !b[i - 1].is_ascii_alphanumeric()) {
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i + 1 < b.len() && b[i] == b'.' && b[i + 1].is_ascii_digit() {
+                i += 1;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                let rest = s[i..].trim_start();
+                if rest.starts_with('%') {
+                    return Some(s[start..i].to_string() + "%");
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+#[test]
+fn typed_score_finds_decimal_percentages_only() {
+    assert_eq!(typed_score("reached 91.6% accuracy"), Some("91.6%".into()));
+    assert_eq!(typed_score("a 12.25 % gain"), Some("12.25%".into()));
+    assert_eq!(typed_score("section 6.1 and 5% of cells, v0.26"), None);
+}
