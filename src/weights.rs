@@ -62,6 +62,11 @@ pub struct Manifest {
 pub struct Entry {
     /// The section it belongs to (its folder is `weights/<section>/`).
     pub section: String,
+    /// The model of the section's results it holds, for a section of several (a variant, a
+    /// vote or a pretraining run of section 6.1); its folder is then
+    /// `weights/<section>/<model>/`. Empty: the section's one network.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub model: String,
     /// SHA-256 of each file of the folder.
     pub files: BTreeMap<String, String>,
     /// Content hash of the data set it was trained on (the stand-in's).
@@ -74,11 +79,198 @@ pub struct Entry {
     pub test_accuracy: f64,
     /// Test macro F1 in that file.
     pub test_macro_f1: f64,
-    /// Test images labelled.
+    /// Test images labelled (0 for a pretraining run, which has no test scores: it is checked
+    /// by its hashes and by loading).
     pub test_images: usize,
     /// Whether the weights were used channels-last when the results were made (the setting
     /// changes float rounding, so verification uses the same).
     pub channels_last: bool,
+}
+
+impl Entry {
+    /// Its folder: `weights/<section>/` or `weights/<section>/<model>/`.
+    pub fn folder(&self) -> PathBuf {
+        if self.model.is_empty() {
+            folder(&self.section)
+        } else {
+            folder(&self.section).join(&self.model)
+        }
+    }
+
+    /// `<section>` or `<section>/<model>`: how tables and messages name it.
+    pub fn name(&self) -> String {
+        if self.model.is_empty() {
+            self.section.clone()
+        } else {
+            format!("{}/{}", self.section, self.model)
+        }
+    }
+}
+
+/// Copies `names` from `from` into `to`, each at most [`MAX_FILE_BYTES`], and returns their
+/// SHA-256.
+fn copy_files(from: &Path, to: &Path, names: &[&str]) -> Result<BTreeMap<String, String>> {
+    std::fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
+    let mut files = BTreeMap::new();
+    for name in names {
+        let src = from.join(name);
+        let bytes = std::fs::read(&src).map_err(|e| Error::io(&src, e))?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(Error::bad_data(
+                &src,
+                format!(
+                    "is {} MB, over the {} MB a committed file may have",
+                    bytes.len() / (1 << 20),
+                    MAX_FILE_BYTES >> 20
+                ),
+            ));
+        }
+        paths::write_atomic(&to.join(name), &bytes)?;
+        files.insert(name.to_string(), paths::sha256_file(&to.join(name))?);
+    }
+    Ok(files)
+}
+
+/// The scores of `model` in the results `res` of a section of several models (section
+/// 6.1's layout: a variant's or a repeat's `variant.name`, a vote's `name`), with its test
+/// predictions.
+fn scored_in<'a>(res: &'a serde_json::Value, model: &str) -> Option<&'a serde_json::Value> {
+    let named = |o: &&serde_json::Value| {
+        o.pointer("/variant/name").or_else(|| o.get("name")) == Some(&serde_json::json!(model))
+    };
+    ["variants", "repeats", "ensembles"]
+        .iter()
+        .filter_map(|k| res.get(*k).and_then(|v| v.as_array()))
+        .flat_map(|a| a.iter())
+        .find(|o| named(o) && o.get("test_predictions").is_some())
+}
+
+/// Adjusted test accuracy and macro F1 and the adjusted test predictions of `scored`.
+fn adjusted(scored: &serde_json::Value) -> (f64, f64, Vec<usize>) {
+    let f = |p: &str| {
+        scored
+            .pointer(p)
+            .and_then(|v| v.as_f64())
+            .unwrap_or(f64::NAN)
+    };
+    let preds = scored
+        .get("test_predictions")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    (
+        f("/test/adjusted_accuracy"),
+        f("/test/adjusted_macro_f1"),
+        preds,
+    )
+}
+
+/// Copies the run folder `run_dir` of `model` (a variant, a vote or a pretraining run named
+/// in `report/results/<section>.json`, section 6.1's layout) into
+/// `weights/<section>/<model>/` and returns its manifest entry: a network's files with its
+/// logit adjustment, or a vote's `ensemble.json` (its members are entries of their own,
+/// exported beside it). The scores are the adjusted ones the results file gives; a
+/// pretraining run has none. A model the results file lacks, a network trained on other data
+/// or a file over [`MAX_FILE_BYTES`] is an error.
+pub fn export_model(
+    section: &str,
+    run_dir: &Path,
+    model: &str,
+    command: &str,
+    channels_last: bool,
+) -> Result<Entry> {
+    use paths::run_files::{ADJUSTMENT, ENSEMBLE};
+    let results_path = paths::result(section);
+    let res: serde_json::Value = paths::read_json(&results_path)?;
+    let data_hash = res
+        .get("data_hash")
+        .and_then(|h| h.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let scored = scored_in(&res, model);
+    if scored.is_none() && !model.starts_with("pretrain-") {
+        return Err(Error::bad_data(
+            &results_path,
+            format!("has no model `{model}`: finish section {section} and collect its results"),
+        ));
+    }
+    let names: Vec<&str> = if run_dir.join(ENSEMBLE).exists() {
+        vec![ENSEMBLE]
+    } else {
+        let config: serde_json::Value = paths::read_json(&run_dir.join(paths::run_files::CONFIG))?;
+        if config.get("data_hash").and_then(|h| h.as_str()) != Some(data_hash.as_str()) {
+            return Err(Error::bad_data(
+                run_dir.join(paths::run_files::CONFIG),
+                format!(
+                    "was trained on other data than {} reports; run `{command}` again",
+                    paths::relative(&results_path)
+                ),
+            ));
+        }
+        FILES
+            .iter()
+            .copied()
+            .chain(run_dir.join(ADJUSTMENT).exists().then_some(ADJUSTMENT))
+            .collect()
+    };
+    let out = folder(section).join(model);
+    let files = copy_files(run_dir, &out, &names)?;
+    let (test_accuracy, test_macro_f1, preds) = scored.map(adjusted).unwrap_or((0.0, 0.0, vec![]));
+    Ok(Entry {
+        section: section.into(),
+        model: model.into(),
+        files,
+        data_hash,
+        command: format!(
+            "CHARLAB_THREADS=2 CHARLAB_CHANNELS_LAST={} {command}",
+            u8::from(channels_last)
+        ),
+        results: paths::relative(&results_path),
+        test_accuracy,
+        test_macro_f1,
+        test_images: preds.len(),
+        channels_last,
+    })
+}
+
+/// Exports section 6.1's best model on validation (see [`export_model`]) from its run folders
+/// under `run_root`: the pretraining runs its networks were fine-tuned from, its networks
+/// (a vote's members) and, for a vote, the vote; `command` trains them again.
+pub fn export_levers_best(
+    res: &crate::sections::levers::LeversResults,
+    run_root: &Path,
+    command: &str,
+) -> Result<Vec<Entry>> {
+    let section = crate::sections::levers::SECTION;
+    let Some(best) = &res.best else {
+        return Err(Error::bad_data(
+            paths::result(section),
+            "names no best model yet: finish section 6.1 (`charlab levers --resume`)",
+        ));
+    };
+    let vote = res.ensembles.iter().find(|e| e.name == best.model);
+    let networks: Vec<String> = match vote {
+        Some(v) => v.members.clone(),
+        None => vec![best.model.clone()],
+    };
+    let mut names: Vec<String> = Vec::new();
+    for n in &networks {
+        let from = res
+            .variants
+            .iter()
+            .find(|v| &v.variant.name == n)
+            .and_then(|v| v.variant.pretrained.clone());
+        if let Some(p) = from.map(|p| format!("pretrain-{p}")) {
+            if !names.contains(&p) {
+                names.push(p);
+            }
+        }
+    }
+    names.extend(networks);
+    names.extend(vote.map(|v| v.name.clone()));
+    names
+        .iter()
+        .map(|n| export_model(section, &run_root.join(n), n, command, res.channels_last))
+        .collect()
 }
 
 /// Copies the finished run `run_dir` of `section` (whose results file is
@@ -116,25 +308,7 @@ pub fn export(section: &str, run_dir: &Path, command: &str) -> Result<Entry> {
             ),
         ));
     }
-    let out = dir().join(section);
-    std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
-    let mut files = BTreeMap::new();
-    for name in FILES {
-        let from = run_dir.join(name);
-        let bytes = std::fs::read(&from).map_err(|e| Error::io(&from, e))?;
-        if bytes.len() as u64 > MAX_FILE_BYTES {
-            return Err(Error::bad_data(
-                &from,
-                format!(
-                    "is {} MB, over the {} MB a committed file may have",
-                    bytes.len() / (1 << 20),
-                    MAX_FILE_BYTES >> 20
-                ),
-            ));
-        }
-        paths::write_atomic(&out.join(name), &bytes)?;
-        files.insert(name.to_string(), paths::sha256_file(&out.join(name))?);
-    }
+    let files = copy_files(run_dir, &dir().join(section), &FILES)?;
     // The settings that change float rounding, as the run had them.
     let command = format!(
         "CHARLAB_THREADS={} CHARLAB_CHANNELS_LAST={} {command}",
@@ -143,6 +317,7 @@ pub fn export(section: &str, run_dir: &Path, command: &str) -> Result<Entry> {
     );
     Ok(Entry {
         section: section.into(),
+        model: String::new(),
         files,
         data_hash: res.data_hash,
         command,
@@ -167,6 +342,10 @@ pub fn model_cards(manifest: &Manifest) -> Result<String> {
          loads to label images (56x56 binary, the 36 classes of the report).\n",
     );
     for e in &manifest.models {
+        if !e.model.is_empty() {
+            s.push_str(&model_card(e)?);
+            continue;
+        }
         let res: NeuralResults<serde_json::Value> =
             paths::read_json(&paths::root().join(&e.results))?;
         let k = res.per_class.len();
@@ -227,6 +406,79 @@ pub fn model_cards(manifest: &Manifest) -> Result<String> {
     Ok(s)
 }
 
+/// The card of a model of a section of several (see [`export_model`]): the network and its
+/// training from its `config.json` and history, or a vote's members, and the test scores.
+fn model_card(e: &Entry) -> Result<String> {
+    let folder = e.folder();
+    let ens = folder.join(paths::run_files::ENSEMBLE);
+    let what = if ens.exists() {
+        let spec: crate::inference::EnsembleSpec = paths::read_json(&ens)?;
+        let members: Vec<String> = spec
+            .members
+            .iter()
+            .map(|m| format!("`{}`", m.display()))
+            .collect();
+        format!(
+            "a {} vote of {} (folders beside this one), logit-adjusted after the vote",
+            spec.rule,
+            members.join(", ")
+        )
+    } else {
+        let config: serde_json::Value = paths::read_json(&folder.join(paths::run_files::CONFIG))?;
+        let history =
+            crate::training::run_folder::read_history_file(&folder.join(paths::run_files::HISTORY));
+        let net = config
+            .get("net")
+            .and_then(|v| v.as_str())
+            .unwrap_or("network");
+        let init = if e.model.starts_with("pretrain-") {
+            "on the pretraining corpus"
+        } else {
+            config
+                .get("init")
+                .and_then(|v| v.as_str())
+                .unwrap_or("scratch")
+        };
+        let adjusted = if folder.join(paths::run_files::ADJUSTMENT).exists() {
+            ", its logits adjusted for the training prior (`adjustment.json`)"
+        } else {
+            ""
+        };
+        format!(
+            "`{net}`, {} epochs ({init}), the weights of the epoch with the lowest validation \
+             cross-entropy{adjusted}",
+            history.len()
+        )
+    };
+    let scores = if e.test_images == 0 {
+        "none: a pretraining run, the start of the fine-tuned variants; `charlab verify` \
+         checks its hashes and loads it"
+            .to_string()
+    } else {
+        format!(
+            "accuracy {:.2}%, macro F1 {:.2}% on the {} test images after logit adjustment \
+             (`{}`)",
+            100.0 * e.test_accuracy,
+            100.0 * e.test_macro_f1,
+            e.test_images,
+            e.results
+        )
+    };
+    Ok(format!(
+        "\n## {name}\n\n\
+         - **Model**: {what}.\n\
+         - **Data**: the stand-in `train.pkl` (content hash `{hash}`), the report's random \
+         split; pretraining runs on the corpus named in `config.json`.\n\
+         - **Training again**: `{command}`.\n\
+         - **Test scores**: {scores}.\n\
+         - **Not for**: other image sizes or class sets, lower-case letters as a class of \
+         their own, or any decision about people.\n",
+        name = e.name(),
+        hash = e.data_hash.get(..16).unwrap_or(&e.data_hash),
+        command = e.command,
+    ))
+}
+
 /// What [`verify`] found for one entry.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Check {
@@ -240,6 +492,8 @@ pub struct Check {
     pub differing: usize,
     /// Seconds to check the hashes, load and label.
     pub seconds: f64,
+    /// Whether it was scored (a pretraining run is only loaded).
+    pub scored: bool,
 }
 
 impl Check {
@@ -262,7 +516,7 @@ pub fn verify(data: &Dataset) -> Result<Vec<Check>> {
     let mut out = Vec::new();
     for e in &manifest.models {
         let t = Instant::now();
-        let folder = dir().join(&e.section);
+        let folder = e.folder();
         for (name, want) in &e.files {
             let path = folder.join(name);
             if !path.exists() {
@@ -288,10 +542,16 @@ pub fn verify(data: &Dataset) -> Result<Vec<Check>> {
                 data.source().to_string(),
                 format!(
                     "is not the data {} was trained on (hash {}); give --data the stand-in",
-                    e.section,
+                    e.name(),
                     e.data_hash.get(..16).unwrap_or(&e.data_hash)
                 ),
             ));
+        }
+        if !e.model.is_empty() {
+            let mut c = verify_model(e, data)?;
+            c.seconds = t.elapsed().as_secs_f64();
+            out.push(c);
+            continue;
         }
         let res: NeuralResults<serde_json::Value> =
             paths::read_json(&paths::root().join(&e.results))?;
@@ -315,21 +575,76 @@ pub fn verify(data: &Dataset) -> Result<Vec<Check>> {
             got: (cm.accuracy(), cm.macro_f1()),
             differing,
             seconds: t.elapsed().as_secs_f64(),
+            scored: true,
         });
     }
     Ok(out)
+}
+
+/// [`verify`] of a model of a section of several: a pretraining run is loaded; a variant or
+/// a vote labels the test part and is compared with its adjusted scores and predictions.
+fn verify_model(e: &Entry, data: &Dataset) -> Result<Check> {
+    let folder = e.folder();
+    let check = |expected, got, differing, scored| Check {
+        section: e.name(),
+        expected,
+        got,
+        differing,
+        seconds: 0.0,
+        scored,
+    };
+    if e.test_images == 0 {
+        Trained::load_as(&folder, e.channels_last)?;
+        return Ok(check((0.0, 0.0), (0.0, 0.0), 0, false));
+    }
+    let results_path = paths::root().join(&e.results);
+    let res: serde_json::Value = paths::read_json(&results_path)?;
+    let scored = scored_in(&res, &e.model).ok_or_else(|| {
+        Error::bad_data(
+            &results_path,
+            format!(
+                "has no model `{}`, which weights/manifest.json lists: re-export the weights \
+                 (`charlab export-weights`)",
+                e.model
+            ),
+        )
+    })?;
+    let (acc, f1, want) = adjusted(scored);
+    let seed = res
+        .pointer("/config/split_seed")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    let split = split::random_split(data.len(), seed)?;
+    let p = crate::inference::Predictor::load_as(&folder, e.channels_last)?;
+    let pred = p.predict(&data.subset(&split.test)?)?;
+    let cm = ConfusionMatrix::new(&data.labels_at(&split.test), &pred, data.n_classes())?;
+    let differing =
+        pred.iter().zip(&want).filter(|(a, b)| a != b).count() + pred.len().abs_diff(want.len());
+    Ok(check(
+        (acc, f1),
+        (cm.accuracy(), cm.macro_f1()),
+        differing,
+        true,
+    ))
 }
 
 /// The table `charlab verify` prints: model, expected and got (accuracy / macro F1, %),
 /// labels that differ, seconds, verdict.
 pub fn table(checks: &[Check]) -> String {
     let mut s = format!(
-        "{:<20} {:>17} {:>17} {:>9} {:>8}  verdict\n",
+        "{:<44} {:>17} {:>17} {:>9} {:>8}  verdict\n",
         "model", "expected acc/F1", "got acc/F1", "differ", "seconds"
     );
     for c in checks {
+        if !c.scored {
+            s.push_str(&format!(
+                "{:<44} {:>17} {:>17} {:>9} {:>8.1}  ok (hashes, loads)\n",
+                c.section, "-", "-", "-", c.seconds
+            ));
+            continue;
+        }
         s.push_str(&format!(
-            "{:<20} {:>8.2}/{:<8.2} {:>8.2}/{:<8.2} {:>9} {:>8.1}  {}\n",
+            "{:<44} {:>8.2}/{:<8.2} {:>8.2}/{:<8.2} {:>9} {:>8.1}  {}\n",
             c.section,
             100.0 * c.expected.0,
             100.0 * c.expected.1,

@@ -485,6 +485,14 @@ fn export_weights() -> Result<()> {
             Err(e) => eprintln!("skipped {section}: {e}"),
         }
     }
+    if let Ok(res) = paths::read_json::<levers::LeversResults>(&paths::result(levers::SECTION)) {
+        let command =
+            format!("charlab levers {data} --corpus ../shared/data/emnist-byclass-rest --resume");
+        match crate::weights::export_levers_best(&res, &levers::run_root(), &command) {
+            Ok(e) => entries.extend(e),
+            Err(e) => eprintln!("skipped {}: {e}", levers::SECTION),
+        }
+    }
     if entries.is_empty() {
         return Err(crate::Error::param(
             "runs",
@@ -496,7 +504,7 @@ fn export_weights() -> Result<()> {
     let cards = crate::weights::dir().join("README.md");
     paths::write_atomic(&cards, crate::weights::model_cards(&manifest)?.as_bytes())?;
     for e in &manifest.models {
-        println!("wrote weights/{}/ ({} files)", e.section, e.files.len());
+        println!("wrote weights/{}/ ({} files)", e.name(), e.files.len());
     }
     println!(
         "wrote {}",

@@ -55,12 +55,19 @@ impl Predictor {
     /// Loads the run in `run_dir` (CNN or EfficientNet, told apart by its `config.json`) on
     /// CUDA when available, else the CPU.
     pub fn load(run_dir: &Path) -> Result<Predictor> {
+        Predictor::load_as(run_dir, crate::channels_last())
+    }
+
+    /// [`Predictor::load`] with every network's convolution weights channels-last or not,
+    /// whatever the settings say (to label as a run was scored: the layout changes float
+    /// rounding).
+    pub fn load_as(run_dir: &Path, channels_last: bool) -> Result<Predictor> {
         let ens_path = run_dir.join(crate::paths::run_files::ENSEMBLE);
         if ens_path.exists() {
             let spec: EnsembleSpec = read_json(&ens_path)?;
             let mut members = Vec::new();
             for m in &spec.members {
-                let mut p = Predictor::load(&run_dir.join(m))?;
+                let mut p = Predictor::load_as(&run_dir.join(m), channels_last)?;
                 let own = p.adjustment.take();
                 p.member_adjustment = if spec.adjusted_members { own } else { None };
                 members.push(p);
@@ -102,7 +109,7 @@ impl Predictor {
             first.run_dir = run_dir.to_path_buf();
             return Ok(first);
         }
-        let trained = Trained::load(run_dir)?;
+        let trained = Trained::load_as(run_dir, channels_last)?;
         let adj_path = run_dir.join(crate::paths::run_files::ADJUSTMENT);
         let adjustment = if adj_path.exists() {
             Some(read_json::<Adjustment>(&adj_path)?)

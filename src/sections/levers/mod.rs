@@ -145,6 +145,11 @@ pub struct LeversResults {
     /// The configured lever comparisons, seed by seed, with their tests.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub effects: Vec<Effect>,
+    /// Whether the networks were scored with their convolution weights channels-last
+    /// ([`crate::channels_last`]; the layout changes float rounding, so re-scoring uses the
+    /// same).
+    #[serde(default)]
+    pub channels_last: bool,
 }
 
 /// The images each pretraining run trains on: the corpus, or glyphs of the embedded generator
@@ -672,6 +677,7 @@ pub fn run(
         repeats: Vec::new(),
         spreads: Vec::new(),
         effects: Vec::new(),
+        channels_last: crate::channels_last(),
     };
     let e = Eval::new(data, &split, &PAIRS);
     let mut all_logits = Vec::new();
