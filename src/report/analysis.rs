@@ -217,7 +217,9 @@ pub(super) fn tuning(w: &mut Writer, t: &TuningResults) -> String {
          {n_rates} rates picked {rate}, the rate Table 1 uses, and {n} architectures trained \
          {epochs} epochs each ranked by validation loss put {top_shape} first ({tp} \
          parameters, loss {tl}, {ta}% validation accuracy; the worst {wl}). Table 1 keeps the \
-         original's architecture; section 6.1 builds on the search's four 5x5 blocks."
+         architecture guessed from the original's description (conv, max-pool and ReLU blocks, \
+         dropout, a fully connected layer: it gives no layer sizes); section 6.1 builds on the \
+         search's four 5x5 blocks."
     )
 }
 
