@@ -183,6 +183,30 @@ impl ConfusionMatrix {
         present.iter().map(|&c| per[c].f1).sum::<f64>() / present.len() as f64
     }
 
+    /// Mean F1 over the classes of `classes` that are present in the truth or the
+    /// predictions (0 when none is): macro F1 restricted, e.g. to the classes a model had
+    /// training images of.
+    ///
+    /// ```
+    /// use charlab::metrics::ConfusionMatrix;
+    /// // Class 2 has one image and is never predicted: F1 0, left out over classes 0 and 1.
+    /// let cm = ConfusionMatrix::new(&[0, 1, 2], &[0, 1, 1], 3).unwrap();
+    /// assert!((cm.macro_f1_over(&[0, 1]) - (1.0 + 2.0 / 3.0) / 2.0).abs() < 1e-12);
+    /// assert!(cm.macro_f1_over(&[0, 1]) > cm.macro_f1());
+    /// ```
+    pub fn macro_f1_over(&self, classes: &[usize]) -> f64 {
+        let per = self.per_class();
+        let kept: Vec<usize> = self
+            .present()
+            .into_iter()
+            .filter(|c| classes.contains(c))
+            .collect();
+        if kept.is_empty() {
+            return 0.0;
+        }
+        kept.iter().map(|&c| per[c].f1).sum::<f64>() / kept.len() as f64
+    }
+
     /// The row-normalised matrix (each row divided by the class's support; rows of absent
     /// classes are all 0), row-major.
     pub fn normalized(&self) -> Vec<f64> {

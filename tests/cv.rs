@@ -115,7 +115,10 @@ fn quick_section_runs_end_to_end_and_resumes_without_refitting() {
         for f in &m.folds {
             assert!(f.heldout_accuracy > 0.0 && f.heldout_accuracy <= 1.0);
             assert!(f.test_accuracy > 0.0 && f.test_accuracy <= 1.0);
+            let l = f.heldout_macro_f1_learnable.unwrap();
+            assert!((0.0..=1.0).contains(&l), "{}: {l}", m.model.name);
         }
+        assert!(m.heldout_macro_f1_learnable.is_some(), "{}", m.model.name);
     }
     assert_eq!(res.grid.logreg.len(), config.grid.logreg_c.len());
     assert_eq!(

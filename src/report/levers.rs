@@ -348,8 +348,8 @@ fn beyond_noise(e: &Effect) -> Vec<&'static str> {
     .collect()
 }
 
-/// The repeats over training seeds: each lever's effect with its noise (Table 6.2) and each
-/// repeated variant's spread, raw beside adjusted (Table 6.3); nothing when none ran.
+/// The repeats over training seeds: each lever's effect with its noise (Table 6.1b) and each
+/// repeated variant's spread, raw beside adjusted (Table 6.1c); nothing when none ran.
 fn seed_analysis(w: &mut Writer, res: &LeversResults) {
     let Some(repeats) = res
         .config
@@ -360,7 +360,7 @@ fn seed_analysis(w: &mut Writer, res: &LeversResults) {
         return;
     };
     let seeds: Vec<String> = repeats.seeds.iter().map(|s| w.int(*s as usize)).collect();
-    let (t62, t63) = (w.lit("Table 6.2"), w.lit("Table 6.3"));
+    let (t62, t63) = (w.lit("Table 6.1b"), w.lit("Table 6.1c"));
     let runs = w.int(res.repeats.len());
     let (cv, n) = (w.lit("6.2"), w.int(repeats.seeds.len() + 1));
     let alpha = w.num(0.05, 2);

@@ -33,6 +33,12 @@ pub struct FoldScore {
     pub heldout_accuracy: f64,
     /// Macro F1 on the held-out fold.
     pub heldout_macro_f1: f64,
+    /// Macro F1 on the held-out fold over the classes its fit part has images of: a class
+    /// whose every image is held out (class 30's single one, in one fold) cannot be learned,
+    /// and the test split's macro F1 leaves it out too, because test lacks it (`None` in
+    /// results written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heldout_macro_f1_learnable: Option<f64>,
     /// Accuracy on the test part.
     pub test_accuracy: f64,
     /// Macro F1 on the test part.
@@ -88,6 +94,23 @@ pub(crate) fn cached(dir: &Path, key: &str) -> Option<FoldRecord> {
 
 fn truths(data: &Dataset, idx: &[usize]) -> Vec<usize> {
     idx.iter().map(|&i| data.labels()[i]).collect()
+}
+
+/// Macro F1 of `pred` on `heldout` over the classes `fit` has images of
+/// ([`FoldScore::heldout_macro_f1_learnable`]).
+fn learnable_macro_f1(
+    data: &Dataset,
+    fit: &[usize],
+    heldout: &[usize],
+    pred: &[usize],
+) -> Result<f64> {
+    let mut seen = vec![false; data.n_classes()];
+    for &i in fit {
+        seen[data.labels()[i]] = true;
+    }
+    let classes: Vec<usize> = (0..seen.len()).filter(|&c| seen[c]).collect();
+    let cm = ConfusionMatrix::new(&truths(data, heldout), pred, data.n_classes())?;
+    Ok(cm.macro_f1_over(&classes))
 }
 
 fn acc_f1(data: &Dataset, idx: &[usize], pred: &[usize]) -> Result<(f64, f64)> {
@@ -237,6 +260,12 @@ pub(crate) fn run_fold(
                 heldout_images: fold.test.len(),
                 heldout_accuracy: vr.scored.test.adjusted_accuracy,
                 heldout_macro_f1: vr.scored.test.adjusted_macro_f1,
+                heldout_macro_f1_learnable: Some(learnable_macro_f1(
+                    data,
+                    &split.train,
+                    &fold.test,
+                    &vr.scored.test_predictions,
+                )?),
                 test_accuracy: ta,
                 test_macro_f1: tf,
                 tau: vr.scored.tau,
@@ -282,6 +311,12 @@ fn pixel_score(
             heldout_images: fold.test.len(),
             heldout_accuracy: heldout.accuracy,
             heldout_macro_f1: heldout.macro_f1,
+            heldout_macro_f1_learnable: Some(learnable_macro_f1(
+                data,
+                &fold.train,
+                &fold.test,
+                &heldout.test_predictions,
+            )?),
             test_accuracy: ta,
             test_macro_f1: tf,
             tau: 0.0,

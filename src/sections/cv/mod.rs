@@ -76,6 +76,10 @@ pub struct ModelCv {
     pub heldout_accuracy: MeanStd,
     /// ... of held-out macro F1.
     pub heldout_macro_f1: MeanStd,
+    /// ... of held-out macro F1 over the classes each fold could learn
+    /// ([`FoldScore::heldout_macro_f1_learnable`]), when every fold has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heldout_macro_f1_learnable: Option<MeanStd>,
     /// ... of test accuracy (each fold model on the whole test part).
     pub test_accuracy: MeanStd,
     /// ... of test macro F1.
@@ -88,6 +92,11 @@ impl ModelCv {
         ModelCv {
             heldout_accuracy: of(|f| f.heldout_accuracy),
             heldout_macro_f1: of(|f| f.heldout_macro_f1),
+            heldout_macro_f1_learnable: folds
+                .iter()
+                .map(|f| f.heldout_macro_f1_learnable)
+                .collect::<Option<Vec<f64>>>()
+                .map(|v| MeanStd::of(&v)),
             test_accuracy: of(|f| f.test_accuracy),
             test_macro_f1: of(|f| f.test_macro_f1),
             model,
