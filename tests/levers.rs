@@ -193,14 +193,14 @@ fn quick_section_runs_end_to_end_and_predict_loads_the_best_run() {
         100.0 * res.variants[0].scored.test.accuracy,
         100.0 * res.repeats[0].scored.test.accuracy,
     ];
-    assert!((sp.raw_accuracy.mean - (accs[0] + accs[1]) / 2.0).abs() < 1e-9);
+    assert!((sp.test.accuracy.mean - (accs[0] + accs[1]) / 2.0).abs() < 1e-9);
     let glyph = &res.effects[0];
     assert_eq!(glyph.pair.lever, "glyph pretraining (transfer)");
     assert_eq!(glyph.seeds, [0, 1]);
     let d0 = 100.0
         * (res.variants[2].scored.test.adjusted_macro_f1
             - res.variants[0].scored.test.adjusted_macro_f1);
-    assert!((glyph.adjusted_macro_f1.differences[0] - d0).abs() < 1e-9);
+    assert!((glyph.test.adjusted_macro_f1.differences[0] - d0).abs() < 1e-9);
     assert_eq!(glyph.mcnemar_raw_p.len(), 2);
     assert!(glyph
         .mcnemar_adjusted_p
@@ -208,7 +208,7 @@ fn quick_section_runs_end_to_end_and_predict_loads_the_best_run() {
         .all(|p| (0.0..=1.0).contains(p)));
     // The other effect's "with" side was not repeated: one seed, no t-test.
     assert_eq!(res.effects[1].seeds, [0]);
-    assert_eq!(res.effects[1].adjusted_accuracy.t_test_p, None);
+    assert_eq!(res.effects[1].test.adjusted_accuracy.t_test_p, None);
     assert!(seen.iter().any(|m| m.starts_with("pretraining")));
     let n_test = split::random_split(data.len(), 0).unwrap().test.len();
     for v in &res.variants {

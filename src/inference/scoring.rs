@@ -21,17 +21,51 @@ pub struct PairConfusion {
     pub adjusted: (u64, u64),
 }
 
-/// Accuracy and macro F1 (fractions), before and after logit adjustment.
+/// Accuracy and macro F1, before and after logit adjustment: fractions (`T = f64`), or a
+/// statistic of each over several runs (a [`crate::metrics::MeanStd`], a
+/// [`crate::metrics::Paired`] difference).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Scores {
+pub struct Scores<T = f64> {
     /// Accuracy, raw predictions.
-    pub accuracy: f64,
+    pub accuracy: T,
     /// Macro F1, raw predictions.
-    pub macro_f1: f64,
+    pub macro_f1: T,
     /// Accuracy after logit adjustment.
-    pub adjusted_accuracy: f64,
+    pub adjusted_accuracy: T,
     /// Macro F1 after logit adjustment.
-    pub adjusted_macro_f1: f64,
+    pub adjusted_macro_f1: T,
+}
+
+impl Scores {
+    /// Each of the four scores gathered across `runs` (one value per run, in order) and
+    /// reduced by `f`.
+    ///
+    /// ```
+    /// use charlab::inference::Scores;
+    /// let a = Scores { accuracy: 0.5, macro_f1: 0.4, adjusted_accuracy: 0.6, adjusted_macro_f1: 0.5 };
+    /// let b = Scores { accuracy: 0.7, ..a };
+    /// let mean = Scores::across(&[a, b], |v| v.iter().sum::<f64>() / v.len() as f64);
+    /// assert!((mean.accuracy - 0.6).abs() < 1e-12 && mean.macro_f1 == 0.4);
+    /// ```
+    pub fn across<U>(runs: &[Scores], f: impl Fn(&[f64]) -> U) -> Scores<U> {
+        let get = |g: fn(&Scores) -> f64| f(&runs.iter().map(g).collect::<Vec<_>>());
+        Scores {
+            accuracy: get(|s| s.accuracy),
+            macro_f1: get(|s| s.macro_f1),
+            adjusted_accuracy: get(|s| s.adjusted_accuracy),
+            adjusted_macro_f1: get(|s| s.adjusted_macro_f1),
+        }
+    }
+
+    /// `self - other`, score by score, in points (percent).
+    pub fn points_over(&self, other: &Scores) -> Scores {
+        Scores {
+            accuracy: 100.0 * (self.accuracy - other.accuracy),
+            macro_f1: 100.0 * (self.macro_f1 - other.macro_f1),
+            adjusted_accuracy: 100.0 * (self.adjusted_accuracy - other.adjusted_accuracy),
+            adjusted_macro_f1: 100.0 * (self.adjusted_macro_f1 - other.adjusted_macro_f1),
+        }
+    }
 }
 
 /// Accuracy and macro F1 of the raw predictions `raw` and the adjusted ones `adj` against

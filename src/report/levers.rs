@@ -337,10 +337,10 @@ fn spread_cell(w: &mut Writer, m: &crate::metrics::MeanStd) -> String {
 /// The measures on which `e` is beyond the seed noise (paired t-test p < 0.05).
 fn beyond_noise(e: &Effect) -> Vec<&'static str> {
     [
-        ("raw accuracy", &e.raw_accuracy),
-        ("raw macro F1", &e.raw_macro_f1),
-        ("adjusted accuracy", &e.adjusted_accuracy),
-        ("adjusted macro F1", &e.adjusted_macro_f1),
+        ("raw accuracy", &e.test.accuracy),
+        ("raw macro F1", &e.test.macro_f1),
+        ("adjusted accuracy", &e.test.adjusted_accuracy),
+        ("adjusted macro F1", &e.test.adjusted_macro_f1),
     ]
     .into_iter()
     .filter(|(_, d)| d.t_test_p.is_some_and(|p| p < 0.05))
@@ -387,10 +387,10 @@ fn seed_analysis(w: &mut Writer, res: &LeversResults) {
         );
         let n = w.int(e.seeds.len());
         let cells = [
-            paired_cell(w, &e.raw_accuracy),
-            paired_cell(w, &e.raw_macro_f1),
-            paired_cell(w, &e.adjusted_accuracy),
-            paired_cell(w, &e.adjusted_macro_f1),
+            paired_cell(w, &e.test.accuracy),
+            paired_cell(w, &e.test.macro_f1),
+            paired_cell(w, &e.test.adjusted_accuracy),
+            paired_cell(w, &e.test.adjusted_macro_f1),
         ];
         let mc: Vec<String> = e.mcnemar_raw_p.iter().map(|&p| p_value(w, p)).collect();
         table.push_str(&format!(
@@ -428,10 +428,10 @@ fn seed_analysis(w: &mut Writer, res: &LeversResults) {
         let name = w.lit(&sp.variant);
         let n = w.int(sp.seeds.len());
         let cells = [
-            spread_cell(w, &sp.raw_accuracy),
-            spread_cell(w, &sp.raw_macro_f1),
-            spread_cell(w, &sp.adjusted_accuracy),
-            spread_cell(w, &sp.adjusted_macro_f1),
+            spread_cell(w, &sp.test.accuracy),
+            spread_cell(w, &sp.test.macro_f1),
+            spread_cell(w, &sp.test.adjusted_accuracy),
+            spread_cell(w, &sp.test.adjusted_macro_f1),
             paired_cell(w, &sp.adjustment_accuracy),
             paired_cell(w, &sp.adjustment_macro_f1),
         ];

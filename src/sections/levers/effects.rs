@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{seeded, LeverPair};
 use super::LeversResults;
-use crate::inference::Scored;
+use crate::inference::{Scored, Scores};
 use crate::metrics::{mcnemar, MeanStd, Paired};
 use crate::Result;
 
@@ -18,14 +18,9 @@ pub struct Spread {
     pub variant: String,
     /// The seeds it ran with (0: the variant itself).
     pub seeds: Vec<u64>,
-    /// Raw test accuracy, percent.
-    pub raw_accuracy: MeanStd,
-    /// Raw test macro F1, percent.
-    pub raw_macro_f1: MeanStd,
-    /// Adjusted test accuracy, percent.
-    pub adjusted_accuracy: MeanStd,
-    /// Adjusted test macro F1, percent.
-    pub adjusted_macro_f1: MeanStd,
+    /// Test scores over the seeds, percent.
+    #[serde(flatten)]
+    pub test: Scores<MeanStd>,
     /// Adjusted minus raw test accuracy, points, seed by seed.
     pub adjustment_accuracy: Paired,
     /// Adjusted minus raw test macro F1, points, seed by seed.
@@ -40,14 +35,9 @@ pub struct Effect {
     pub pair: LeverPair,
     /// The seeds both sides ran with.
     pub seeds: Vec<u64>,
-    /// Raw test accuracy.
-    pub raw_accuracy: Paired,
-    /// Raw test macro F1.
-    pub raw_macro_f1: Paired,
-    /// Adjusted test accuracy.
-    pub adjusted_accuracy: Paired,
-    /// Adjusted test macro F1.
-    pub adjusted_macro_f1: Paired,
+    /// The differences of the test scores, raw and adjusted.
+    #[serde(flatten)]
+    pub test: Scores<Paired>,
     /// McNemar's exact p-value on each seed's raw test predictions.
     pub mcnemar_raw_p: Vec<f64>,
     /// The same on the adjusted predictions.
@@ -85,10 +75,6 @@ fn seeds_of(res: &LeversResults, name: &str) -> Vec<u64> {
     own.chain(repeats).collect()
 }
 
-fn points(xs: impl Iterator<Item = f64>) -> Vec<f64> {
-    xs.map(|x| 100.0 * x).collect()
-}
-
 /// The spread of every variant that has run at two seeds or more.
 pub(crate) fn spreads(res: &LeversResults) -> Vec<Spread> {
     let mut out = Vec::new();
@@ -101,17 +87,17 @@ pub(crate) fn spreads(res: &LeversResults) -> Vec<Spread> {
             .iter()
             .filter_map(|&s| scored_at(res, &v.variant.name, s))
             .collect();
-        let of = |f: fn(&Scored) -> f64| MeanStd::of(&points(sc.iter().map(|s| f(s))));
-        let gap = |f: fn(&Scored) -> f64| Paired::of(&points(sc.iter().map(|s| f(s))));
+        let percent: Vec<Scores> = sc
+            .iter()
+            .map(|s| s.test.points_over(&Scores::default()))
+            .collect();
+        let gap = |f: fn(&Scores) -> f64| Paired::of(&percent.iter().map(f).collect::<Vec<_>>());
         out.push(Spread {
             variant: v.variant.name.clone(),
             seeds,
-            raw_accuracy: of(|s| s.test.accuracy),
-            raw_macro_f1: of(|s| s.test.macro_f1),
-            adjusted_accuracy: of(|s| s.test.adjusted_accuracy),
-            adjusted_macro_f1: of(|s| s.test.adjusted_macro_f1),
-            adjustment_accuracy: gap(|s| s.test.adjusted_accuracy - s.test.accuracy),
-            adjustment_macro_f1: gap(|s| s.test.adjusted_macro_f1 - s.test.macro_f1),
+            test: Scores::across(&percent, MeanStd::of),
+            adjustment_accuracy: gap(|s| s.adjusted_accuracy - s.accuracy),
+            adjustment_macro_f1: gap(|s| s.adjusted_macro_f1 - s.macro_f1),
         });
     }
     out
@@ -136,8 +122,10 @@ pub(crate) fn effects(res: &LeversResults, truth: &[usize]) -> Result<Vec<Effect
         if sides.is_empty() {
             continue;
         }
-        let diff =
-            |f: fn(&Scored) -> f64| Paired::of(&points(sides.iter().map(|(a, b)| f(a) - f(b))));
+        let diffs: Vec<Scores> = sides
+            .iter()
+            .map(|(a, b)| a.test.points_over(&b.test))
+            .collect();
         let mut mcnemar_raw_p = Vec::new();
         let mut mcnemar_adjusted_p = Vec::new();
         for (a, b) in &sides {
@@ -152,10 +140,7 @@ pub(crate) fn effects(res: &LeversResults, truth: &[usize]) -> Result<Vec<Effect
         out.push(Effect {
             pair: pair.clone(),
             seeds,
-            raw_accuracy: diff(|s| s.test.accuracy),
-            raw_macro_f1: diff(|s| s.test.macro_f1),
-            adjusted_accuracy: diff(|s| s.test.adjusted_accuracy),
-            adjusted_macro_f1: diff(|s| s.test.adjusted_macro_f1),
+            test: Scores::across(&diffs, Paired::of),
             mcnemar_raw_p,
             mcnemar_adjusted_p,
         });

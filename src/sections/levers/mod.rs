@@ -690,11 +690,11 @@ pub fn run(
         res.pretraining
             .push(pretrain(data, source, &spec, &split, &dir, resume)?);
     }
-    for v in &config.variants {
-        progress(&format!("variant {}", v.name));
+    // Trains (or loads) a variant or a repeat, picks its tau and scores it.
+    let train = |v: &Variant| {
         let init = init_of(config, v)?;
         let dir = root.join(&v.name);
-        let (r, vl, tl) = run_variant(
+        run_variant(
             data,
             v,
             &split,
@@ -702,7 +702,11 @@ pub fn run(
             &config.tau_grid,
             &dir,
             resume,
-        )?;
+        )
+    };
+    for v in &config.variants {
+        progress(&format!("variant {}", v.name));
+        let (r, vl, tl) = train(v)?;
         res.variants.push(r);
         all_logits.push((vl, tl));
         res.ensembles = ensembles(data, &split, &res.variants, &all_logits, &config.tau_grid)?;
@@ -731,17 +735,7 @@ pub fn run(
     }
     for (_, seed, v) in config.repeated() {
         progress(&format!("repeat {} (seed {seed})", v.name));
-        let init = init_of(config, &v)?;
-        let dir = root.join(&v.name);
-        let (r, _, _) = run_variant(
-            data,
-            &v,
-            &split,
-            init.as_deref(),
-            &config.tau_grid,
-            &dir,
-            resume,
-        )?;
+        let (r, _, _) = train(&v)?;
         res.repeats.push(r);
         write_results(&mut res, &e)?;
     }
