@@ -96,13 +96,7 @@ fn mean_and_sample_std() {
 
 #[test]
 fn quick_section_runs_end_to_end_and_resumes_without_refitting() {
-    let tmp = common::TempDir::new("cv");
-    charlab::Settings {
-        root: Some(tmp.path().to_path_buf()),
-        threads: Some(1),
-        ..charlab::Settings::current()
-    }
-    .install();
+    let tmp = common::installed_root("cv");
     let data = synth::generate(&SynthParams::new(700, 13).unwrap()).unwrap();
     let config = CvConfig::for_profile(charlab::Profile::Quick);
     let res = cv::run(&data, &config, false, |_| {}).unwrap();

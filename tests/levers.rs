@@ -149,16 +149,8 @@ fn logit_adjustment_moves_predictions_to_rare_classes() {
 
 #[test]
 fn quick_section_runs_end_to_end_and_predict_loads_the_best_run() {
-    let tmp = common::TempDir::new("levers");
-    charlab::Settings {
-        root: Some(tmp.path().to_path_buf()),
-        threads: Some(1),
-        ..charlab::Settings::current()
-    }
-    .install();
-    let data = synth::generate(&SynthParams::new(800, 11).unwrap()).unwrap();
-    // The corpus holds copies of some of the data's images: those of validation or test go.
-    let corpus = synth::generate(&SynthParams::new(600, 12).unwrap()).unwrap();
+    let tmp = common::installed_root("levers");
+    let (data, corpus) = common::levers_inputs();
     let config = LeversConfig::for_profile(charlab::Profile::Quick);
     let mut seen = Vec::new();
     let res = levers::run(&data, &corpus, &config, false, |m| seen.push(m.to_string())).unwrap();

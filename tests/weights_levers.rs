@@ -7,21 +7,13 @@
 
 mod common;
 
-use charlab::data::synth::{self, SynthParams};
 use charlab::sections::levers::{self, LeversConfig};
 use charlab::weights;
 
 #[test]
 fn section_6_1_best_model_exports_verifies_and_a_damaged_file_is_caught() {
-    let tmp = common::TempDir::new("weights-levers");
-    charlab::Settings {
-        root: Some(tmp.path().to_path_buf()),
-        threads: Some(1),
-        ..charlab::Settings::current()
-    }
-    .install();
-    let data = synth::generate(&SynthParams::new(800, 11).unwrap()).unwrap();
-    let corpus = synth::generate(&SynthParams::new(600, 12).unwrap()).unwrap();
+    let tmp = common::installed_root("weights-levers");
+    let (data, corpus) = common::levers_inputs();
     let config = LeversConfig::for_profile(charlab::Profile::Quick);
     let res = levers::run(&data, &corpus, &config, false, |_| {}).unwrap();
     let best = res.best.clone().unwrap();

@@ -80,3 +80,27 @@ pub fn emnist_fixture(name: &str) -> TempDir {
     }
     dir
 }
+
+/// A fresh [`TempDir`] installed as the library's project root, on one thread: for a test that
+/// writes results files and run folders in process (one such test per test binary: the
+/// settings are the process's).
+pub fn installed_root(name: &str) -> TempDir {
+    let tmp = TempDir::new(name);
+    charlab::Settings {
+        root: Some(tmp.path().to_path_buf()),
+        threads: Some(1),
+        ..charlab::Settings::current()
+    }
+    .install();
+    tmp
+}
+
+/// Section 6.1's quick inputs as its tests use them: 800 images of the embedded generator
+/// (seed 11) and a corpus of 600 (seed 12).
+pub fn levers_inputs() -> (charlab::data::Dataset, charlab::data::Dataset) {
+    use charlab::data::synth::{generate, SynthParams};
+    (
+        generate(&SynthParams::new(800, 11).unwrap()).unwrap(),
+        generate(&SynthParams::new(600, 12).unwrap()).unwrap(),
+    )
+}
