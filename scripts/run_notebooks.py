@@ -56,6 +56,7 @@ PROGRESS = [
         r"^\S+: its pretrained weights changed; fine-tuning again$",
         r"^pretraining \S+ on .+$",
         r"^variant \S+$",
+        r"^repeat \S+ \(seed \d+\)$",
     )
 ]
 

@@ -28,6 +28,7 @@ PROGRESS = [
     "logreg: 550 iterations, 44.5 s, objective 0.229542, max |gradient| 1.28e-4\n",
     "pretraining cnn4 on EMNIST ../../shared/data/emnist-byclass-rest (report format)\n",
     "variant cnn4-pretrained-aug-weighted\n",
+    "repeat cnn4-scratch-seed1 (seed 1)\n",
     "epoch 3/25: train loss 0.6017, val loss 0.4201, val accuracy 86.52%, 112 s\n",
 ]
 JSON_ERROR = "report/results/04.2-cnn-tuning.json: JSON error: expected value at line 1 column 1\n"
