@@ -1,14 +1,17 @@
 //! Rich display of tables in notebooks, and the tables of library values that the notebooks
 //! and sections show: a network's layers ([`net_table`]), a training history
-//! ([`history_table`]), per-class metrics ([`per_class_table`]).
+//! ([`history_table`]), per-class metrics ([`per_class_table`]), a data set's classes
+//! ([`class_table`]) and two splits' per-class counts ([`split_table`]).
 //!
 //! evcxr shows a value through its `evcxr_display` method; [`Html`] prints `text/html`, so a
 //! DataFrame shows as a real table with every row (polars' own text format elides rows).
 
 use polars::prelude::{df, AnyValue, DataFrame};
 
+use crate::data::Dataset;
 use crate::metrics::ClassMetrics;
 use crate::models::Net;
+use crate::split::SplitSummary;
 use crate::training::EpochRecord;
 use crate::Result;
 
@@ -284,6 +287,42 @@ pub fn net_table(net: &Net) -> Result<DataFrame> {
         "does" => does,
         "output" => outputs,
         "parameters" => params,
+    )?)
+}
+
+/// The class table of `data`: one row per class with `class`, `character`, `count` and `share` (%).
+pub fn class_table(data: &Dataset) -> Result<DataFrame> {
+    let counts = data.class_counts();
+    let total = data.len().max(1) as f64;
+    let df = df!(
+        "class" => (0..counts.len() as u32).collect::<Vec<u32>>(),
+        "character" => data.class_chars().iter().map(|c| c.to_string()).collect::<Vec<String>>(),
+        "count" => counts.iter().map(|&c| c as u32).collect::<Vec<u32>>(),
+        "share" => counts.iter().map(|&c| (1000.0 * c as f64 / total).round() / 10.0).collect::<Vec<f64>>(),
+    )?;
+    Ok(df)
+}
+
+/// Per-class counts of the random and stratified splits as one table.
+pub fn split_table(
+    data: &Dataset,
+    random: &SplitSummary,
+    strat: &SplitSummary,
+) -> Result<DataFrame> {
+    let k = data.n_classes();
+    let col = |s: &SplitSummary, f: fn(&(usize, usize, usize)) -> usize| -> Vec<u32> {
+        s.per_class.iter().map(|t| f(t) as u32).collect()
+    };
+    Ok(df!(
+        "class" => (0..k as u32).collect::<Vec<u32>>(),
+        "character" => data.class_chars().iter().map(|c| c.to_string()).collect::<Vec<String>>(),
+        "images" => data.class_counts().iter().map(|&c| c as u32).collect::<Vec<u32>>(),
+        "train" => col(random, |t| t.0),
+        "validation" => col(random, |t| t.1),
+        "test" => col(random, |t| t.2),
+        "strat_train" => col(strat, |t| t.0),
+        "strat_validation" => col(strat, |t| t.1),
+        "strat_test" => col(strat, |t| t.2),
     )?)
 }
 

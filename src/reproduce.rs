@@ -224,14 +224,7 @@ fn run_tuning(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
 
 /// Section 6.1 on [`ReproduceConfig::corpus`], resuming its runs.
 fn run_levers(data: &Dataset, c: &ReproduceConfig) -> Result<()> {
-    let corpus = match crate::data::DataSpec::from_arg(Some(&c.corpus)) {
-        crate::data::DataSpec::Default { .. } => crate::data::DataSpec::Default {
-            n: c.corpus_size,
-            seed: crate::data::synth::DEFAULT_SEED + 1,
-        },
-        other => other,
-    }
-    .load()?;
+    let corpus = levers::corpus_spec(Some(&c.corpus), c.corpus_size).load()?;
     levers::run(data, &corpus, &c.levers, true, |m| {
         crate::progress::line(format_args!("[6.1] {m}"))
     })

@@ -384,6 +384,48 @@ impl PoolFolds {
     }
 }
 
+/// Sizes and per-class counts of one split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SplitSummary {
+    /// `random` (the report's) or `stratified`.
+    pub kind: String,
+    /// Train, validation, test sizes.
+    pub sizes: (usize, usize, usize),
+    /// Per class: (train, validation, test) counts.
+    pub per_class: Vec<(usize, usize, usize)>,
+    /// Classes absent from each part (train, validation, test).
+    pub missing: (Vec<usize>, Vec<usize>, Vec<usize>),
+}
+
+impl SplitSummary {
+    /// Summarises `split` of `data`.
+    pub fn of(kind: &str, data: &Dataset, split: &Split) -> Self {
+        let k = data.n_classes();
+        let mut per_class = vec![(0, 0, 0); k];
+        for &i in &split.train {
+            per_class[data.labels()[i]].0 += 1;
+        }
+        for &i in &split.validation {
+            per_class[data.labels()[i]].1 += 1;
+        }
+        for &i in &split.test {
+            per_class[data.labels()[i]].2 += 1;
+        }
+        let present: Vec<bool> = data.class_counts().iter().map(|&n| n > 0).collect();
+        let missing = |f: fn(&(usize, usize, usize)) -> usize| -> Vec<usize> {
+            (0..k)
+                .filter(|&c| present[c] && f(&per_class[c]) == 0)
+                .collect()
+        };
+        SplitSummary {
+            kind: kind.into(),
+            sizes: split.sizes(),
+            missing: (missing(|t| t.0), missing(|t| t.1), missing(|t| t.2)),
+            per_class,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

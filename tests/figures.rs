@@ -54,7 +54,7 @@ fn learning_curves_render_with_legends() {
 
 use charlab::data::{Dataset, Source, REPORT_CLASSES};
 use charlab::metrics::confused_pairs;
-use charlab::metrics::ConfusionMatrix;
+use charlab::metrics::{ConfusionMatrix, TestResults};
 use charlab::plot::ConfusionHeatmap;
 use charlab::plot::{class_label, class_labels, text_color_on, viridis, PerClassBars};
 use charlab::plot::{F1_AXIS, NO_TEST_IMAGES};
@@ -157,11 +157,13 @@ fn outcome(name: &str, cm: &ConfusionMatrix, data_hash: &str, preds: Vec<usize>)
         results_file: "report/results/x.json".into(),
         data_hash: data_hash.into(),
         split_seed: 0,
-        accuracy: cm.accuracy(),
-        macro_f1: cm.macro_f1(),
-        per_class: cm.per_class(),
-        confusion: cm.counts().to_vec(),
-        test_predictions: preds,
+        test: TestResults {
+            accuracy: cm.accuracy(),
+            macro_f1: cm.macro_f1(),
+            per_class: cm.per_class(),
+            confusion: cm.counts().to_vec(),
+            predictions: preds,
+        },
         validation_accuracy: None,
     }
 }

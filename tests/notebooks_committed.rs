@@ -278,7 +278,7 @@ fn check_dataset() -> Vec<String> {
     if let Some(i) = nb.cell("charlab::notebook::start(Profile::Full)") {
         data_lines(&mut nb, i, &res);
     }
-    if let Some(i) = nb.cell("dataset::summary_table") {
+    if let Some(i) = nb.cell("display::class_table") {
         let rows = nb.table(i, &["class", "character", "count", "share"], 36);
         for (r, row) in rows.iter().enumerate() {
             let t = at(&res, &format!("/table/{r}")).clone();
@@ -346,7 +346,7 @@ fn check_preprocessing() -> Vec<String> {
             }
         }
     }
-    if let Some(i) = nb.cell("preprocessing::split_table") {
+    if let Some(i) = nb.cell("display::split_table") {
         let columns = [
             "class",
             "character",
@@ -684,7 +684,7 @@ fn check_results() -> Vec<String> {
         }
     }
     if let Some(i) =
-        nb.cell("ConfusionMatrix::new(&data.labels_at(&split.test), &o.test_predictions")
+        nb.cell("ConfusionMatrix::new(&data.labels_at(&split.test), &o.test.predictions")
     {
         let out = nb.stdout(i);
         for t in &table1 {

@@ -29,7 +29,7 @@ println!("hash:    {}", &data.content_hash()[..16]);
 // One row per class: index, character, number of images and share of the data set (%).
 
 // %%
-let summary = dataset::summary_table(&data)?;
+let summary = charlab::display::class_table(&data)?;
 table(&summary)
 
 // %% [markdown]

@@ -11,7 +11,8 @@
 
 // %%
 use charlab::prelude::*;
-use charlab::sections::preprocessing::{self, SplitSummary};
+use charlab::sections::preprocessing;
+use charlab::split::SplitSummary;
 use charlab::split;
 
 // %%
@@ -44,7 +45,7 @@ println!("train {tr}, validation {va}, test {te}");
 // %%
 let r = SplitSummary::of("random", &data, &random);
 let s = SplitSummary::of("stratified", &data, &strat);
-table(&preprocessing::split_table(&data, &r, &s)?)
+table(&charlab::display::split_table(&data, &r, &s)?)
 
 // %% [markdown]
 // ## The one-image class

@@ -37,7 +37,7 @@ let (lab, data) = charlab::notebook::start(Profile::Full)?;
 let (outcomes, missing) = results::collect()?;
 for o in &outcomes {
     let same = if o.data_hash == data.content_hash() { "this data" } else { "OTHER data" };
-    println!("{:<32} {} test predictions ({same}, split seed {}), from {}", o.name, o.test_predictions.len(),
+    println!("{:<32} {} test predictions ({same}, split seed {}), from {}", o.name, o.test.predictions.len(),
         o.split_seed, o.results_file);
 }
 if !missing.is_empty() {
@@ -53,7 +53,7 @@ if !missing.is_empty() {
 let mut scored: Vec<(String, ConfusionMatrix)> = Vec::new();
 for o in &outcomes {
     let split = random_split(data.len(), o.split_seed)?;
-    let cm = ConfusionMatrix::new(&data.labels_at(&split.test), &o.test_predictions, data.n_classes())?;
+    let cm = ConfusionMatrix::new(&data.labels_at(&split.test), &o.test.predictions, data.n_classes())?;
     println!("{:<32} accuracy {:>6.2}%, macro F1 {:>6.2}%", o.name, 100.0 * cm.accuracy(), 100.0 * cm.macro_f1());
     scored.push((o.name.clone(), cm));
 };
@@ -83,7 +83,7 @@ table(&results::table1(&summary.table1)?)
 // %%
 let run = lab.run_dir(cnn::SECTION);
 let dir = if run.join("best.safetensors").exists() { run } else { charlab::weights::folder(cnn::SECTION) };
-let recorded = outcomes.iter().find(|o| o.key == "cnn").map(|o| o.test_predictions.clone());
+let recorded = outcomes.iter().find(|o| o.key == "cnn").map(|o| o.test.predictions.clone());
 match recorded {
     Some(recorded) if dir.join("best.safetensors").exists() => {
         let net = Trained::load(&dir)?;

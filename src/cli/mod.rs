@@ -8,6 +8,7 @@
 //! results.
 
 mod args;
+mod configs;
 mod device;
 
 use std::process::ExitCode;
@@ -178,7 +179,7 @@ fn run_levers(args: &LeversArgs, profile: Profile, pretrain_only: bool) -> Resul
 }
 
 fn cross_validate(args: &CvArgs, profile: Profile) -> Result<()> {
-    let config = args::cv_config(profile);
+    let config = configs::cv_config(profile);
     let (data, _) = args.data.for_profile(profile).load()?;
     let tell = |m: &str| progress::line(format_args!("[6.2] {m}"));
     match &args.step {

@@ -20,6 +20,10 @@ use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
 
+/// The look-alike pairs of the report's characters whose confusions section 6.1 follows
+/// (the original report's most confused pairs).
+pub const LOOK_ALIKE_PAIRS: [(char, char); 4] = [('0', 'O'), ('5', 'S'), ('I', '1'), ('Z', '2')];
+
 /// Characters of the report's 36 classes, by class index. Letters merge upper and lower case;
 /// class 30 is a second 'N' (it holds a single image in the report's data).
 pub const REPORT_CLASSES: [char; 36] = [

@@ -36,6 +36,26 @@ pub struct Scores<T = f64> {
     pub adjusted_macro_f1: T,
 }
 
+impl<T> Scores<T> {
+    /// The four scores with their names, in the order of the fields (`raw accuracy`,
+    /// `raw macro F1`, `adjusted accuracy`, `adjusted macro F1`).
+    ///
+    /// ```
+    /// use charlab::inference::Scores;
+    /// let s = Scores { accuracy: 1, macro_f1: 2, adjusted_accuracy: 3, adjusted_macro_f1: 4 };
+    /// assert_eq!(s.named().map(|(_, v)| *v), [1, 2, 3, 4]);
+    /// assert_eq!(s.named()[3].0, "adjusted macro F1");
+    /// ```
+    pub fn named(&self) -> [(&'static str, &T); 4] {
+        [
+            ("raw accuracy", &self.accuracy),
+            ("raw macro F1", &self.macro_f1),
+            ("adjusted accuracy", &self.adjusted_accuracy),
+            ("adjusted macro F1", &self.adjusted_macro_f1),
+        ]
+    }
+}
+
 impl Scores {
     /// Each of the four scores gathered across `runs` (one value per run, in order) and
     /// reduced by `f`.

@@ -7,7 +7,6 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use polars::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -238,19 +237,6 @@ impl Figure for SampleGrid {
         }
         Ok(())
     }
-}
-
-/// The summary table: one row per class with `class`, `character`, `count` and `share` (%).
-pub fn summary_table(data: &Dataset) -> Result<DataFrame> {
-    let counts = data.class_counts();
-    let total = data.len().max(1) as f64;
-    let df = df!(
-        "class" => (0..counts.len() as u32).collect::<Vec<u32>>(),
-        "character" => data.class_chars().iter().map(|c| c.to_string()).collect::<Vec<String>>(),
-        "count" => counts.iter().map(|&c| c as u32).collect::<Vec<u32>>(),
-        "share" => counts.iter().map(|&c| (1000.0 * c as f64 / total).round() / 10.0).collect::<Vec<f64>>(),
-    )?;
-    Ok(df)
 }
 
 /// One row of the results file's class table.

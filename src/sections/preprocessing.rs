@@ -4,11 +4,10 @@
 //!
 //! Output: `report/results/03-preprocessing.json`.
 
-use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
-use crate::split::{self, Normalizer, Split};
+use crate::split::{self, Normalizer, Split, SplitSummary};
 use crate::{paths, Result};
 
 /// Name of this section in file names.
@@ -16,48 +15,6 @@ pub const SECTION: &str = "03-preprocessing";
 
 /// Folds used to show the stratified k-fold.
 pub(crate) const KFOLD: usize = 5;
-
-/// Sizes and per-class counts of one split.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SplitSummary {
-    /// `random` (the report's) or `stratified`.
-    pub kind: String,
-    /// Train, validation, test sizes.
-    pub sizes: (usize, usize, usize),
-    /// Per class: (train, validation, test) counts.
-    pub per_class: Vec<(usize, usize, usize)>,
-    /// Classes absent from each part (train, validation, test).
-    pub missing: (Vec<usize>, Vec<usize>, Vec<usize>),
-}
-
-impl SplitSummary {
-    /// Summarises `split` of `data`.
-    pub fn of(kind: &str, data: &Dataset, split: &Split) -> Self {
-        let k = data.n_classes();
-        let mut per_class = vec![(0, 0, 0); k];
-        for &i in &split.train {
-            per_class[data.labels()[i]].0 += 1;
-        }
-        for &i in &split.validation {
-            per_class[data.labels()[i]].1 += 1;
-        }
-        for &i in &split.test {
-            per_class[data.labels()[i]].2 += 1;
-        }
-        let present: Vec<bool> = data.class_counts().iter().map(|&n| n > 0).collect();
-        let missing = |f: fn(&(usize, usize, usize)) -> usize| -> Vec<usize> {
-            (0..k)
-                .filter(|&c| present[c] && f(&per_class[c]) == 0)
-                .collect()
-        };
-        SplitSummary {
-            kind: kind.into(),
-            sizes: split.sizes(),
-            missing: (missing(|t| t.0), missing(|t| t.1), missing(|t| t.2)),
-            per_class,
-        }
-    }
-}
 
 /// `report/results/03-preprocessing.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -106,29 +63,6 @@ fn part_of(split: &Split, i: usize) -> String {
     } else {
         "test".into()
     }
-}
-
-/// Per-class counts of the random and stratified splits as one table.
-pub fn split_table(
-    data: &Dataset,
-    random: &SplitSummary,
-    strat: &SplitSummary,
-) -> Result<DataFrame> {
-    let k = data.n_classes();
-    let col = |s: &SplitSummary, f: fn(&(usize, usize, usize)) -> usize| -> Vec<u32> {
-        s.per_class.iter().map(|t| f(t) as u32).collect()
-    };
-    Ok(df!(
-        "class" => (0..k as u32).collect::<Vec<u32>>(),
-        "character" => data.class_chars().iter().map(|c| c.to_string()).collect::<Vec<String>>(),
-        "images" => data.class_counts().iter().map(|&c| c as u32).collect::<Vec<u32>>(),
-        "train" => col(random, |t| t.0),
-        "validation" => col(random, |t| t.1),
-        "test" => col(random, |t| t.2),
-        "strat_train" => col(strat, |t| t.0),
-        "strat_validation" => col(strat, |t| t.1),
-        "strat_test" => col(strat, |t| t.2),
-    )?)
 }
 
 /// Computes section 3 (no file written).

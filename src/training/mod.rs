@@ -85,7 +85,8 @@ impl TrainData {
 
     /// Like [`TrainData::new`], but the training images are `train` of `source` (section
     /// 6.1 pretrains on a corpus): normalised, like the validation part of `split` (from
-    /// `data`), by `data`'s training part.
+    /// `data`), by `data`'s training part. An error when `source`'s images or classes are not
+    /// `data`'s.
     pub fn with_training_images(
         data: &Dataset,
         split: &Split,
@@ -93,6 +94,25 @@ impl TrainData {
         train: &[usize],
         device: Device,
     ) -> Result<TrainData> {
+        let same = source.height() == data.height()
+            && source.width() == data.width()
+            && source.n_classes() == data.n_classes();
+        if !same {
+            return Err(Error::param(
+                "source",
+                format!(
+                    "{} has {}x{} images in {} classes, the data {}x{} in {}: give training \
+                     images in the data's format (an EMNIST folder is converted to the report's)",
+                    source.source(),
+                    source.height(),
+                    source.width(),
+                    source.n_classes(),
+                    data.height(),
+                    data.width(),
+                    data.n_classes()
+                ),
+            ));
+        }
         let normalizer = Normalizer::fit(data, &split.train)?;
         let (x_train, y_train) = normalizer.tensors(source, train, device)?;
         let (x_val, y_val) = normalizer.tensors(data, &split.validation, device)?;

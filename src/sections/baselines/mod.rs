@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Source};
 use crate::display::text_table;
-use crate::metrics::{ClassMetrics, ConfusionMatrix};
+use crate::metrics::TestResults;
 use crate::models::logreg::{LogReg, LogRegParams};
 use crate::models::svm::{Svm, SvmParams, SvmReport, SvmSolver};
 use crate::split::{self, Split};
@@ -92,18 +92,9 @@ pub struct ModelResult {
     pub fit_seconds: f64,
     /// Prediction wall time on the test images, seconds.
     pub predict_seconds: f64,
-    /// Test accuracy.
-    pub accuracy: f64,
-    /// Test macro F1 (scikit-learn's definition, see [`crate::metrics`]).
-    pub macro_f1: f64,
-    /// Per-class test metrics.
-    pub per_class: Vec<ClassMetrics>,
-    /// Test confusion matrix, row-major `[truth, predicted]`.
-    pub confusion: Vec<u64>,
-    /// Predicted class of every test image, in the split's test order (empty in files
-    /// written before it was recorded).
-    #[serde(default)]
-    pub test_predictions: Vec<usize>,
+    /// Its test results (accuracy, macro F1, per class, confusion, predictions).
+    #[serde(flatten)]
+    pub test: TestResults,
     /// The fit's parameters.
     pub params: serde_json::Value,
     /// What the solver reported (iterations, convergence, support vectors...).
@@ -149,19 +140,14 @@ pub fn model_result(
     fit_report: &impl Serialize,
 ) -> Result<ModelResult> {
     let (params, fit_report) = (json(params)?, json(fit_report)?);
-    let truth = data.labels_at(&split.test);
-    let cm = ConfusionMatrix::new(&truth, preds, data.n_classes())?;
+    let test = TestResults::of(&data.labels_at(&split.test), preds, data.n_classes())?;
     Ok(ModelResult {
         name: name.into(),
         n_fit: split.train.len() + split.validation.len(),
         n_test: split.test.len(),
         fit_seconds: timing.0,
         predict_seconds: timing.1,
-        accuracy: cm.accuracy(),
-        macro_f1: cm.macro_f1(),
-        per_class: cm.per_class(),
-        confusion: cm.counts().to_vec(),
-        test_predictions: preds.to_vec(),
+        test,
         params,
         fit_report,
     })
@@ -353,14 +339,14 @@ pub(crate) fn absent_classes(res: &BaselinesResults) -> Vec<usize> {
     let n = res
         .models
         .iter()
-        .map(|m| m.per_class.len())
+        .map(|m| m.test.per_class.len())
         .max()
         .unwrap_or(0);
     (0..n)
         .filter(|&c| {
             res.models
                 .iter()
-                .all(|m| m.per_class.get(c).is_none_or(|k| k.support == 0))
+                .all(|m| m.test.per_class.get(c).is_none_or(|k| k.support == 0))
         })
         .collect()
 }
@@ -378,8 +364,12 @@ pub(crate) fn f1_bars(res: &BaselinesResults, chars: &[char]) -> crate::plot::Pe
             .iter()
             .map(|m| {
                 (
-                    format!("{} (macro F1 {:.1}%)", display_name(m), 100.0 * m.macro_f1),
-                    m.per_class.iter().map(|c| c.f1).collect(),
+                    format!(
+                        "{} (macro F1 {:.1}%)",
+                        display_name(m),
+                        100.0 * m.test.macro_f1
+                    ),
+                    m.test.per_class.iter().map(|c| c.f1).collect(),
                 )
             })
             .collect(),
@@ -404,13 +394,13 @@ pub(crate) fn f1_figure_from(res: &BaselinesResults) -> Result<crate::plot::Png>
     if let Some(m) = res
         .models
         .iter()
-        .find(|m| m.per_class.len() != classes.len())
+        .find(|m| m.test.per_class.len() != classes.len())
     {
         return Err(Error::results(
             paths::relative(&paths::result(SECTION)),
             format!(
                 "holds {} classes for {}, not the report's {}; redraw the figure with the data",
-                m.per_class.len(),
+                m.test.per_class.len(),
                 m.name,
                 classes.len()
             ),
@@ -426,8 +416,8 @@ pub fn table(res: &BaselinesResults) -> Result<polars::prelude::DataFrame> {
     let m = &res.models;
     Ok(df!(
         "model" => m.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
-        "accuracy_%" => m.iter().map(|r| 100.0 * r.accuracy).collect::<Vec<_>>(),
-        "macro_f1_%" => m.iter().map(|r| 100.0 * r.macro_f1).collect::<Vec<_>>(),
+        "accuracy_%" => m.iter().map(|r| 100.0 * r.test.accuracy).collect::<Vec<_>>(),
+        "macro_f1_%" => m.iter().map(|r| 100.0 * r.test.macro_f1).collect::<Vec<_>>(),
         "fit_s" => m.iter().map(|r| r.fit_seconds).collect::<Vec<_>>(),
         "predict_s" => m.iter().map(|r| r.predict_seconds).collect::<Vec<_>>(),
     )?)
@@ -441,8 +431,8 @@ pub(crate) fn summary(res: &BaselinesResults) -> String {
         format!(
             "{:<16} {:>7.2}%  {:>7.2}%  {:>8.1}  {:>9.2}  {}",
             m.name,
-            100.0 * m.accuracy,
-            100.0 * m.macro_f1,
+            100.0 * m.test.accuracy,
+            100.0 * m.test.macro_f1,
             m.fit_seconds,
             m.predict_seconds,
             m.fit_report
@@ -464,11 +454,7 @@ mod tests {
             n_test: 1,
             fit_seconds: 0.0,
             predict_seconds: 0.0,
-            accuracy: 0.5,
-            macro_f1: 0.5,
-            per_class: vec![],
-            confusion: vec![],
-            test_predictions: vec![],
+            test: TestResults::default(),
             params: serde_json::json!({"solver": "Popcount", "max_iter": max_iter}),
             fit_report: serde_json::Value::Null,
         };

@@ -104,8 +104,8 @@ impl PixelGrids<'_> {
                     let r = fit(&super::fold::pixel_split(fold))?;
                     let g = GridFold {
                         key: k,
-                        accuracy: r.accuracy,
-                        macro_f1: r.macro_f1,
+                        accuracy: r.test.accuracy,
+                        macro_f1: r.test.macro_f1,
                         seconds: r.fit_seconds,
                     };
                     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;

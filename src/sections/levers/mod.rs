@@ -13,175 +13,72 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tch::{Device, Tensor};
 
 mod config;
 mod effects;
 pub mod figures;
+mod results;
 mod table;
+mod units;
 
 use crate::models::Net;
 pub use config::{LeverPair, LeversConfig, PretrainSource, PretrainSpec, Repeats, Variant};
 pub use effects::{Effect, Spread};
+pub use results::{Best, EnsembleResults, LeversResults, PretrainResults, VariantResults};
 pub(crate) use table::future_work;
 pub use table::variants_table;
 pub(crate) use table::FUTURE_WORK;
+use units::all_variants;
+pub(crate) use units::{collect, plan, run_unit};
 
-use crate::data::{Dataset, Source};
+use crate::data::{Dataset, LOOK_ALIKE_PAIRS};
 use crate::inference::{majority_vote, score, soft_vote, Adjustment, EnsembleSpec, Eval, Scored};
-use crate::jobs::{self, Unit};
 use crate::split::{self, Split};
-use crate::training::{EpochRecord, Fit, Init, TrainData};
+use crate::training::{Fit, Init, TrainData, Trained};
 use crate::{paths, Error, Result};
 
 /// Name of this section in file names.
 pub const SECTION: &str = "06.1-levers";
 
-/// The look-alike pairs whose confusions the section follows (characters).
-pub(crate) const PAIRS: [(char, char); 4] = [('0', 'O'), ('5', 'S'), ('I', '1'), ('Z', '2')];
-
-/// What a pretraining run did.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PretrainResults {
-    /// The spec's name.
-    pub name: String,
-    /// Corpus images used (after dropping duplicates).
-    pub corpus_images: usize,
-    /// Corpus images dropped as byte-identical to a validation or test image.
-    pub dropped_duplicates: usize,
-    /// Per-epoch history (validation: the data's validation part).
-    pub history: Vec<EpochRecord>,
-    /// Epoch with the lowest validation loss (its weights start the fine-tuning).
-    pub best_epoch: usize,
-    /// Seconds of training.
-    pub seconds: f64,
-}
-
-/// The results of one variant.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct VariantResults {
-    /// The variant as run.
-    pub variant: Variant,
-    /// Trainable parameters.
-    pub parameters: i64,
-    /// Per-epoch history of the fine-tuning (or training from scratch).
-    pub history: Vec<EpochRecord>,
-    /// Best epoch (lowest validation loss).
-    pub best_epoch: usize,
-    /// Seconds of training (pretraining not included).
-    pub train_seconds: f64,
-    /// Training images per second.
-    pub train_images_per_second: f64,
-    /// Its scores: `tau`, validation and test, per class, the look-alike pairs and the
-    /// adjusted test predictions.
-    #[serde(flatten)]
-    pub scored: Scored,
-}
-
-/// An ensemble of finished variants: members picked on validation (the top `k` variants by
-/// validation macro F1, `k` maximising the soft vote's validation macro F1).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EnsembleResults {
-    /// `soft-vote` or `majority-vote`.
-    pub name: String,
-    /// Member variants.
-    pub members: Vec<String>,
-    /// Its scores (a majority vote is not adjusted: `tau` is 0).
-    #[serde(flatten)]
-    pub scored: Scored,
-}
-
-/// The best variant, chosen by adjusted validation macro F1 (percent, as the issue's table).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Best {
-    /// Variant name.
-    pub model: String,
-    /// Test accuracy after adjustment, percent.
-    pub test_accuracy: f64,
-    /// Test macro F1 after adjustment, percent.
-    pub test_macro_f1: f64,
-    /// Its run folder (for `charlab predict --model`); an ensemble's are in `members`.
-    pub run_dir: String,
-    /// Run folders of an ensemble's members (`charlab predict --model A --model B ...`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub members: Vec<String>,
-}
-
-/// `report/results/06.1-levers.json`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LeversResults {
-    /// [`SECTION`].
-    pub section: String,
-    /// The data.
-    pub source: Source,
-    /// Its content hash.
-    pub data_hash: String,
-    /// The character of each class (by index).
-    #[serde(default)]
-    pub class_chars: Vec<char>,
-    /// The pretraining corpus.
-    pub corpus: Source,
-    /// Its content hash.
-    pub corpus_hash: String,
-    /// The configuration run.
-    pub config: LeversConfig,
-    /// Pretraining runs finished so far.
-    pub pretraining: Vec<PretrainResults>,
-    /// Variants finished so far, in the configuration's order.
-    pub variants: Vec<VariantResults>,
-    /// Soft and majority votes of the best variants (once two have finished).
-    #[serde(default)]
-    pub ensembles: Vec<EnsembleResults>,
-    /// The best finished variant or ensemble.
-    pub best: Option<Best>,
-    /// Repeats finished so far (seed by seed, in the configuration's order), each named
-    /// `<variant>-seed<seed>` and trained with that seed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub repeats: Vec<VariantResults>,
-    /// The spread of each variant run at two seeds or more.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub spreads: Vec<Spread>,
-    /// The configured lever comparisons, seed by seed, with their tests.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub effects: Vec<Effect>,
-    /// Whether the networks were scored with their convolution weights channels-last
-    /// ([`crate::channels_last`]; the layout changes float rounding, so re-scoring uses the
-    /// same).
-    #[serde(default)]
-    pub channels_last: bool,
-}
-
-/// The images each pretraining run trains on: the corpus, or glyphs of the embedded generator
-/// as many as the corpus has, generated once per seed.
-pub(crate) struct Corpora<'a> {
-    corpus: &'a Dataset,
+/// The images each pretraining run trains on ([`PretrainSource`]): the corpus, or glyphs of
+/// the embedded generator as many as the corpus has, generated on first use and kept (one set
+/// per seed).
+///
+/// ```
+/// use charlab::prelude::*;
+/// use charlab::sections::levers::{LeversConfig, PretrainImages};
+/// let corpus = DataSpec::Default { n: 300, seed: 8 }.load()?;
+/// let config = LeversConfig::for_profile(Profile::Quick);
+/// let mut images = PretrainImages::default();
+/// for spec in &config.pretraining {
+///     assert_eq!(images.of(spec, &corpus)?.len(), 300);
+/// }
+/// # Ok::<(), charlab::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct PretrainImages {
     glyphs: Vec<(u64, Dataset)>,
 }
 
-impl<'a> Corpora<'a> {
-    /// Over `corpus`.
-    pub(crate) fn new(corpus: &'a Dataset) -> Self {
-        Corpora {
-            corpus,
-            glyphs: Vec::new(),
-        }
-    }
-
-    /// What `source` trains on.
-    pub(crate) fn of(&mut self, source: PretrainSource) -> Result<&Dataset> {
-        let seed = match source {
-            PretrainSource::Corpus => return Ok(self.corpus),
+impl PretrainImages {
+    /// What `spec` trains on: `corpus`, or its glyph set (as many images as `corpus` has).
+    pub fn of<'a>(&'a mut self, spec: &PretrainSpec, corpus: &'a Dataset) -> Result<&'a Dataset> {
+        let seed = match spec.source {
+            PretrainSource::Corpus => return Ok(corpus),
             PretrainSource::Glyphs { seed } => seed,
         };
-        let i = match self.glyphs.iter().position(|(s, _)| *s == seed) {
+        let kept = |g: &(u64, Dataset)| g.0 == seed && g.1.len() == corpus.len();
+        let i = match self.glyphs.iter().position(kept) {
             Some(i) => i,
             None => {
-                let spec = crate::data::DataSpec::Default {
-                    n: self.corpus.len(),
+                let glyphs = crate::data::DataSpec::Default {
+                    n: corpus.len(),
                     seed,
-                };
-                self.glyphs.push((seed, spec.load()?));
+                }
+                .load()?;
+                self.glyphs.push((seed, glyphs));
                 self.glyphs.len() - 1
             }
         };
@@ -215,29 +112,6 @@ pub(crate) fn corpus_spec(corpus: Option<&str>, default_n: usize) -> crate::data
         },
         None => generated,
     }
-}
-
-fn check_corpus(corpus: &Dataset, data: &Dataset) -> Result<()> {
-    let same = corpus.height() == data.height()
-        && corpus.width() == data.width()
-        && corpus.n_classes() == data.n_classes();
-    if !same {
-        return Err(Error::param(
-            "corpus",
-            format!(
-                "{} has {}x{} images in {} classes, the data {}x{} in {}: give a corpus in \
-                 the data's format (an EMNIST folder is converted to the report's)",
-                corpus.source(),
-                corpus.height(),
-                corpus.width(),
-                corpus.n_classes(),
-                data.height(),
-                data.width(),
-                data.n_classes()
-            ),
-        ));
-    }
-    Ok(())
 }
 
 fn run_config(spec: &impl Serialize, net: &Net, data: &Dataset, extra: &str) -> serde_json::Value {
@@ -290,28 +164,29 @@ fn variant_fit(
     }
 }
 
-/// Pretrains `spec.net` on `corpus` (minus the images identical to a validation or test image
-/// of `data`), validated on `data`'s validation part, normalised as `data`'s training part;
-/// the run goes to `run_dir`.
+/// Pretrains `spec.net` on `images` (minus those identical to a validation or test image of
+/// `data`) with [`LeversConfig::pretrain_fit`], validated on `data`'s validation part and
+/// normalised as `data`'s training part.
 pub(crate) fn pretrain(
     data: &Dataset,
-    corpus: &Dataset,
+    images: &Dataset,
+    config: &LeversConfig,
     spec: &PretrainSpec,
     split: &Split,
-    run_dir: &Path,
     resume: bool,
 ) -> Result<PretrainResults> {
-    check_corpus(corpus, data)?;
     let held_out: Vec<usize> = split
         .validation
         .iter()
         .chain(&split.test)
         .copied()
         .collect();
-    let (kept, dropped) = crate::data::dedupe(corpus, data, &held_out);
+    let (kept, dropped) = crate::data::dedupe(images, data, &held_out);
     let td =
-        TrainData::with_training_images(data, split, corpus, &kept, Device::cuda_if_available())?;
-    let outcome = pretrain_fit(data, corpus, spec, run_dir, resume).run(&td)?;
+        TrainData::with_training_images(data, split, images, &kept, Device::cuda_if_available())?;
+    let mut fit = config.pretrain_fit(spec, data, images);
+    fit.resume = resume;
+    let outcome = fit.run(&td)?;
     Ok(PretrainResults {
         name: spec.name.clone(),
         corpus_images: kept.len(),
@@ -322,8 +197,94 @@ pub(crate) fn pretrain(
     })
 }
 
-/// Trains `variant` on `data`'s training part (from `init`'s weights when given) into
-/// `run_dir`, picks `tau` on validation and scores the test part.
+impl LeversConfig {
+    /// Every run of the section, in the order [`run`] trains them: the pretraining runs (the
+    /// configured ones, then those the repeats start from, `<name>-seed<s>`) and the variants
+    /// (the configured ones, then the repeats, `<variant>-seed<s>`).
+    pub fn runs(&self) -> (Vec<PretrainSpec>, Vec<Variant>) {
+        (self.all_pretraining(), all_variants(self))
+    }
+
+    /// The training of pretraining run `spec` on `images` (what [`PretrainImages::of`] gives
+    /// for it) into `pretrain-<name>/` under the section's run folder, normalised by `data`'s
+    /// training part and validated on its validation part. Its identity (the spec, the
+    /// network, `data`'s and `images`' hashes) is what the run's `config.json` records: a
+    /// finished run is loaded, a started one resumes.
+    pub fn pretrain_fit(&self, spec: &PretrainSpec, data: &Dataset, images: &Dataset) -> Fit {
+        let dir = run_root().join(format!("pretrain-{}", spec.name));
+        pretrain_fit(data, images, spec, &dir, true)
+    }
+
+    /// The training of variant `v` (one of [`LeversConfig::runs`]) on `data`'s training part
+    /// into `<name>/` under the section's run folder, from the best weights of the pretraining
+    /// run it names (none: from scratch); an error when the configuration lacks that run. Its
+    /// identity is recorded as [`LeversConfig::pretrain_fit`]'s.
+    pub fn variant_fit(&self, v: &Variant, data: &Dataset) -> Result<Fit> {
+        let init = init_of(self, v)?;
+        Ok(variant_fit(
+            data,
+            v,
+            init.as_deref(),
+            &run_root().join(&v.name),
+            true,
+        ))
+    }
+}
+
+impl VariantResults {
+    /// What the section records of `variant`, trained as `trained` on `train_images` training
+    /// images and scored as `scored` ([`crate::inference::score`]); also writes the chosen logit
+    /// adjustment (`tau` and the training part's log prior `prior`) as the run folder's
+    /// `adjustment.json`, which `charlab predict --model` applies.
+    pub fn record(
+        variant: &Variant,
+        trained: &Trained,
+        train_images: usize,
+        scored: Scored,
+        prior: &[f64],
+    ) -> Result<VariantResults> {
+        let adjustment = Adjustment {
+            tau: scored.tau,
+            log_prior: prior.to_vec(),
+        };
+        paths::write_json(
+            &trained.run_dir.join(crate::paths::run_files::ADJUSTMENT),
+            &adjustment,
+        )?;
+        let train_seconds: f64 = trained.history.iter().map(|r| r.seconds).sum();
+        Ok(VariantResults {
+            variant: variant.clone(),
+            parameters: trained.parameters(),
+            best_epoch: trained.best_epoch,
+            train_images_per_second: (train_images * trained.history.len()) as f64
+                / train_seconds.max(1e-9),
+            train_seconds,
+            history: trained.history.clone(),
+            scored,
+        })
+    }
+}
+
+/// Trains (or loads, or resumes) `v` on `td`, picks `tau` on validation and scores the test
+/// part: [`LeversConfig::variant_fit`], [`crate::inference::score`], [`VariantResults::record`].
+/// Also returns the validation and test logits.
+fn train_variant(
+    data: &Dataset,
+    config: &LeversConfig,
+    v: &Variant,
+    td: &TrainData,
+    e: &Eval,
+    resume: bool,
+) -> Result<(VariantResults, Tensor, Tensor)> {
+    let split = split::random_split(data.len(), config.split_seed)?;
+    let mut fit = config.variant_fit(v, data)?;
+    fit.resume = resume;
+    fit_and_score(data, &split, v, &fit, td, e, &config.tau_grid)
+}
+
+/// The steps of [`train_variant`] for a run outside the section's folders (section 6.2's
+/// folds and grid points): `variant` trained on `split`'s training part into `run_dir`, from
+/// `init`'s weights when given.
 pub(crate) fn run_variant(
     data: &Dataset,
     variant: &Variant,
@@ -334,31 +295,26 @@ pub(crate) fn run_variant(
     resume: bool,
 ) -> Result<(VariantResults, Tensor, Tensor)> {
     let td = TrainData::new(data, split, Device::cuda_if_available())?;
-    let trained = variant_fit(data, variant, init, run_dir, resume).run(&td)?;
-    let val_logits = trained.logits(data, &split.validation)?;
-    let test_logits = trained.logits(data, &split.test)?;
-    let e = Eval::new(data, split, &PAIRS);
-    let sc = score(&e, &val_logits, &test_logits, tau_grid)?;
-    let adjustment = Adjustment {
-        tau: sc.tau,
-        log_prior: e.prior.clone(),
-    };
-    paths::write_json(
-        &run_dir.join(crate::paths::run_files::ADJUSTMENT),
-        &adjustment,
-    )?;
-    let train_seconds: f64 = trained.history.iter().map(|r| r.seconds).sum();
-    let res = VariantResults {
-        variant: variant.clone(),
-        parameters: trained.parameters(),
-        best_epoch: trained.best_epoch,
-        train_images_per_second: (split.train.len() * trained.history.len()) as f64
-            / train_seconds.max(1e-9),
-        train_seconds,
-        history: trained.history,
-        scored: sc,
-    };
-    Ok((res, val_logits, test_logits))
+    let e = Eval::new(data, split, &LOOK_ALIKE_PAIRS);
+    let fit = variant_fit(data, variant, init, run_dir, resume);
+    fit_and_score(data, split, variant, &fit, &td, &e, tau_grid)
+}
+
+fn fit_and_score(
+    data: &Dataset,
+    split: &Split,
+    v: &Variant,
+    fit: &Fit,
+    td: &TrainData,
+    e: &Eval,
+    tau_grid: &[f64],
+) -> Result<(VariantResults, Tensor, Tensor)> {
+    let trained = fit.run(td)?;
+    let val = trained.logits(data, &split.validation)?;
+    let test = trained.logits(data, &split.test)?;
+    let scored = score(e, &val, &test, tau_grid)?;
+    let r = VariantResults::record(v, &trained, split.train.len(), scored, &e.prior)?;
+    Ok((r, val, test))
 }
 
 /// Soft and majority votes over the top `k` variants by validation macro F1, `k` (from 2)
@@ -374,7 +330,7 @@ pub(crate) fn ensembles(
     if variants.len() < 2 {
         return Ok(Vec::new());
     }
-    let e = Eval::new(data, split, &PAIRS);
+    let e = Eval::new(data, split, &LOOK_ALIKE_PAIRS);
     let mut order: Vec<usize> = (0..variants.len()).collect();
     order.sort_by(|&a, &b| {
         variants[b]
@@ -477,160 +433,6 @@ fn init_of(config: &LeversConfig, v: &Variant) -> Result<Option<PathBuf>> {
 }
 
 /// Every variant run: the configured ones, then their repeats ([`LeversConfig::repeated`]).
-fn all_variants(config: &LeversConfig) -> Vec<Variant> {
-    let repeats = config.repeated().into_iter().map(|(_, _, v)| v);
-    config.variants.iter().cloned().chain(repeats).collect()
-}
-
-/// The units of the section for a scheduler ([`crate::jobs`]): each pretraining run
-/// (`pretrain-<name>`), then each variant and repeat (a fine-tuned one depends on its
-/// pretraining).
-pub(crate) fn plan(data: &Dataset, corpus: &Dataset, config: &LeversConfig) -> Result<Vec<Unit>> {
-    config.check()?;
-    let root = run_root();
-    let key = |fit: &Fit| paths::sha256_bytes(fit.identity().to_string().as_bytes());
-    let mut corpora = Corpora::new(corpus);
-    let mut units = Vec::new();
-    for spec in config.all_pretraining() {
-        let id = format!("pretrain-{}", spec.name);
-        let dir = root.join(&id);
-        let source = corpora.of(spec.source)?;
-        units.push(Unit {
-            index: 0,
-            what: format!(
-                "pretrain {} {} epochs on {}",
-                spec.net.label(),
-                spec.train.epochs,
-                source.source()
-            ),
-            run_dir: paths::relative(&dir),
-            key: Some(key(&pretrain_fit(data, source, &spec, &dir, true))),
-            depends_on: Vec::new(),
-            stage: 0,
-            id,
-        });
-    }
-    for v in &all_variants(config) {
-        let dir = root.join(&v.name);
-        let init = init_of(config, v)?;
-        units.push(Unit {
-            index: 0,
-            id: v.name.clone(),
-            what: format!(
-                "{} {} epochs{}",
-                v.net.label(),
-                v.train.epochs,
-                match &v.pretrained {
-                    Some(p) => format!(", fine-tuned from pretrain-{p}"),
-                    None => ", from scratch".into(),
-                }
-            ),
-            run_dir: paths::relative(&dir),
-            key: Some(key(&variant_fit(data, v, init.as_deref(), &dir, true))),
-            depends_on: v
-                .pretrained
-                .iter()
-                .map(|p| format!("pretrain-{p}"))
-                .collect(),
-            stage: 0,
-        });
-    }
-    jobs::number(units)
-}
-
-/// Runs the unit `id` of [`plan`] alone (resuming it when started, nothing when finished),
-/// writing only its run folder (no results file, no vote).
-pub(crate) fn run_unit(
-    data: &Dataset,
-    corpus: &Dataset,
-    config: &LeversConfig,
-    id: &str,
-) -> Result<()> {
-    config.check()?;
-    let split = split::random_split(data.len(), config.split_seed)?;
-    let root = run_root();
-    let pretraining = config.all_pretraining();
-    let mut corpora = Corpora::new(corpus);
-    if let Some(spec) = pretraining
-        .iter()
-        .find(|p| format!("pretrain-{}", p.name) == id)
-    {
-        let source = corpora.of(spec.source)?;
-        pretrain(data, source, spec, &split, &root.join(id), true)?;
-        return Ok(());
-    }
-    let variants = all_variants(config);
-    let v = variants
-        .iter()
-        .find(|v| v.name == id)
-        .ok_or_else(|| Error::param("unit", format!("section 6.1's plan has no unit {id}")))?;
-    let init = init_of(config, v)?;
-    if let (Some(p), Some(path)) = (&v.pretrained, &init) {
-        let mut done = false;
-        if let Some(s) = pretraining.iter().find(|s| &s.name == p) {
-            let source = corpora.of(s.source)?;
-            let dir = root.join(format!("pretrain-{p}"));
-            done = pretrain_fit(data, source, s, &dir, true).finished();
-        }
-        if !done {
-            return Err(Error::bad_data(
-                path,
-                format!(
-                    "{id} is fine-tuned from pretrain-{p}, which has not finished: run that unit \
-                     first (a scheduler starts this stage after the pretraining's)"
-                ),
-            ));
-        }
-    }
-    let (_results, _validation_logits, _test_logits) = run_variant(
-        data,
-        v,
-        &split,
-        init.as_deref(),
-        &config.tau_grid,
-        &root.join(id),
-        true,
-    )?;
-    Ok(())
-}
-
-/// The results, votes and figures from the finished units: [`run`], resumed, once every
-/// pretraining run, variant and repeat has finished (so nothing trains); refuses, naming
-/// them, when some have not, and then writes nothing.
-pub(crate) fn collect(
-    data: &Dataset,
-    corpus: &Dataset,
-    config: &LeversConfig,
-    progress: impl FnMut(&str),
-) -> Result<LeversResults> {
-    config.check()?;
-    let root = run_root();
-    let mut corpora = Corpora::new(corpus);
-    let mut missing = Vec::new();
-    for spec in config.all_pretraining() {
-        let id = format!("pretrain-{}", spec.name);
-        let source = corpora.of(spec.source)?;
-        if !pretrain_fit(data, source, &spec, &root.join(&id), true).finished() {
-            missing.push(id);
-        }
-    }
-    for v in &all_variants(config) {
-        let init = init_of(config, v)?;
-        if !variant_fit(data, v, init.as_deref(), &root.join(&v.name), true).finished() {
-            missing.push(v.name.clone());
-        }
-    }
-    if !missing.is_empty() {
-        return Err(jobs::missing_error(
-            &root,
-            &missing,
-            "charlab levers run --unit N",
-            "charlab levers collect",
-        ));
-    }
-    run(data, corpus, config, true, progress)
-}
-
 /// Draws `figures/06-augmentation` with the first augmentation `config` trains with, on the
 /// training part of `data` (nothing when no run is augmented).
 pub(crate) fn augmentation_figure(
@@ -649,9 +451,73 @@ pub(crate) fn augmentation_figure(
     }
 }
 
-/// Runs the section: each pretraining run, then each variant, then each repeat (resuming
-/// finished or started runs when `resume`), rewriting the results file after each variant
-/// and repeat; `progress` is told what starts.
+/// The section's results from the runs finished so far: the pretraining runs, the variants
+/// (with each one's validation and test logits, in the same order), and the repeats. Adds the
+/// votes of the best variants ([`ensembles`]; each one's `ensemble.json` written under the
+/// section's run folder, for `charlab predict --model`), the best of all on validation, each
+/// repeated variant's spread and each configured lever's effect over the seeds; writes
+/// `report/results/06.1-levers.json` and `06-future-work.json`.
+pub fn record(
+    data: &Dataset,
+    corpus: &Dataset,
+    config: &LeversConfig,
+    pretraining: Vec<PretrainResults>,
+    variants: Vec<VariantResults>,
+    logits: &[(Tensor, Tensor)],
+    repeats: Vec<VariantResults>,
+) -> Result<LeversResults> {
+    let split = split::random_split(data.len(), config.split_seed)?;
+    let root = run_root();
+    let e = Eval::new(data, &split, &LOOK_ALIKE_PAIRS);
+    let ensembles = ensembles(data, &split, &variants, logits, &config.tau_grid)?;
+    for en in &ensembles {
+        let spec = EnsembleSpec {
+            members: en.members.iter().map(|m| Path::new("..").join(m)).collect(),
+            rule: if en.name == "soft-vote" {
+                "soft"
+            } else {
+                "majority"
+            }
+            .into(),
+            adjustment: Some(Adjustment {
+                tau: en.scored.tau,
+                log_prior: e.prior.clone(),
+            }),
+            adjusted_members: false,
+        };
+        paths::write_json(
+            &root.join(&en.name).join(crate::paths::run_files::ENSEMBLE),
+            &spec,
+        )?;
+    }
+    let mut res = LeversResults {
+        section: SECTION.into(),
+        source: data.source().clone(),
+        data_hash: data.content_hash(),
+        class_chars: data.class_chars().to_vec(),
+        corpus: corpus.source().clone(),
+        corpus_hash: corpus.content_hash(),
+        config: config.clone(),
+        best: best_of(&variants, &ensembles),
+        pretraining,
+        variants,
+        ensembles,
+        repeats,
+        spreads: Vec::new(),
+        effects: Vec::new(),
+        channels_last: crate::channels_last(),
+    };
+    res.spreads = effects::spreads(&res);
+    res.effects = effects::effects(&res, &e.test_truth)?;
+    paths::write_json(&paths::result(SECTION), &res)?;
+    paths::write_json(&paths::result(FUTURE_WORK), &future_work(&res))?;
+    Ok(res)
+}
+
+/// Runs the section with the same steps as notebook 06.1: each pretraining run, then each
+/// variant, then each repeat ([`LeversConfig::runs`]; finished or started runs resumed when
+/// `resume`), [`record`]ing the results after each variant and repeat; `progress` is told what
+/// starts.
 pub fn run(
     data: &Dataset,
     corpus: &Dataset,
@@ -661,93 +527,55 @@ pub fn run(
 ) -> Result<LeversResults> {
     config.check()?;
     let split = split::random_split(data.len(), config.split_seed)?;
-    let root = run_root();
-    let mut res = LeversResults {
-        section: SECTION.into(),
-        source: data.source().clone(),
-        data_hash: data.content_hash(),
-        class_chars: data.class_chars().to_vec(),
-        corpus: corpus.source().clone(),
-        corpus_hash: corpus.content_hash(),
-        config: config.clone(),
-        pretraining: Vec::new(),
-        variants: Vec::new(),
-        ensembles: Vec::new(),
-        best: None,
-        repeats: Vec::new(),
-        spreads: Vec::new(),
-        effects: Vec::new(),
-        channels_last: crate::channels_last(),
-    };
-    let e = Eval::new(data, &split, &PAIRS);
-    let mut all_logits = Vec::new();
     augmentation_figure(data, config)?;
-    let mut corpora = Corpora::new(corpus);
-    for spec in config.all_pretraining() {
-        let source = corpora.of(spec.source)?;
+    let (specs, runs) = config.runs();
+    let mut images = PretrainImages::default();
+    let mut pretraining = Vec::new();
+    for spec in &specs {
+        let source = images.of(spec, corpus)?;
         progress(&format!("pretraining {} on {}", spec.name, source.source()));
-        let dir = root.join(format!("pretrain-{}", spec.name));
-        res.pretraining
-            .push(pretrain(data, source, &spec, &split, &dir, resume)?);
+        pretraining.push(pretrain(data, source, config, spec, &split, resume)?);
     }
-    // Trains (or loads) a variant or a repeat, picks its tau and scores it.
-    let train = |v: &Variant| {
-        let init = init_of(config, v)?;
-        let dir = root.join(&v.name);
-        run_variant(
-            data,
-            v,
-            &split,
-            init.as_deref(),
-            &config.tau_grid,
-            &dir,
-            resume,
-        )
-    };
-    for v in &config.variants {
-        progress(&format!("variant {}", v.name));
-        let (r, vl, tl) = train(v)?;
-        res.variants.push(r);
-        all_logits.push((vl, tl));
-        res.ensembles = ensembles(data, &split, &res.variants, &all_logits, &config.tau_grid)?;
-        for en in &res.ensembles {
-            let spec = EnsembleSpec {
-                members: en.members.iter().map(|m| Path::new("..").join(m)).collect(),
-                rule: if en.name == "soft-vote" {
-                    "soft"
-                } else {
-                    "majority"
-                }
-                .into(),
-                adjustment: Some(Adjustment {
-                    tau: en.scored.tau,
-                    log_prior: e.prior.clone(),
-                }),
-                adjusted_members: false,
-            };
-            paths::write_json(
-                &root.join(&en.name).join(crate::paths::run_files::ENSEMBLE),
-                &spec,
-            )?;
+    let e = Eval::new(data, &split, &LOOK_ALIKE_PAIRS);
+    let td = TrainData::new(data, &split, Device::cuda_if_available())?;
+    let (mut variants, mut logits, mut repeats) = (Vec::new(), Vec::new(), Vec::new());
+    let mut res = None;
+    for (i, v) in runs.iter().enumerate() {
+        let repeat = i >= config.variants.len();
+        progress(&if repeat {
+            format!("repeat {} (seed {})", v.name, v.train.seed)
+        } else {
+            format!("variant {}", v.name)
+        });
+        let (r, val, test) = train_variant(data, config, v, &td, &e, resume)?;
+        if repeat {
+            repeats.push(r);
+        } else {
+            variants.push(r);
+            logits.push((val, test));
         }
-        res.best = best_of(&res.variants, &res.ensembles);
-        write_results(&mut res, &e)?;
+        res = Some(record(
+            data,
+            corpus,
+            config,
+            pretraining.clone(),
+            variants.clone(),
+            &logits,
+            repeats.clone(),
+        )?);
     }
-    for (_, seed, v) in config.repeated() {
-        progress(&format!("repeat {} (seed {seed})", v.name));
-        let (r, _, _) = train(&v)?;
-        res.repeats.push(r);
-        write_results(&mut res, &e)?;
+    match res {
+        Some(res) => Ok(res),
+        None => record(
+            data,
+            corpus,
+            config,
+            pretraining,
+            variants,
+            &logits,
+            repeats,
+        ),
     }
-    Ok(res)
-}
-
-/// Recomputes the spreads and effects of `res` and writes its results files.
-fn write_results(res: &mut LeversResults, e: &Eval) -> Result<()> {
-    res.spreads = effects::spreads(res);
-    res.effects = effects::effects(res, &e.test_truth)?;
-    paths::write_json(&paths::result(SECTION), res)?;
-    paths::write_json(&paths::result(FUTURE_WORK), &future_work(res))
 }
 
 /// The text `charlab levers` prints: each pretraining, each variant's validation and test

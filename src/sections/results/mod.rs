@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Source};
 use crate::inference::{top_losses, TopLoss};
-use crate::metrics::{confused_pairs, mcnemar, ClassMetrics, ConfusedClasses, ConfusedPair};
-use crate::metrics::{ConfusionMatrix, McNemar};
+use crate::metrics::{confused_pairs, mcnemar, ConfusedClasses, ConfusedPair};
+use crate::metrics::{ConfusionMatrix, McNemar, TestResults};
 use crate::plot::{self, ConfusionHeatmap, Gallery, PerClassBars};
 use crate::sections::{baselines, cnn, efficientnet};
 use crate::{paths, Error, Result};
@@ -64,16 +64,8 @@ pub struct ModelOutcome {
     pub data_hash: String,
     /// Seed of the split whose test part it was evaluated on.
     pub split_seed: u64,
-    /// Test accuracy.
-    pub accuracy: f64,
-    /// Test macro F1.
-    pub macro_f1: f64,
-    /// Per-class test metrics.
-    pub per_class: Vec<ClassMetrics>,
-    /// Confusion matrix, row-major `[truth, predicted]`.
-    pub confusion: Vec<u64>,
-    /// Predicted class of every test image (may be empty in old files).
-    pub test_predictions: Vec<usize>,
+    /// Its test results.
+    pub test: TestResults,
     /// Validation accuracy of the evaluated checkpoint (the networks; `None` for the baselines,
     /// fitted on the training and validation parts together as in the original).
     #[serde(default)]
@@ -101,11 +93,7 @@ pub fn collect() -> Result<(Vec<ModelOutcome>, Vec<String>)> {
                     results_file: rel(baselines::SECTION),
                     data_hash: b.data_hash.clone(),
                     split_seed: b.config.split_seed,
-                    accuracy: m.accuracy,
-                    macro_f1: m.macro_f1,
-                    per_class: m.per_class.clone(),
-                    confusion: m.confusion.clone(),
-                    test_predictions: m.test_predictions.clone(),
+                    test: m.test.clone(),
                     validation_accuracy: None,
                 })
             }),
@@ -142,15 +130,17 @@ fn neural_outcome<C: serde::de::DeserializeOwned>(
         results_file: paths::relative(&path),
         data_hash: r.data_hash,
         split_seed: seed(&r.config),
-        accuracy: r.test_accuracy,
-        macro_f1: r.test_macro_f1,
-        per_class: r.per_class,
-        confusion: r.confusion,
         validation_accuracy: r
             .history
             .get(r.best_epoch.wrapping_sub(1))
             .map(|h| h.val_accuracy),
-        test_predictions: r.test_predictions,
+        test: TestResults {
+            accuracy: r.test_accuracy,
+            macro_f1: r.test_macro_f1,
+            per_class: r.per_class,
+            confusion: r.confusion,
+            predictions: r.test_predictions,
+        },
     }))
 }
 
@@ -278,9 +268,10 @@ pub fn summarize(
     let best = on_validation
         .or_else(|| {
             outcomes.iter().max_by(|a, b| {
-                a.accuracy
-                    .total_cmp(&b.accuracy)
-                    .then(a.macro_f1.total_cmp(&b.macro_f1))
+                a.test
+                    .accuracy
+                    .total_cmp(&b.test.accuracy)
+                    .then(a.test.macro_f1.total_cmp(&b.test.macro_f1))
             })
         })
         .ok_or_else(|| {
@@ -291,7 +282,7 @@ pub fn summarize(
             )
         })?;
     let chars = data.class_chars();
-    let cm = ConfusionMatrix::from_counts(chars.len(), best.confusion.clone())?;
+    let cm = ConfusionMatrix::from_counts(chars.len(), best.test.confusion.clone())?;
     let most_confused = cm
         .most_confused(n_pairs)
         .into_iter()
@@ -307,8 +298,8 @@ pub fn summarize(
         .filter_map(|o| {
             MODELS.iter().find(|m| m.0 == o.key).map(|m| Table1Row {
                 model: o.name.clone(),
-                accuracy: 100.0 * o.accuracy,
-                macro_f1: 100.0 * o.macro_f1,
+                accuracy: 100.0 * o.test.accuracy,
+                macro_f1: 100.0 * o.test.macro_f1,
                 report_accuracy: m.2,
                 report_macro_f1: m.3,
             })
@@ -321,7 +312,7 @@ pub fn summarize(
         .filter(|&c| {
             outcomes
                 .iter()
-                .all(|o| o.per_class.get(c).is_none_or(|m| m.support == 0))
+                .all(|o| o.test.per_class.get(c).is_none_or(|m| m.support == 0))
         })
         .collect();
     Ok(ResultsSummary {
@@ -337,7 +328,12 @@ pub fn summarize(
         absent_classes,
         per_class_f1: outcomes
             .iter()
-            .map(|o| (o.name.clone(), o.per_class.iter().map(|m| m.f1).collect()))
+            .map(|o| {
+                (
+                    o.name.clone(),
+                    o.test.per_class.iter().map(|m| m.f1).collect(),
+                )
+            })
             .collect(),
         inputs,
         paired_test,
@@ -356,19 +352,19 @@ fn paired_test(
         .iter()
         .filter(|o| MODELS.iter().any(|m| m.0 == o.key))
         .collect();
-    ranked.sort_by(|a, b| b.accuracy.total_cmp(&a.accuracy));
+    ranked.sort_by(|a, b| b.test.accuracy.total_cmp(&a.test.accuracy));
     let (Some(a), Some(b)) = (ranked.first(), ranked.get(1)) else {
         return Ok(None);
     };
-    if a.test_predictions.is_empty()
-        || b.test_predictions.is_empty()
+    if a.test.predictions.is_empty()
+        || b.test.predictions.is_empty()
         || a.split_seed != b.split_seed
     {
         return Ok(None);
     }
     let split = crate::split::random_split(data.len(), a.split_seed)?;
     let truth = data.labels_at(&split.test);
-    let test = mcnemar(&truth, &a.test_predictions, &b.test_predictions)?;
+    let test = mcnemar(&truth, &a.test.predictions, &b.test.predictions)?;
     Ok(Some((a.name.clone(), b.name.clone(), test)))
 }
 
@@ -427,7 +423,7 @@ pub(crate) fn run(data: &Dataset) -> Result<ResultsSummary> {
         summary.top_losses_from = Some(from);
     }
     let chars = data.class_chars();
-    let cm = ConfusionMatrix::from_counts(chars.len(), best.confusion.clone())?;
+    let cm = ConfusionMatrix::from_counts(chars.len(), best.test.confusion.clone())?;
     plot::save(
         &ConfusionHeatmap::new(&best.name, &cm, chars),
         &paths::figure(CONFUSION_FIGURE),
@@ -470,7 +466,7 @@ fn best_top_losses(data: &Dataset, best: &ModelOutcome) -> Result<Option<(String
             let logits = crate::training::Trained::load_as(&dir, channels_last)
                 .and_then(|t| t.logits(data, &split.test));
             let Ok(logits) = logits else { break };
-            if crate::training::arg_max(&logits)? == best.test_predictions {
+            if crate::training::arg_max(&logits)? == best.test.predictions {
                 let top = top_losses(&logits, &truth, TOP_LOSSES)?;
                 return Ok(Some((paths::relative(&dir), top)));
             }

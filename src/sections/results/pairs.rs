@@ -61,7 +61,7 @@ impl ConfusedPairs {
         per_row: usize,
     ) -> Result<Self> {
         let split = random_split(data.len(), best.split_seed)?;
-        if best.test_predictions.len() != split.test.len() {
+        if best.test.predictions.len() != split.test.len() {
             let command = crate::sections::SECTIONS
                 .iter()
                 .find(|s| best.results_file.ends_with(&format!("{}.json", s.id)))
@@ -71,7 +71,7 @@ impl ConfusedPairs {
                 format!(
                     "holds {} test predictions for {} test images (written before they were \
                      recorded); rerun its section to record them",
-                    best.test_predictions.len(),
+                    best.test.predictions.len(),
                     split.test.len()
                 ),
                 command,
@@ -79,7 +79,7 @@ impl ConfusedPairs {
         }
         let chars = data.class_chars();
         let pairs = if summary.confused_pairs.is_empty() {
-            let cm = ConfusionMatrix::from_counts(chars.len(), best.confusion.clone())?;
+            let cm = ConfusionMatrix::from_counts(chars.len(), best.test.confusion.clone())?;
             confused_pairs(&cm, chars, summary.most_confused.len())
         } else {
             summary.confused_pairs.clone()
@@ -90,7 +90,7 @@ impl ConfusedPairs {
                 .test
                 .iter()
                 .copied()
-                .zip(best.test_predictions.iter().copied())
+                .zip(best.test.predictions.iter().copied())
         };
         let references = Self::REFERENCES;
         let rows = pairs
