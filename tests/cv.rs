@@ -191,4 +191,23 @@ fn quick_section_runs_end_to_end_and_resumes_without_refitting() {
     assert_eq!(again.models, res.models);
     assert_eq!(again.grid, res.grid);
     assert_eq!(again.ensembles, res.ensembles);
+    // Notebook 06.2's steps, one library call at a time, give the section's results exactly.
+    let grid = config.grid_search(&data, |_| {}).unwrap();
+    let folds = PoolFolds::new(&data, config.split_seed, config.folds, config.fold_seed).unwrap();
+    let scores = config
+        .models_with(&grid)
+        .into_iter()
+        .map(|m| {
+            let s = (0..config.folds)
+                .map(|f| config.fold(&data, &folds, &m, f).unwrap())
+                .collect();
+            (m, s)
+        })
+        .collect();
+    assert_eq!(cv::record(&data, &config, grid, scores).unwrap(), res);
+    assert_eq!(
+        stamps(),
+        before,
+        "the notebook's steps refit nothing either"
+    );
 }

@@ -279,6 +279,71 @@ fn quick_section_runs_end_to_end_and_predict_loads_the_best_run() {
     let again = levers::run(&data, &corpus, &config, true, |_| {}).unwrap();
     assert_eq!(again.variants[0].history, res.variants[0].history);
     assert_eq!(again.best, res.best);
+    // Notebook 06.1's steps, one library call at a time, give the section's results exactly.
+    assert_eq!(notebook_steps(&data, &corpus, &config), res);
+}
+
+/// Section 6.1 as notebook 06.1 runs it: each pretraining run (the de-duplicated images,
+/// `pretrain_fit`), each variant and repeat (`variant_fit`, `score`, `VariantResults::record`),
+/// then `levers::record`.
+fn notebook_steps(
+    data: &charlab::data::Dataset,
+    corpus: &charlab::data::Dataset,
+    config: &LeversConfig,
+) -> LeversResults {
+    use charlab::inference::{score, Eval};
+    use charlab::sections::levers::{PretrainImages, PretrainResults, VariantResults};
+    use charlab::training::TrainData;
+    let split = split::random_split(data.len(), config.split_seed).unwrap();
+    let held_out: Vec<usize> = split
+        .validation
+        .iter()
+        .chain(&split.test)
+        .copied()
+        .collect();
+    let (pretraining_runs, variant_runs) = config.runs();
+    let mut images = PretrainImages::default();
+    let mut pretraining = Vec::new();
+    for spec in &pretraining_runs {
+        let source = images.of(spec, corpus).unwrap();
+        let (kept, dropped) = dedupe(source, data, &held_out);
+        let td = TrainData::with_training_images(data, &split, source, &kept, Device::Cpu).unwrap();
+        let t = config.pretrain_fit(spec, data, source).run(&td).unwrap();
+        pretraining.push(PretrainResults {
+            name: spec.name.clone(),
+            corpus_images: kept.len(),
+            dropped_duplicates: dropped,
+            seconds: t.history.iter().map(|r| r.seconds).sum(),
+            best_epoch: t.best_epoch,
+            history: t.history.clone(),
+        });
+    }
+    let e = Eval::new(data, &split, &charlab::data::LOOK_ALIKE_PAIRS);
+    let td = TrainData::new(data, &split, Device::Cpu).unwrap();
+    let (mut variants, mut logits, mut repeats) = (Vec::new(), Vec::new(), Vec::new());
+    for v in &variant_runs {
+        let t = config.variant_fit(v, data).unwrap().run(&td).unwrap();
+        let val = t.logits(data, &split.validation).unwrap();
+        let test = t.logits(data, &split.test).unwrap();
+        let scored = score(&e, &val, &test, &config.tau_grid).unwrap();
+        let r = VariantResults::record(v, &t, split.train.len(), scored, &e.prior).unwrap();
+        if config.variants.iter().any(|c| c.name == v.name) {
+            variants.push(r);
+            logits.push((val, test));
+        } else {
+            repeats.push(r);
+        }
+    }
+    levers::record(
+        data,
+        corpus,
+        config,
+        pretraining,
+        variants,
+        &logits,
+        repeats,
+    )
+    .unwrap()
 }
 
 #[test]

@@ -43,22 +43,22 @@ println!("ratio {:.0}:1; ink covers {:.1}% of all pixels", res.imbalance_ratio, 
 
 // %% [markdown]
 // ## Class distribution
-// Linear scale (top) shows the imbalance; log scale (bottom) makes the small classes readable, down to class 30's single image. Saved as `figures/02-class-distribution.{svg,png}`.
+// `plot::ClassDistribution` draws the images per class: linear scale (top) shows the imbalance; log scale (bottom) makes the small classes readable, down to class 30's single image. `charlab reproduce` saves it as `figures/02-class-distribution.{svg,png}`.
 
 // %%
-dataset::class_distribution(&data)?
+charlab::plot::render_png(&charlab::plot::ClassDistribution::of(&data))?
 
 // %% [markdown]
 // ## One sample per class
-// A randomly chosen image of each class (seed 0), labelled `index: character`. Saved as `figures/02-samples.{svg,png}`.
+// `plot::SampleGrid`: a randomly chosen image of each class (seed 0), labelled `index: character`. `charlab reproduce` saves it as `figures/02-samples.{svg,png}`.
 
 // %%
-dataset::samples(&data, 0)?
+charlab::plot::render_png(&charlab::plot::SampleGrid::of(&data, 0))?
 
 // %% [markdown]
 // ## Results file
 // Everything above, as `report/results/02-dataset.json` (read by the report).
 
 // %%
-dataset::save_results(&res)?;
+paths::write_json(&paths::result(dataset::SECTION), &res)?;
 println!("wrote {}", charlab::paths::relative(&charlab::paths::result(dataset::SECTION)));

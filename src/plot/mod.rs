@@ -8,11 +8,13 @@
 
 mod colour;
 mod curves;
+mod dataset;
 mod gallery;
 mod heatmap;
 
 pub use colour::{centered, text_color_on, viridis};
 pub use curves::LearningCurves;
+pub use dataset::{ClassDistribution, SampleGrid};
 pub use gallery::Gallery;
 pub use heatmap::ConfusionHeatmap;
 

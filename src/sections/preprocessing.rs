@@ -102,7 +102,7 @@ pub fn results(data: &Dataset, seed: u64) -> Result<PreprocessingResults> {
 }
 
 /// Writes `report/results/03-preprocessing.json`.
-pub fn save_results(res: &PreprocessingResults) -> Result<()> {
+fn save_results(res: &PreprocessingResults) -> Result<()> {
     paths::write_json(&paths::result(SECTION), res)
 }
 

@@ -328,18 +328,115 @@ fn cnn_grid(
     }
 }
 
-/// One pass over the section (see [`Pass`]): the results of what is finished or computed, and
-/// the units left unfinished.
-fn walk(
+impl CvConfig {
+    /// Every grid search of the configuration: logistic regression's `C` and the SVM's `C` x
+    /// `gamma`, each point cross-validated on the pool's folds, and the CNN's dropout x
+    /// learning rate, scored on the report's validation part. A finished point is read from
+    /// its folder under the section's run folder; `progress` is told what starts.
+    pub fn grid_search(
+        &self,
+        data: &Dataset,
+        mut progress: impl FnMut(&str),
+    ) -> Result<GridResults> {
+        self.check()?;
+        let pass = Pass::All { resume: true };
+        let mut missing = Vec::new();
+        let grid_folds = PoolFolds::new(data, self.split_seed, self.grid.folds, self.fold_seed)?;
+        let mut pixel = grid::PixelGrids {
+            data,
+            folds: &grid_folds,
+            pass,
+            missing: &mut missing,
+            progress: &mut progress,
+        };
+        let logreg = pixel.logreg(&self.grid)?;
+        let svm = pixel.svm(&self.grid)?;
+        let cnn = cnn_grid(data, self, pass, &mut missing, &mut progress)?;
+        Ok(GridResults { logreg, svm, cnn })
+    }
+
+    /// The models to cross-validate given the grids' results `grid`: the configured ones,
+    /// with the grids' chosen logistic regression and SVM (`logreg-tuned`, `svm-tuned`) after
+    /// the pixel models when a grid has every point and chose another setting than a
+    /// configured model's.
+    pub fn models_with(&self, grid: &GridResults) -> Vec<CvModel> {
+        let complete = GridResults {
+            logreg: if grid.logreg.len() == self.grid.logreg_c.len() {
+                grid.logreg.clone()
+            } else {
+                Vec::new()
+            },
+            svm: if grid.svm.len() == self.grid.svm_c.len() * self.grid.svm_gamma_factor.len() {
+                grid.svm.clone()
+            } else {
+                Vec::new()
+            },
+            cnn: Vec::new(),
+        };
+        let mut models = self.models.clone();
+        let at = models
+            .iter()
+            .rposition(|m| !matches!(m.kind, CvKind::Net { .. }))
+            .map_or(0, |i| i + 1);
+        models.splice(at..at, grid::tuned_models(&self.models, &complete));
+        models
+    }
+
+    /// `model` in fold `f` of `folds`: fitted on the other folds (a network keeps a stratified
+    /// share of them, [`CvConfig::inner_validation`], for its checkpoint and its logit
+    /// adjustment), scored on the held-out fold and on the test part. A finished fold's scores
+    /// are read from its folder (`fold.json`).
+    pub fn fold(
+        &self,
+        data: &Dataset,
+        folds: &PoolFolds,
+        model: &CvModel,
+        f: usize,
+    ) -> Result<FoldScore> {
+        let fold = folds.folds.get(f).ok_or_else(|| {
+            Error::param(
+                "fold",
+                format!("fold {} of {} does not exist", f + 1, folds.folds.len()),
+            )
+        })?;
+        let mut missing = Vec::new();
+        let pass = Pass::All { resume: true };
+        fold::run_fold(data, model, self, f, fold, &folds.test, pass, &mut missing)?.ok_or_else(
+            || Error::param("fold", format!("{} fold {} did not run", model.name, f + 1)),
+        )
+    }
+}
+
+/// The section's results from the grids' results `grid` and each model's fold scores (in
+/// fold order): each model's mean and spread over its folds, the votes of each network's
+/// fold models and across models ([`EnsembleResult`]), the figures; writes
+/// `report/results/06.2-cv.json`.
+pub fn record(
     data: &Dataset,
     config: &CvConfig,
-    pass: Pass,
-    mut progress: impl FnMut(&str),
-) -> Result<(CvResults, Vec<String>)> {
-    config.check()?;
-    let mut missing = Vec::new();
+    grid: GridResults,
+    models: Vec<(CvModel, Vec<FoldScore>)>,
+) -> Result<CvResults> {
     let folds = PoolFolds::new(data, config.split_seed, config.folds, config.fold_seed)?;
-    let mut res = CvResults {
+    let mut res = empty_results(data, config, &folds);
+    res.grid = grid;
+    res.models = models
+        .into_iter()
+        .filter(|(_, scores)| !scores.is_empty())
+        .map(|(m, scores)| ModelCv::new(m, scores))
+        .collect();
+    res.ensembles = ensembles(data, &folds, &res.models, config.folds)?;
+    figures::cv_figure(&res)?;
+    if !res.grid.svm.is_empty() {
+        figures::svm_grid_figure(&res.grid)?;
+    }
+    paths::write_json(&paths::result(SECTION), &res)?;
+    Ok(res)
+}
+
+/// The results of `config` on `data` before anything has run.
+fn empty_results(data: &Dataset, config: &CvConfig, folds: &PoolFolds) -> CvResults {
+    CvResults {
         section: SECTION.into(),
         source: data.source().clone(),
         data_hash: data.content_hash(),
@@ -352,7 +449,21 @@ fn walk(
         grid: GridResults::default(),
         models: Vec::new(),
         ensembles: Vec::new(),
-    };
+    }
+}
+
+/// One pass over the section (see [`Pass`]): the results of what is finished or computed, and
+/// the units left unfinished.
+fn walk(
+    data: &Dataset,
+    config: &CvConfig,
+    pass: Pass,
+    mut progress: impl FnMut(&str),
+) -> Result<(CvResults, Vec<String>)> {
+    config.check()?;
+    let mut missing = Vec::new();
+    let folds = PoolFolds::new(data, config.split_seed, config.folds, config.fold_seed)?;
+    let mut res = empty_results(data, config, &folds);
     let save = |res: &CvResults| {
         if pass.writes_results() {
             paths::write_json(&paths::result(SECTION), res)
@@ -372,27 +483,8 @@ fn walk(
     save(&res)?;
     res.grid.svm = pixel_grids.svm(&config.grid)?;
     save(&res)?;
-    let mut models = config.models.clone();
     // A grid with unfinished points chooses nothing yet.
-    let finished = GridResults {
-        logreg: if res.grid.logreg.len() == config.grid.logreg_c.len() {
-            res.grid.logreg.clone()
-        } else {
-            Vec::new()
-        },
-        svm: if res.grid.svm.len() == config.grid.svm_c.len() * config.grid.svm_gamma_factor.len() {
-            res.grid.svm.clone()
-        } else {
-            Vec::new()
-        },
-        cnn: Vec::new(),
-    };
-    let tuned = grid::tuned_models(&config.models, &finished);
-    let at = models
-        .iter()
-        .rposition(|m| !matches!(m.kind, CvKind::Net { .. }))
-        .map_or(0, |i| i + 1);
-    models.splice(at..at, tuned);
+    let models = config.models_with(&res.grid);
     let mut cnn_grid_done = config.grid.cnn.is_none();
     for model in &models {
         if !cnn_grid_done && matches!(model.kind, CvKind::Net { .. }) {
