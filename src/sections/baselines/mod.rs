@@ -129,7 +129,7 @@ impl BaselinesResults {
 
 /// The results-file entry of a pixel model called `name`, fitted on train + validation of
 /// `split` with `params` in `timing.0` seconds, whose predictions `preds` of the test part took
-/// `timing.1` seconds; `fit_report` is the fit's report. Scores with [`ConfusionMatrix`].
+/// `timing.1` seconds; `fit_report` is the fit's report. Scores with [`crate::metrics::TestResults`].
 pub fn model_result(
     name: &str,
     data: &Dataset,

@@ -22,6 +22,7 @@ pub mod figures;
 mod results;
 mod table;
 mod units;
+mod votes;
 
 use crate::models::Net;
 pub use config::{LeverPair, LeversConfig, PretrainSource, PretrainSpec, Repeats, Variant};
@@ -32,9 +33,10 @@ pub use table::variants_table;
 pub(crate) use table::FUTURE_WORK;
 use units::all_variants;
 pub(crate) use units::{collect, plan, run_unit};
+use votes::{best_of, ensembles};
 
 use crate::data::{Dataset, LOOK_ALIKE_PAIRS};
-use crate::inference::{majority_vote, score, soft_vote, Adjustment, EnsembleSpec, Eval, Scored};
+use crate::inference::{score, Adjustment, EnsembleSpec, Eval, Scored};
 use crate::split::{self, Split};
 use crate::training::{Fit, Init, TrainData, Trained};
 use crate::{paths, Error, Result};
@@ -317,100 +319,6 @@ fn fit_and_score(
     Ok((r, val, test))
 }
 
-/// Soft and majority votes over the top `k` variants by validation macro F1, `k` (from 2)
-/// chosen by the soft vote's validation macro F1. `logits[i]` are variant `i`'s validation and
-/// test logits.
-pub(crate) fn ensembles(
-    data: &Dataset,
-    split: &Split,
-    variants: &[VariantResults],
-    logits: &[(Tensor, Tensor)],
-    tau_grid: &[f64],
-) -> Result<Vec<EnsembleResults>> {
-    if variants.len() < 2 {
-        return Ok(Vec::new());
-    }
-    let e = Eval::new(data, split, &LOOK_ALIKE_PAIRS);
-    let mut order: Vec<usize> = (0..variants.len()).collect();
-    order.sort_by(|&a, &b| {
-        variants[b]
-            .scored
-            .validation
-            .adjusted_macro_f1
-            .total_cmp(&variants[a].scored.validation.adjusted_macro_f1)
-    });
-    let mut best: Option<(usize, Scored)> = None;
-    for k in 2..=order.len() {
-        let val: Vec<&Tensor> = order[..k].iter().map(|&i| &logits[i].0).collect();
-        let test: Vec<&Tensor> = order[..k].iter().map(|&i| &logits[i].1).collect();
-        let sc = score(&e, &soft_vote(&val)?, &soft_vote(&test)?, tau_grid)?;
-        let better = best.as_ref().is_none_or(|(_, b)| {
-            sc.validation.adjusted_macro_f1 > b.validation.adjusted_macro_f1 + 1e-12
-        });
-        if better {
-            best = Some((k, sc));
-        }
-    }
-    let Some((k, soft)) = best else {
-        return Ok(Vec::new());
-    };
-    let members: Vec<String> = order[..k]
-        .iter()
-        .map(|&i| variants[i].variant.name.clone())
-        .collect();
-    let val: Vec<&Tensor> = order[..k].iter().map(|&i| &logits[i].0).collect();
-    let test: Vec<&Tensor> = order[..k].iter().map(|&i| &logits[i].1).collect();
-    let majority = score(&e, &majority_vote(&val)?, &majority_vote(&test)?, &[0.0])?;
-    Ok(vec![
-        EnsembleResults {
-            name: "soft-vote".into(),
-            members: members.clone(),
-            scored: soft,
-        },
-        EnsembleResults {
-            name: "majority-vote".into(),
-            members,
-            scored: majority,
-        },
-    ])
-}
-
-/// Picks the best finished variant or ensemble by adjusted validation macro F1.
-pub(crate) fn best_of(variants: &[VariantResults], ensembles: &[EnsembleResults]) -> Option<Best> {
-    let dir = |name: &str| paths::relative(&run_root().join(name));
-    let mut cands: Vec<(f64, Best)> = variants
-        .iter()
-        .map(|v| {
-            (
-                v.scored.validation.adjusted_macro_f1,
-                Best {
-                    model: v.variant.name.clone(),
-                    test_accuracy: 100.0 * v.scored.test.adjusted_accuracy,
-                    test_macro_f1: 100.0 * v.scored.test.adjusted_macro_f1,
-                    run_dir: dir(&v.variant.name),
-                    members: Vec::new(),
-                },
-            )
-        })
-        .collect();
-    for en in ensembles {
-        cands.push((
-            en.scored.validation.adjusted_macro_f1,
-            Best {
-                model: en.name.clone(),
-                test_accuracy: 100.0 * en.scored.test.adjusted_accuracy,
-                test_macro_f1: 100.0 * en.scored.test.adjusted_macro_f1,
-                run_dir: dir(&en.name),
-                members: en.members.iter().map(|m| dir(m)).collect(),
-            },
-        ));
-    }
-    cands
-        .into_iter()
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, b)| b)
-}
-
 /// The best weights of the pretraining run `variant` starts from (`None`: from scratch).
 fn init_of(config: &LeversConfig, v: &Variant) -> Result<Option<PathBuf>> {
     let Some(name) = &v.pretrained else {
@@ -453,9 +361,9 @@ pub(crate) fn augmentation_figure(
 
 /// The section's results from the runs finished so far: the pretraining runs, the variants
 /// (with each one's validation and test logits, in the same order), and the repeats. Adds the
-/// votes of the best variants ([`ensembles`]; each one's `ensemble.json` written under the
-/// section's run folder, for `charlab predict --model`), the best of all on validation, each
-/// repeated variant's spread and each configured lever's effect over the seeds; writes
+/// soft and majority votes of the best variants (members chosen on validation; each vote's
+/// `ensemble.json` written under the section's run folder, for `charlab predict --model`), the
+/// best of all on validation, each repeated variant's spread and each configured lever's effect over the seeds; writes
 /// `report/results/06.1-levers.json` and `06-future-work.json`.
 pub fn record(
     data: &Dataset,
