@@ -267,21 +267,22 @@ impl VariantResults {
     }
 }
 
-/// Trains (or loads, or resumes) `v` on `td`, picks `tau` on validation and scores the test
-/// part: [`LeversConfig::variant_fit`], [`crate::inference::score`], [`VariantResults::record`].
-/// Also returns the validation and test logits.
+/// Trains (or loads, or resumes) `v` on `td` (the training part of `split`, the section's
+/// split), picks `tau` on validation and scores the test part: [`LeversConfig::variant_fit`],
+/// [`crate::inference::score`], [`VariantResults::record`]. Also returns the validation and
+/// test logits.
 fn train_variant(
     data: &Dataset,
     config: &LeversConfig,
     v: &Variant,
+    split: &Split,
     td: &TrainData,
     e: &Eval,
     resume: bool,
 ) -> Result<(VariantResults, Tensor, Tensor)> {
-    let split = split::random_split(data.len(), config.split_seed)?;
     let mut fit = config.variant_fit(v, data)?;
     fit.resume = resume;
-    fit_and_score(data, &split, v, &fit, td, e, &config.tau_grid)
+    fit_and_score(data, split, v, &fit, td, e, &config.tau_grid)
 }
 
 /// The steps of [`train_variant`] for a run outside the section's folders (section 6.2's
@@ -455,7 +456,7 @@ pub fn run(
         } else {
             format!("variant {}", v.name)
         });
-        let (r, val, test) = train_variant(data, config, v, &td, &e, resume)?;
+        let (r, val, test) = train_variant(data, config, v, &split, &td, &e, resume)?;
         if repeat {
             repeats.push(r);
         } else {

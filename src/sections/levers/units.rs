@@ -122,7 +122,7 @@ pub(crate) fn run_unit(
     let e = Eval::new(data, &split, &LOOK_ALIKE_PAIRS);
     let td = TrainData::new(data, &split, Device::cuda_if_available())?;
     let (_results, _validation_logits, _test_logits) =
-        train_variant(data, config, v, &td, &e, true)?;
+        train_variant(data, config, v, &split, &td, &e, true)?;
     Ok(())
 }
 
