@@ -329,7 +329,7 @@ fn notebook_steps(
         let r = VariantResults::record(v, &t, split.train.len(), scored, &e.prior).unwrap();
         if config.variants.iter().any(|c| c.name == v.name) {
             variants.push(r);
-            logits.push((val, test));
+            logits.push(Some((val, test)));
         } else {
             repeats.push(r);
         }

@@ -19,6 +19,7 @@ use tch::{Device, Tensor};
 mod config;
 mod effects;
 pub mod figures;
+mod records;
 mod results;
 mod table;
 mod units;
@@ -33,7 +34,7 @@ pub use table::variants_table;
 pub(crate) use table::FUTURE_WORK;
 use units::all_variants;
 pub(crate) use units::{collect, plan, run_unit};
-use votes::{best_of, ensembles};
+use votes::{best_of, votes};
 
 use crate::data::{Dataset, LOOK_ALIKE_PAIRS};
 use crate::inference::{score, Adjustment, EnsembleSpec, Eval, Scored};
@@ -199,6 +200,66 @@ pub(crate) fn pretrain(
     })
 }
 
+/// [`pretrain`], recording its results ([`records`]).
+pub(crate) fn pretrain_recorded(
+    data: &Dataset,
+    images: &Dataset,
+    config: &LeversConfig,
+    spec: &PretrainSpec,
+    split: &Split,
+    resume: bool,
+) -> Result<PretrainResults> {
+    let p = pretrain(data, images, config, spec, split, resume)?;
+    let fit = config.pretrain_fit(spec, data, images);
+    records::write_pretraining(&format!("pretrain-{}", spec.name), &fit, &p)?;
+    Ok(p)
+}
+
+/// Pretraining run `spec`'s results: from its record when (resuming) its run folder does not
+/// hold it finished and every variant of `runs` fine-tuned from it is finished or recorded as
+/// fine-tuned from this very run; else [`pretrain_recorded`] (trained, resumed or loaded).
+pub(crate) fn pretrain_or_record(
+    data: &Dataset,
+    images: &Dataset,
+    config: &LeversConfig,
+    spec: &PretrainSpec,
+    runs: &[Variant],
+    split: &Split,
+    resume: bool,
+) -> Result<PretrainResults> {
+    let fit = config.pretrain_fit(spec, data, images);
+    if resume && !fit.finished() {
+        if let Some(p) = records::pretraining(&format!("pretrain-{}", spec.name), &fit)? {
+            let from = records::history_digest(&p);
+            let mut pending = false;
+            for v in runs
+                .iter()
+                .filter(|v| v.pretrained.as_deref() == Some(spec.name.as_str()))
+            {
+                let vf = config.variant_fit(v, data)?;
+                if !vf.finished() && records::variant(&v.name, &vf, Some(&from))?.is_none() {
+                    pending = true;
+                    break;
+                }
+            }
+            if !pending {
+                return Ok(p);
+            }
+        }
+    }
+    pretrain_recorded(data, images, config, spec, split, resume)
+}
+
+/// [`records::history_digest`] of the pretraining run `v` starts from (`None`: from scratch,
+/// or a pretraining run not among `pretraining`).
+fn from_of(pretraining: &[PretrainResults], v: &Variant) -> Option<String> {
+    let name = v.pretrained.as_ref()?;
+    pretraining
+        .iter()
+        .find(|p| &p.name == name)
+        .map(records::history_digest)
+}
+
 impl LeversConfig {
     /// Every run of the section, in the order [`run`] trains them: the pretraining runs (the
     /// configured ones, then those the repeats start from, `<name>-seed<s>`) and the variants
@@ -361,8 +422,9 @@ pub(crate) fn augmentation_figure(
 }
 
 /// The section's results from the runs finished so far: the pretraining runs, the variants
-/// (with each one's validation and test logits, in the same order), and the repeats. Adds the
-/// soft and majority votes of the best variants (members chosen on validation; each vote's
+/// (with each one's validation and test logits, in the same order; `None` for one whose
+/// results came from its record), and the repeats. Adds the soft and majority votes of the
+/// best CNN-4 variants (members chosen on validation; recorded, see [`LeversConfig::runs`]; each vote's
 /// `ensemble.json` written under the section's run folder, for `charlab predict --model`), the
 /// best of all on validation, each repeated variant's spread and each configured lever's effect over the seeds; writes
 /// `report/results/06.1-levers.json` and `06-future-work.json`.
@@ -372,13 +434,13 @@ pub fn record(
     config: &LeversConfig,
     pretraining: Vec<PretrainResults>,
     variants: Vec<VariantResults>,
-    logits: &[(Tensor, Tensor)],
+    logits: &[Option<(Tensor, Tensor)>],
     repeats: Vec<VariantResults>,
 ) -> Result<LeversResults> {
     let split = split::random_split(data.len(), config.split_seed)?;
     let root = run_root();
     let e = Eval::new(data, &split, &LOOK_ALIKE_PAIRS);
-    let ensembles = ensembles(data, &split, &variants, logits, &config.tau_grid)?;
+    let ensembles = votes(data, &split, &variants, logits, &config.tau_grid)?;
     for en in &ensembles {
         let spec = EnsembleSpec {
             members: en.members.iter().map(|m| Path::new("..").join(m)).collect(),
@@ -443,7 +505,9 @@ pub fn run(
     for spec in &specs {
         let source = images.of(spec, corpus)?;
         progress(&format!("pretraining {} on {}", spec.name, source.source()));
-        pretraining.push(pretrain(data, source, config, spec, &split, resume)?);
+        pretraining.push(pretrain_or_record(
+            data, source, config, spec, &runs, &split, resume,
+        )?);
     }
     let e = Eval::new(data, &split, &LOOK_ALIKE_PAIRS);
     let td = TrainData::new(data, &split, Device::cuda_if_available())?;
@@ -456,12 +520,32 @@ pub fn run(
         } else {
             format!("variant {}", v.name)
         });
-        let (r, val, test) = train_variant(data, config, v, &split, &td, &e, resume)?;
+        let from = from_of(&pretraining, v);
+        let fit = config.variant_fit(v, data)?;
+        let recorded = match resume && !fit.finished() {
+            true => records::variant(&v.name, &fit, from.as_deref())?,
+            false => None,
+        };
+        let (r, l) = match recorded {
+            Some(r) => {
+                progress(&format!(
+                    "{}: its run folder is not here; its results from {}",
+                    v.name,
+                    paths::relative(&records::dir().join(format!("{}.json", v.name)))
+                ));
+                (r, None)
+            }
+            None => {
+                let (r, val, test) = train_variant(data, config, v, &split, &td, &e, resume)?;
+                records::write_variant(&fit, from.as_deref(), &r)?;
+                (r, Some((val, test)))
+            }
+        };
         if repeat {
             repeats.push(r);
         } else {
             variants.push(r);
-            logits.push((val, test));
+            logits.push(l);
         }
         res = Some(record(
             data,
