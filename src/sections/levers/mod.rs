@@ -28,6 +28,7 @@ mod votes;
 use crate::models::Net;
 pub use config::{LeverPair, LeversConfig, PretrainSource, PretrainSpec, Repeats, Variant};
 pub use effects::{Effect, Spread};
+use records::{from_of, pretrain_or_record};
 pub use results::{Best, EnsembleResults, LeversResults, PretrainResults, VariantResults};
 pub(crate) use table::future_work;
 pub use table::variants_table;
@@ -198,66 +199,6 @@ pub(crate) fn pretrain(
         best_epoch: outcome.best_epoch,
         history: outcome.history,
     })
-}
-
-/// [`pretrain`], recording its results ([`records`]).
-pub(crate) fn pretrain_recorded(
-    data: &Dataset,
-    images: &Dataset,
-    config: &LeversConfig,
-    spec: &PretrainSpec,
-    split: &Split,
-    resume: bool,
-) -> Result<PretrainResults> {
-    let p = pretrain(data, images, config, spec, split, resume)?;
-    let fit = config.pretrain_fit(spec, data, images);
-    records::write_pretraining(&format!("pretrain-{}", spec.name), &fit, &p)?;
-    Ok(p)
-}
-
-/// Pretraining run `spec`'s results: from its record when (resuming) its run folder does not
-/// hold it finished and every variant of `runs` fine-tuned from it is finished or recorded as
-/// fine-tuned from this very run; else [`pretrain_recorded`] (trained, resumed or loaded).
-pub(crate) fn pretrain_or_record(
-    data: &Dataset,
-    images: &Dataset,
-    config: &LeversConfig,
-    spec: &PretrainSpec,
-    runs: &[Variant],
-    split: &Split,
-    resume: bool,
-) -> Result<PretrainResults> {
-    let fit = config.pretrain_fit(spec, data, images);
-    if resume && !fit.finished() {
-        if let Some(p) = records::pretraining(&format!("pretrain-{}", spec.name), &fit)? {
-            let from = records::history_digest(&p);
-            let mut pending = false;
-            for v in runs
-                .iter()
-                .filter(|v| v.pretrained.as_deref() == Some(spec.name.as_str()))
-            {
-                let vf = config.variant_fit(v, data)?;
-                if !vf.finished() && records::variant(&v.name, &vf, Some(&from))?.is_none() {
-                    pending = true;
-                    break;
-                }
-            }
-            if !pending {
-                return Ok(p);
-            }
-        }
-    }
-    pretrain_recorded(data, images, config, spec, split, resume)
-}
-
-/// [`records::history_digest`] of the pretraining run `v` starts from (`None`: from scratch,
-/// or a pretraining run not among `pretraining`).
-fn from_of(pretraining: &[PretrainResults], v: &Variant) -> Option<String> {
-    let name = v.pretrained.as_ref()?;
-    pretraining
-        .iter()
-        .find(|p| &p.name == name)
-        .map(records::history_digest)
 }
 
 impl LeversConfig {

@@ -16,7 +16,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::{EnsembleResults, PretrainResults, VariantResults, SECTION};
+use super::{
+    EnsembleResults, LeversConfig, PretrainResults, PretrainSpec, Variant, VariantResults, SECTION,
+};
+use crate::data::Dataset;
+use crate::split::Split;
 use crate::training::{EpochRecord, Fit};
 use crate::{paths, Result};
 
@@ -172,4 +176,64 @@ pub(crate) fn write_votes(candidates: &str, ensembles: &[EnsembleResults]) -> Re
         return Ok(());
     }
     paths::write_json(&p, &rec)
+}
+
+/// [`super::pretrain`], recording its results (here).
+pub(crate) fn pretrain_recorded(
+    data: &Dataset,
+    images: &Dataset,
+    config: &LeversConfig,
+    spec: &PretrainSpec,
+    split: &Split,
+    resume: bool,
+) -> Result<PretrainResults> {
+    let p = super::pretrain(data, images, config, spec, split, resume)?;
+    let fit = config.pretrain_fit(spec, data, images);
+    write_pretraining(&format!("pretrain-{}", spec.name), &fit, &p)?;
+    Ok(p)
+}
+
+/// Pretraining run `spec`'s results: from its record when (resuming) its run folder does not
+/// hold it finished and every variant of `runs` fine-tuned from it is finished or recorded as
+/// fine-tuned from this very run; else [`pretrain_recorded`] (trained, resumed or loaded).
+pub(crate) fn pretrain_or_record(
+    data: &Dataset,
+    images: &Dataset,
+    config: &LeversConfig,
+    spec: &PretrainSpec,
+    runs: &[Variant],
+    split: &Split,
+    resume: bool,
+) -> Result<PretrainResults> {
+    let fit = config.pretrain_fit(spec, data, images);
+    if resume && !fit.finished() {
+        if let Some(p) = pretraining(&format!("pretrain-{}", spec.name), &fit)? {
+            let from = history_digest(&p);
+            let mut pending = false;
+            for v in runs
+                .iter()
+                .filter(|v| v.pretrained.as_deref() == Some(spec.name.as_str()))
+            {
+                let vf = config.variant_fit(v, data)?;
+                if !vf.finished() && variant(&v.name, &vf, Some(&from))?.is_none() {
+                    pending = true;
+                    break;
+                }
+            }
+            if !pending {
+                return Ok(p);
+            }
+        }
+    }
+    pretrain_recorded(data, images, config, spec, split, resume)
+}
+
+/// [`history_digest`] of the pretraining run `v` starts from (`None`: from scratch,
+/// or a pretraining run not among `pretraining`).
+pub(crate) fn from_of(pretraining: &[PretrainResults], v: &Variant) -> Option<String> {
+    let name = v.pretrained.as_ref()?;
+    pretraining
+        .iter()
+        .find(|p| &p.name == name)
+        .map(history_digest)
 }

@@ -3,9 +3,10 @@
 
 use tch::Device;
 
+use super::records::{self, pretrain_or_record, pretrain_recorded};
 use super::{
-    init_of, pretrain_fit, pretrain_or_record, pretrain_recorded, records, run, run_root,
-    train_variant, variant_fit, LeversConfig, LeversResults, PretrainImages, Variant,
+    init_of, pretrain_fit, run, run_root, train_variant, variant_fit, LeversConfig, LeversResults,
+    PretrainImages, Variant,
 };
 use crate::data::{Dataset, LOOK_ALIKE_PAIRS};
 use crate::inference::Eval;
