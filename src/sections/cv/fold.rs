@@ -87,9 +87,9 @@ pub(crate) fn indices_digest(idx: &[usize]) -> String {
 }
 
 /// The record in `dir` if it was computed for `key`.
-pub(crate) fn cached(dir: &Path, key: &str) -> Option<FoldRecord> {
-    let rec: FoldRecord = paths::read_json(&dir.join("fold.json")).ok()?;
-    (rec.key == key).then_some(rec)
+pub(crate) fn cached(dir: &Path, key: &str) -> Result<Option<FoldRecord>> {
+    let rec: Option<FoldRecord> = super::records::read(&dir.join("fold.json"))?;
+    Ok(rec.filter(|r| r.key == key))
 }
 
 fn truths(data: &Dataset, idx: &[usize]) -> Vec<usize> {
@@ -163,7 +163,7 @@ pub(crate) fn run_fold(
     let dir = fold_dir(&model.name, f);
     let k = fold_key(data, model, config, fold, test)?;
     if pass.resume() {
-        if let Some(rec) = cached(&dir, &k) {
+        if let Some(rec) = cached(&dir, &k)? {
             return Ok(Some(rec.score));
         }
     }
@@ -274,7 +274,7 @@ pub(crate) fn run_fold(
             (score, preds)
         }
     };
-    paths::write_json(
+    super::records::write(
         &dir.join("fold.json"),
         &FoldRecord {
             key: k,

@@ -20,7 +20,7 @@ use crate::split::PoolFolds;
 use crate::split::{self, Split};
 use crate::training::TrainParams;
 use crate::tuning::{CnnPoint, GridPoint, GridResults};
-use crate::{paths, Error, Result};
+use crate::{Error, Result};
 
 /// scikit-learn's `gamma = "scale"` on the pool: `1 / (pixels * variance of all pixels)`.
 pub(crate) fn scale_gamma(data: &Dataset, pool: &[usize]) -> f64 {
@@ -86,9 +86,8 @@ impl PixelGrids<'_> {
         for (f, (fold, k)) in folds.folds.iter().zip(keys).enumerate() {
             let dir = run_root().join(&id).join(format!("fold-{}", f + 1));
             let file = dir.join("fold.json");
-            let saved = paths::read_json::<GridFold>(&file)
-                .ok()
-                .filter(|g| pass.resume() && g.key == k);
+            let saved =
+                super::records::read::<GridFold>(&file)?.filter(|g| pass.resume() && g.key == k);
             let score = match saved {
                 Some(g) => g,
                 None if !pass.computes(&id) => {
@@ -109,7 +108,7 @@ impl PixelGrids<'_> {
                         seconds: r.fit_seconds,
                     };
                     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-                    paths::write_json(&file, &g)?;
+                    super::records::write(&file, &g)?;
                     g
                 }
             };
@@ -368,7 +367,7 @@ pub(crate) fn cnn(
         let k = cnn_key(&variant, data, &split, &dir)?;
         let file = dir.join("point.json");
         if pass.resume() {
-            if let Ok((saved, p)) = paths::read_json::<(String, CnnPoint)>(&file) {
+            if let Some((saved, p)) = super::records::read::<(String, CnnPoint)>(&file)? {
                 if saved == k {
                     out.push(p);
                     continue;
@@ -396,7 +395,7 @@ pub(crate) fn cnn(
             val_macro_f1: vr.scored.validation.macro_f1,
             seconds: vr.train_seconds,
         };
-        paths::write_json(&file, &(k, p.clone()))?;
+        super::records::write(&file, &(k, p.clone()))?;
         out.push(p);
     }
     Ok(out)

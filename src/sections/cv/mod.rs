@@ -25,6 +25,7 @@ mod config;
 mod figures;
 mod fold;
 mod grid;
+mod records;
 mod table;
 mod vote;
 
@@ -286,7 +287,7 @@ pub(crate) fn run_unit(
         return Err(Error::param("unit", format!("{id} did not finish")));
     }
     let fold_file = run_root().join(id).join("fold.json");
-    if tuned && !fold_file.exists() {
+    if tuned && !records::exists(&fold_file) {
         crate::progress::line(format_args!(
             "[6.2] {id}: the grid chose a configured model's setting, so there is nothing to fit"
         ));

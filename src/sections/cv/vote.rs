@@ -11,12 +11,13 @@ use tch::Tensor;
 
 use super::config::CvKind;
 use super::fold::{fold_dir, read_test_logits, FoldRecord};
+use super::records;
 use super::ModelCv;
 use crate::data::Dataset;
 use crate::inference::{majority_of_labels, soft_vote, EnsembleSpec};
 use crate::metrics::ConfusionMatrix;
 use crate::split::PoolFolds;
-use crate::{paths, Result};
+use crate::{paths, Error, Result};
 
 /// One ensemble on the test part, beside its best member.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -113,6 +114,33 @@ fn write_fold_vote(model: &str, order: &[usize]) -> Result<String> {
     Ok(paths::relative(&dir))
 }
 
+/// The soft vote `name`'s test predictions over fold models with these keys and test logits:
+/// computed and recorded ([`records`]) when every member's logits are here, else the recorded
+/// ones over the same members; an error naming the record when neither.
+fn soft_or_recorded(name: &str, keys: &[String], logits: &[Option<Tensor>]) -> Result<Vec<usize>> {
+    let members = paths::sha256_bytes(keys.join(" ").as_bytes());
+    let all: Option<Vec<&Tensor>> = logits.iter().map(Option::as_ref).collect();
+    match all {
+        Some(refs) => {
+            let pred = argmax(&soft_vote(&refs)?)?;
+            records::write_soft_vote(name, &members, &pred)?;
+            Ok(pred)
+        }
+        None => records::soft_vote(name, &members)?.ok_or_else(|| {
+            Error::bad_data(
+                records::dir().join(name).join("soft-vote.json"),
+                format!(
+                    "the soft vote {name} needs its fold models' test logits \
+                     (test-logits.safetensors), which are not all here, and is not recorded \
+                     for these folds: fit them again on one machine (remove their records \
+                     under {} and run `charlab cv --resume`)",
+                    paths::relative(&records::dir())
+                ),
+            )
+        }),
+    }
+}
+
 /// Fold order of `m`, best held-out macro F1 first.
 fn ranked_folds(m: &ModelCv) -> Vec<usize> {
     let mut order: Vec<usize> = (0..m.folds.len()).collect();
@@ -136,7 +164,8 @@ pub(crate) fn ensembles(
     let mut out = Vec::new();
     // (model, its fold-majority prediction, mean held-out macro F1)
     let mut per_model: Vec<(String, Vec<usize>, f64)> = Vec::new();
-    let mut net_logits: Vec<(f64, Tensor)> = Vec::new();
+    // (held-out macro F1, key, test logits when this machine has them) of each network fold
+    let mut net_logits: Vec<(f64, String, Option<Tensor>)> = Vec::new();
     for m in models.iter().filter(|m| m.complete(n_folds)) {
         let name = &m.model.name;
         let order = ranked_folds(m);
@@ -144,10 +173,14 @@ pub(crate) fn ensembles(
             names: Vec::new(),
             preds: Vec::new(),
         };
+        let mut keys = Vec::new();
         for &f in &order {
-            let rec: FoldRecord = paths::read_json(&fold_dir(name, f).join("fold.json"))?;
+            let file = fold_dir(name, f).join("fold.json");
+            let rec: FoldRecord = records::read(&file)?
+                .ok_or_else(|| Error::bad_data(&file, "missing: fit this fold again"))?;
             members.names.push(format!("{name}/fold-{}", f + 1));
             members.preds.push(rec.test_predictions);
+            keys.push(rec.key);
         }
         let refs: Vec<&[usize]> = members.preds.iter().map(Vec::as_slice).collect();
         let maj = majority_of_labels(&refs, k);
@@ -160,12 +193,11 @@ pub(crate) fn ensembles(
             &maj,
         )?);
         if matches!(m.model.kind, CvKind::Net { .. }) {
-            let logits: Vec<Tensor> = order
+            let logits: Vec<Option<Tensor>> = order
                 .iter()
-                .map(|&f| read_test_logits(name, f))
-                .collect::<Result<_>>()?;
-            let refs: Vec<&Tensor> = logits.iter().collect();
-            let soft = argmax(&soft_vote(&refs)?)?;
+                .map(|&f| read_test_logits(name, f).ok())
+                .collect();
+            let soft = soft_or_recorded(name, &keys, &logits)?;
             let mut r = result(
                 data,
                 test,
@@ -176,8 +208,8 @@ pub(crate) fn ensembles(
             )?;
             r.run_dir = Some(write_fold_vote(name, &order)?);
             out.push(r);
-            for (&f, l) in order.iter().zip(logits) {
-                net_logits.push((m.folds[f].heldout_macro_f1, l));
+            for ((&f, l), key) in order.iter().zip(logits).zip(keys) {
+                net_logits.push((m.folds[f].heldout_macro_f1, key, l));
             }
         }
         per_model.push((name.clone(), maj, m.heldout_macro_f1.mean));
@@ -209,8 +241,9 @@ pub(crate) fn ensembles(
         .collect();
     if ranked_nets.len() >= 2 {
         net_logits.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let refs: Vec<&Tensor> = net_logits.iter().map(|(_, t)| t).collect();
-        let soft = argmax(&soft_vote(&refs)?)?;
+        let (keys, logits): (Vec<String>, Vec<Option<Tensor>>) =
+            net_logits.into_iter().map(|(_, k, l)| (k, l)).unzip();
+        let soft = soft_or_recorded("all-networks", &keys, &logits)?;
         let members = Members {
             names: ranked_nets.iter().map(|p| p.0.clone()).collect(),
             preds: vec![ranked_nets[0].1.clone()],
