@@ -170,7 +170,7 @@ fn variant_fit(
 
 /// Pretrains `spec.net` on `images` (minus those identical to a validation or test image of
 /// `data`) with [`LeversConfig::pretrain_fit`], validated on `data`'s validation part and
-/// normalised as `data`'s training part.
+/// normalised as `data`'s training part; records its results ([`records`]).
 pub(crate) fn pretrain(
     data: &Dataset,
     images: &Dataset,
@@ -191,14 +191,16 @@ pub(crate) fn pretrain(
     let mut fit = config.pretrain_fit(spec, data, images);
     fit.resume = resume;
     let outcome = fit.run(&td)?;
-    Ok(PretrainResults {
+    let p = PretrainResults {
         name: spec.name.clone(),
         corpus_images: kept.len(),
         dropped_duplicates: dropped,
         seconds: outcome.history.iter().map(|r| r.seconds).sum(),
         best_epoch: outcome.best_epoch,
         history: outcome.history,
-    })
+    };
+    records::write_pretraining(&format!("pretrain-{}", spec.name), &fit, &p)?;
+    Ok(p)
 }
 
 impl LeversConfig {

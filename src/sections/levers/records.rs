@@ -178,24 +178,9 @@ pub(crate) fn write_votes(candidates: &str, ensembles: &[EnsembleResults]) -> Re
     paths::write_json(&p, &rec)
 }
 
-/// [`super::pretrain`], recording its results (here).
-pub(crate) fn pretrain_recorded(
-    data: &Dataset,
-    images: &Dataset,
-    config: &LeversConfig,
-    spec: &PretrainSpec,
-    split: &Split,
-    resume: bool,
-) -> Result<PretrainResults> {
-    let p = super::pretrain(data, images, config, spec, split, resume)?;
-    let fit = config.pretrain_fit(spec, data, images);
-    write_pretraining(&format!("pretrain-{}", spec.name), &fit, &p)?;
-    Ok(p)
-}
-
 /// Pretraining run `spec`'s results: from its record when (resuming) its run folder does not
 /// hold it finished and every variant of `runs` fine-tuned from it is finished or recorded as
-/// fine-tuned from this very run; else [`pretrain_recorded`] (trained, resumed or loaded).
+/// fine-tuned from this very run; else [`super::pretrain`] (trained, resumed or loaded).
 pub(crate) fn pretrain_or_record(
     data: &Dataset,
     images: &Dataset,
@@ -225,7 +210,7 @@ pub(crate) fn pretrain_or_record(
             }
         }
     }
-    pretrain_recorded(data, images, config, spec, split, resume)
+    super::pretrain(data, images, config, spec, split, resume)
 }
 
 /// [`history_digest`] of the pretraining run `v` starts from (`None`: from scratch,

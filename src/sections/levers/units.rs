@@ -3,10 +3,10 @@
 
 use tch::Device;
 
-use super::records::{self, pretrain_or_record, pretrain_recorded};
+use super::records::{self, pretrain_or_record};
 use super::{
-    init_of, pretrain_fit, run, run_root, train_variant, variant_fit, LeversConfig, LeversResults,
-    PretrainImages, Variant,
+    init_of, pretrain, pretrain_fit, run, run_root, train_variant, variant_fit, LeversConfig,
+    LeversResults, PretrainImages, Variant,
 };
 use crate::data::{Dataset, LOOK_ALIKE_PAIRS};
 use crate::inference::Eval;
@@ -158,7 +158,7 @@ fn pretraining_digest(
 ) -> Result<Option<String>> {
     let fit = config.pretrain_fit(spec, data, images);
     let results = match fit.finished() {
-        true => Some(pretrain_recorded(data, images, config, spec, split, true)?),
+        true => Some(pretrain(data, images, config, spec, split, true)?),
         false => records::pretraining(&format!("pretrain-{}", spec.name), &fit)?,
     };
     Ok(results.as_ref().map(records::history_digest))
@@ -240,7 +240,7 @@ pub(crate) fn collect(
         let recorded = records::pretraining(&id, &fit)?;
         match (fit.finished(), recorded) {
             (true, _) => {
-                let p = pretrain_recorded(data, source, config, &spec, &split, true)?;
+                let p = pretrain(data, source, config, &spec, &split, true)?;
                 digests.insert(spec.name.clone(), records::history_digest(&p));
             }
             (false, Some(p)) => {
