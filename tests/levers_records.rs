@@ -1,7 +1,8 @@
 //! Section 6.1's run records (`report/results/06.1-levers/`): with the run folders gone (a
 //! new machine), a resumed run trains nothing and gives the same results; with one fine-tuned
 //! variant's record gone too, it trains exactly that variant and the pretraining run it starts
-//! from, and still gives the same results. On a quick run of the section.
+//! from (only the variant when that run's weights are committed), and still gives the same
+//! results. On a quick run of the section.
 //!
 //! One test in its own binary: it installs its temporary root, which no other test in this
 //! process may see.
@@ -88,6 +89,23 @@ fn a_resumed_run_without_run_folders_trains_only_what_is_not_recorded() {
     let third = levers::run(&data, &corpus, &config, true, |_| {}).unwrap();
     assert_eq!(untimed(&third), untimed(&first));
     assert_eq!(trained(&runs), ["pretrain-small", variant]);
+
+    // With the pretraining run's weights committed (`weights/06.1-levers/pretrain-small/`),
+    // the same loss retrains the variant alone: it starts from the committed weights.
+    let entry = charlab::weights::export_model(
+        levers::SECTION,
+        &runs.join("pretrain-small"),
+        "pretrain-small",
+        "charlab levers --quick",
+        charlab::channels_last(),
+    )
+    .unwrap();
+    assert!(entry.folder().join("best.safetensors").is_file());
+    std::fs::remove_dir_all(&runs).unwrap();
+    std::fs::remove_file(records.join(format!("{variant}.json"))).unwrap();
+    let fourth = levers::run(&data, &corpus, &config, true, |_| {}).unwrap();
+    assert_eq!(untimed(&fourth), untimed(&first));
+    assert_eq!(trained(&runs), [variant]);
 
     // A damaged record is a clear error naming it, not a retraining.
     std::fs::remove_dir_all(&runs).unwrap();

@@ -494,13 +494,66 @@ fn export_weights() -> Result<()> {
             Err(e) => eprintln!("skipped {}: {e}", levers::SECTION),
         }
     }
+    // The pretraining runs section 6.2's models start from (finished here): without them a
+    // new machine would have to pretrain again before cross-validating.
+    let pretrained = cv::CvConfig::for_profile(Profile::Full)
+        .models
+        .into_iter()
+        .filter_map(|m| match m.kind {
+            cv::CvKind::Net { pretrained, .. } => pretrained,
+            _ => None,
+        });
+    for name in pretrained {
+        let id = format!("pretrain-{name}");
+        let dir = levers::run_root().join(&id);
+        if entries.iter().any(|e| e.model == id) {
+            continue;
+        }
+        if !dir.join(paths::run_files::BEST_WEIGHTS).exists() {
+            eprintln!(
+                "skipped {id}: {} holds no finished run",
+                paths::relative(&dir)
+            );
+            continue;
+        }
+        let command =
+            format!("charlab levers {data} --corpus ../shared/data/emnist-byclass-rest --resume");
+        match crate::weights::export_model(
+            levers::SECTION,
+            &dir,
+            &id,
+            &command,
+            crate::channels_last(),
+        ) {
+            Ok(mut e) => {
+                // What it reproduces is its run record, until section 6.1 is collected.
+                e.results = paths::relative(&levers::record_path(&id));
+                entries.push(e);
+            }
+            Err(e) => eprintln!("skipped {id}: {e}"),
+        }
+    }
     if entries.is_empty() {
         return Err(crate::Error::param(
             "runs",
             "no finished run matches its results file; nothing to export",
         ));
     }
-    let manifest = crate::weights::Manifest { models: entries };
+    // Entries exported before and not again (their runs are not on this machine) stay.
+    let old: crate::weights::Manifest =
+        paths::read_json(&crate::weights::manifest_path()).unwrap_or_default();
+    let kept: Vec<_> = old
+        .models
+        .into_iter()
+        .filter(|o| !entries.iter().any(|e| e.name() == o.name()))
+        .filter(|o| o.folder().is_dir())
+        .collect();
+    for k in &kept {
+        println!("kept weights/{}/ (its run is not here)", k.name());
+    }
+    let mut models = kept;
+    models.extend(entries);
+    let manifest = crate::weights::Manifest { models };
     paths::write_json(&crate::weights::manifest_path(), &manifest)?;
     let cards = crate::weights::dir().join("README.md");
     paths::write_atomic(&cards, crate::weights::model_cards(&manifest)?.as_bytes())?;

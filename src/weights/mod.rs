@@ -165,6 +165,39 @@ fn adjusted(scored: &serde_json::Value) -> (f64, f64, Vec<usize>) {
     )
 }
 
+/// The epochs and losses of a history (JSON records), which identify a run (its timings do
+/// not).
+fn losses(history: &serde_json::Value) -> Vec<(u64, String, String)> {
+    let f = |r: &serde_json::Value, k: &str| r.get(k).map(|v| v.to_string()).unwrap_or_default();
+    history
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| {
+                    let epoch = r.get("epoch").and_then(|e| e.as_u64()).unwrap_or(0);
+                    (epoch, f(r, "train_loss"), f(r, "val_loss"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// [`losses`] of the run folder `dir`'s `history.jsonl`.
+fn run_losses(dir: &Path) -> Result<Vec<(u64, String, String)>> {
+    let path = dir.join(paths::run_files::HISTORY);
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|source| Error::Json {
+            path: path.clone(),
+            source,
+        })?;
+    Ok(losses(&serde_json::Value::Array(records)))
+}
+
 /// Copies the run folder `run_dir` of `model` (a variant, a vote or a pretraining run named
 /// in `report/results/<section>.json`, section 6.1's layout) into
 /// `weights/<section>/<model>/` and returns its manifest entry: a network's files with its
@@ -206,6 +239,18 @@ pub fn export_model(
                     paths::relative(&results_path)
                 ),
             ));
+        }
+        if let Some(h) = scored.and_then(|v| v.get("history")) {
+            if losses(h) != run_losses(run_dir)? {
+                return Err(Error::bad_data(
+                    run_dir.join(paths::run_files::HISTORY),
+                    format!(
+                        "is not the run {} reports (trained again since?): collect the \
+                         section's results from this run first",
+                        paths::relative(&results_path)
+                    ),
+                ));
+            }
         }
         FILES
             .iter()

@@ -212,7 +212,7 @@ pub(crate) fn run_fold(
                     let path = levers::run_root()
                         .join(format!("pretrain-{name}"))
                         .join("best.safetensors");
-                    if !path.exists() {
+                    if !levers::checkpoint(&path, data).is_file() {
                         return Err(Error::bad_data(
                             &path,
                             format!(

@@ -145,6 +145,34 @@ fn pretrain_fit(
     }
 }
 
+/// The record of run `id` ([`records`]): `report/results/06.1-levers/<id>.json`.
+pub(crate) fn record_path(id: &str) -> PathBuf {
+    records::dir().join(format!("{id}.json"))
+}
+
+/// Where the weights at `path` (a pretraining run's `best.safetensors` under the section's
+/// run folder, as the runs' identities name it) are: there when that run folder has them,
+/// else in the committed `weights/06.1-levers/pretrain-<name>/` when those were trained on
+/// `data`; `path` itself when neither (loading it then fails, naming it).
+pub(crate) fn checkpoint(path: &Path, data: &Dataset) -> PathBuf {
+    if path.is_file() {
+        return path.to_path_buf();
+    }
+    let committed = path
+        .parent()
+        .and_then(Path::file_name)
+        .map(|id| paths::weights_dir().join(SECTION).join(id));
+    let trained_on_data = |dir: &Path| {
+        paths::read_json::<serde_json::Value>(&dir.join(crate::paths::run_files::CONFIG)).is_ok_and(
+            |c| c.get("data_hash").and_then(|h| h.as_str()) == Some(&data.content_hash()),
+        )
+    };
+    match committed {
+        Some(dir) if trained_on_data(&dir) => dir.join(crate::paths::run_files::BEST_WEIGHTS),
+        _ => path.to_path_buf(),
+    }
+}
+
 /// The training of `variant` into `run_dir`, from `init`'s weights when given.
 fn variant_fit(
     data: &Dataset,
@@ -155,7 +183,7 @@ fn variant_fit(
 ) -> Fit {
     let (init, init_note) = match init {
         Some(path) => (
-            Init::Checkpoint(path.to_path_buf()),
+            Init::Checkpoint(checkpoint(path, data)),
             format!("pretrained: {}", paths::relative(path)),
         ),
         None => (Init::Scratch, "scratch".into()),
@@ -190,6 +218,9 @@ pub(crate) fn pretrain(
         TrainData::with_training_images(data, split, images, &kept, Device::cuda_if_available())?;
     let mut fit = config.pretrain_fit(spec, data, images);
     fit.resume = resume;
+    // The committed weights of this very run, when its folder holds none ([`Fit::reuse`]).
+    let id = format!("pretrain-{}", spec.name);
+    fit.reuse = Some(paths::weights_dir().join(SECTION).join(&id));
     let outcome = fit.run(&td)?;
     let p = PretrainResults {
         name: spec.name.clone(),
@@ -199,7 +230,7 @@ pub(crate) fn pretrain(
         best_epoch: outcome.best_epoch,
         history: outcome.history,
     };
-    records::write_pretraining(&format!("pretrain-{}", spec.name), &fit, &p)?;
+    records::write_pretraining(&id, &fit, &p)?;
     Ok(p)
 }
 

@@ -123,7 +123,8 @@ pub(crate) fn run_unit(
             );
             return Ok(());
         }
-        if !pfit.finished() {
+        let best = pfit.run_dir.join(crate::paths::run_files::BEST_WEIGHTS);
+        if !pfit.finished() && !super::checkpoint(&best, data).is_file() {
             return Err(Error::bad_data(
                 pfit.run_dir.join(crate::paths::run_files::BEST_WEIGHTS),
                 format!(
