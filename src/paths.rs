@@ -197,6 +197,18 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> crate::Result<
     write_atomic(path, text.as_bytes())
 }
 
+/// [`write_json`], unless `path` already holds `value` (then it is left as it is, its
+/// modification time included).
+pub fn write_json_if_changed<T>(path: &Path, value: &T) -> crate::Result<()>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq,
+{
+    if read_json::<T>(path).is_ok_and(|old| &old == value) {
+        return Ok(());
+    }
+    write_json(path, value)
+}
+
 /// SHA-256 of a file's bytes, as lowercase hex (an error names the file).
 pub fn sha256_file(path: &Path) -> crate::Result<String> {
     let bytes = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;

@@ -84,9 +84,5 @@ pub(crate) fn write_soft_vote(name: &str, members: &str, pred: &[usize]) -> Resu
         members: members.to_string(),
         test_predictions: pred.to_vec(),
     };
-    let p = soft_vote_path(name);
-    if paths::read_json::<SoftVote>(&p).is_ok_and(|old| old == v) {
-        return Ok(());
-    }
-    paths::write_json(&p, &v)
+    paths::write_json_if_changed(&soft_vote_path(name), &v)
 }

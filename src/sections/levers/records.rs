@@ -35,12 +35,19 @@ pub(crate) struct RunRecord {
     /// A fine-tuned variant's: [`history_digest`] of the pretraining run it started from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// Its results (`"pretraining": ...` or `"variant": ...` in the file).
+    #[serde(flatten)]
+    pub results: Recorded,
+}
+
+/// What a run's record holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Recorded {
     /// A pretraining run's results.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pretraining: Option<PretrainResults>,
+    Pretraining(PretrainResults),
     /// A variant's (or repeat's) results.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variant: Option<VariantResults>,
+    Variant(Box<VariantResults>),
 }
 
 /// The votes' record: the soft and majority votes, and a digest of the candidates they were
@@ -110,7 +117,10 @@ fn read(id: &str, fit: &Fit) -> Result<Option<RunRecord>> {
 
 /// The recorded results of pretraining run `id` trained as `fit`.
 pub(crate) fn pretraining(id: &str, fit: &Fit) -> Result<Option<PretrainResults>> {
-    Ok(read(id, fit)?.and_then(|r| r.pretraining))
+    Ok(match read(id, fit)?.map(|r| r.results) {
+        Some(Recorded::Pretraining(p)) => Some(p),
+        _ => None,
+    })
 }
 
 /// The recorded results of variant `id` trained as `fit`, fine-tuned from the pretraining run
@@ -118,7 +128,10 @@ pub(crate) fn pretraining(id: &str, fit: &Fit) -> Result<Option<PretrainResults>
 pub(crate) fn variant(id: &str, fit: &Fit, from: Option<&str>) -> Result<Option<VariantResults>> {
     Ok(read(id, fit)?
         .filter(|r| r.from.as_deref() == from)
-        .and_then(|r| r.variant))
+        .and_then(|r| match r.results {
+            Recorded::Variant(v) => Some(*v),
+            Recorded::Pretraining(_) => None,
+        }))
 }
 
 /// Records pretraining run `id`.
@@ -128,8 +141,7 @@ pub(crate) fn write_pretraining(id: &str, fit: &Fit, p: &PretrainResults) -> Res
         &RunRecord {
             key: key(fit),
             from: None,
-            pretraining: Some(p.clone()),
-            variant: None,
+            results: Recorded::Pretraining(p.clone()),
         },
     )
 }
@@ -141,18 +153,13 @@ pub(crate) fn write_variant(fit: &Fit, from: Option<&str>, v: &VariantResults) -
         &RunRecord {
             key: key(fit),
             from: from.map(str::to_string),
-            pretraining: None,
-            variant: Some(v.clone()),
+            results: Recorded::Variant(Box::new(v.clone())),
         },
     )
 }
 
 fn write(id: &str, rec: &RunRecord) -> Result<()> {
-    let p = path(id);
-    if paths::read_json::<RunRecord>(&p).is_ok_and(|old| &old == rec) {
-        return Ok(());
-    }
-    paths::write_json(&p, rec)
+    paths::write_json_if_changed(&path(id), rec)
 }
 
 /// The recorded votes over candidates whose [`candidates_digest`] is `candidates`.
@@ -171,11 +178,7 @@ pub(crate) fn write_votes(candidates: &str, ensembles: &[EnsembleResults]) -> Re
         candidates: candidates.to_string(),
         ensembles: ensembles.to_vec(),
     };
-    let p = path(VOTES);
-    if paths::read_json::<VotesRecord>(&p).is_ok_and(|old| old == rec) {
-        return Ok(());
-    }
-    paths::write_json(&p, &rec)
+    paths::write_json_if_changed(&path(VOTES), &rec)
 }
 
 /// Pretraining run `spec`'s results: from its record when (resuming) its run folder does not
