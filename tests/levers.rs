@@ -280,56 +280,67 @@ fn quick_section_runs_end_to_end_and_predict_loads_the_best_run() {
     assert_eq!(again.variants[0].history, res.variants[0].history);
     assert_eq!(again.best, res.best);
     // Notebook 06.1's steps, one library call at a time, give the section's results exactly.
-    assert_eq!(notebook_steps(&data, &corpus, &config), res);
+    assert_eq!(notebook_steps(&data, &corpus, &config, &res), res);
 }
 
-/// Section 6.1 as notebook 06.1 runs it: each pretraining run (the de-duplicated images,
-/// `pretrain_fit`), each variant and repeat (`variant_fit`, `score`, `VariantResults::record`),
-/// then `levers::record`.
+/// Section 6.1 as notebook 06.1 runs it: the second variant by hand (the de-duplicated images
+/// of the pretraining run it starts from, `pretrain_fit`, `variant_fit`, `score`), which must
+/// score as the section does, then every run through `Steps` and `levers::record`.
 fn notebook_steps(
     data: &charlab::data::Dataset,
     corpus: &charlab::data::Dataset,
     config: &LeversConfig,
+    res: &LeversResults,
 ) -> LeversResults {
     use charlab::inference::{score, Eval};
-    use charlab::sections::levers::{PretrainImages, PretrainResults, VariantResults};
+    use charlab::sections::levers::{PretrainImages, Steps};
     use charlab::training::TrainData;
     let split = split::random_split(data.len(), config.split_seed).unwrap();
+    let (specs, runs) = config.runs();
+    let v = &config.variants[1];
+    let spec = specs
+        .iter()
+        .find(|p| v.pretrained.as_ref() == Some(&p.name))
+        .unwrap();
+    let source = PretrainImages::default().of(spec, corpus).unwrap().clone();
     let held_out: Vec<usize> = split
         .validation
         .iter()
         .chain(&split.test)
         .copied()
         .collect();
-    let (pretraining_runs, variant_runs) = config.runs();
-    let mut images = PretrainImages::default();
-    let mut pretraining = Vec::new();
-    for spec in &pretraining_runs {
-        let source = images.of(spec, corpus).unwrap();
-        let (kept, dropped) = dedupe(source, data, &held_out);
-        let td = TrainData::with_training_images(data, &split, source, &kept, Device::Cpu).unwrap();
-        let t = config.pretrain_fit(spec, data, source).run(&td).unwrap();
-        pretraining.push(PretrainResults {
-            name: spec.name.clone(),
-            corpus_images: kept.len(),
-            dropped_duplicates: dropped,
-            seconds: t.history.iter().map(|r| r.seconds).sum(),
-            best_epoch: t.best_epoch,
-            history: t.history.clone(),
-        });
-    }
-    let e = Eval::new(data, &split, &charlab::data::LOOK_ALIKE_PAIRS);
+    let (kept, _) = dedupe(&source, data, &held_out);
+    let td = TrainData::with_training_images(data, &split, &source, &kept, Device::Cpu).unwrap();
+    let pretrained = config.pretrain_fit(spec, data, &source).run(&td).unwrap();
+    let recorded = res
+        .pretraining
+        .iter()
+        .find(|p| p.name == spec.name)
+        .unwrap();
+    assert_eq!(pretrained.history, recorded.history);
     let td = TrainData::new(data, &split, Device::Cpu).unwrap();
+    let t = config.variant_fit(v, data).unwrap().run(&td).unwrap();
+    let e = Eval::new(data, &split, &charlab::data::LOOK_ALIKE_PAIRS);
+    let val = t.logits(data, &split.validation).unwrap();
+    let test = t.logits(data, &split.test).unwrap();
+    let scored = score(&e, &val, &test, &config.tau_grid).unwrap();
+    assert_eq!(scored, res.variants[1].scored, "{} by hand", v.name);
+
+    let steps = Steps::new(data, config, true).unwrap();
+    let mut images = PretrainImages::default();
+    let pretraining: Vec<_> = specs
+        .iter()
+        .map(|spec| {
+            let source = images.of(spec, corpus).unwrap();
+            steps.pretraining(spec, source).unwrap()
+        })
+        .collect();
     let (mut variants, mut logits, mut repeats) = (Vec::new(), Vec::new(), Vec::new());
-    for v in &variant_runs {
-        let t = config.variant_fit(v, data).unwrap().run(&td).unwrap();
-        let val = t.logits(data, &split.validation).unwrap();
-        let test = t.logits(data, &split.test).unwrap();
-        let scored = score(&e, &val, &test, &config.tau_grid).unwrap();
-        let r = VariantResults::record(v, &t, split.train.len(), scored, &e.prior).unwrap();
-        if config.variants.iter().any(|c| c.name == v.name) {
+    for (i, v) in runs.iter().enumerate() {
+        let (r, l) = steps.variant(v, &pretraining).unwrap();
+        if i < config.variants.len() {
             variants.push(r);
-            logits.push(Some((val, test)));
+            logits.push(l);
         } else {
             repeats.push(r);
         }

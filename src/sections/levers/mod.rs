@@ -14,13 +14,14 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use tch::{Device, Tensor};
+use tch::Tensor;
 
 mod config;
 mod effects;
 pub mod figures;
 mod records;
 mod results;
+mod steps;
 mod table;
 mod units;
 mod votes;
@@ -28,8 +29,10 @@ mod votes;
 use crate::models::Net;
 pub use config::{LeverPair, LeversConfig, PretrainSource, PretrainSpec, Repeats, Variant};
 pub use effects::{Effect, Spread};
-use records::{from_of, pretrain_or_record};
 pub use results::{Best, EnsembleResults, LeversResults, PretrainResults, VariantResults};
+use steps::train_variant;
+pub use steps::Steps;
+pub(crate) use steps::{pretrain, run_variant};
 pub(crate) use table::future_work;
 pub use table::variants_table;
 pub(crate) use table::FUTURE_WORK;
@@ -38,9 +41,9 @@ pub(crate) use units::{collect, plan, run_unit};
 use votes::{best_of, votes};
 
 use crate::data::{Dataset, LOOK_ALIKE_PAIRS};
-use crate::inference::{score, Adjustment, EnsembleSpec, Eval, Scored};
-use crate::split::{self, Split};
-use crate::training::{Fit, Init, TrainData, Trained};
+use crate::inference::{Adjustment, EnsembleSpec, Eval, Scored};
+use crate::split;
+use crate::training::{Fit, Init, Trained};
 use crate::{paths, Error, Result};
 
 /// Name of this section in file names.
@@ -141,8 +144,16 @@ fn pretrain_fit(
     Fit {
         config: Some(run_config(spec, &spec.net, data, &corpus.content_hash())),
         resume,
+        reuse: Some(committed(run_dir)),
         ..Fit::new(spec.net.clone(), spec.train.clone(), run_dir)
     }
+}
+
+/// The committed weights of the run in `run_dir` (`weights/06.1-levers/<its name>/`), which
+/// [`Fit::reuse`] loads when that folder holds no run and they are of this very run.
+fn committed(run_dir: &Path) -> PathBuf {
+    let name = run_dir.file_name().unwrap_or_default();
+    paths::weights_dir().join(SECTION).join(name)
 }
 
 /// The record of run `id` ([`records`]): `report/results/06.1-levers/<id>.json`.
@@ -192,46 +203,9 @@ fn variant_fit(
         config: Some(run_config(variant, &variant.net, data, &init_note)),
         init,
         resume,
+        reuse: Some(committed(run_dir)),
         ..Fit::new(variant.net.clone(), variant.train.clone(), run_dir)
     }
-}
-
-/// Pretrains `spec.net` on `images` (minus those identical to a validation or test image of
-/// `data`) with [`LeversConfig::pretrain_fit`], validated on `data`'s validation part and
-/// normalised as `data`'s training part; records its results ([`records`]).
-pub(crate) fn pretrain(
-    data: &Dataset,
-    images: &Dataset,
-    config: &LeversConfig,
-    spec: &PretrainSpec,
-    split: &Split,
-    resume: bool,
-) -> Result<PretrainResults> {
-    let held_out: Vec<usize> = split
-        .validation
-        .iter()
-        .chain(&split.test)
-        .copied()
-        .collect();
-    let (kept, dropped) = crate::data::dedupe(images, data, &held_out);
-    let td =
-        TrainData::with_training_images(data, split, images, &kept, Device::cuda_if_available())?;
-    let mut fit = config.pretrain_fit(spec, data, images);
-    fit.resume = resume;
-    // The committed weights of this very run, when its folder holds none ([`Fit::reuse`]).
-    let id = format!("pretrain-{}", spec.name);
-    fit.reuse = Some(paths::weights_dir().join(SECTION).join(&id));
-    let outcome = fit.run(&td)?;
-    let p = PretrainResults {
-        name: spec.name.clone(),
-        corpus_images: kept.len(),
-        dropped_duplicates: dropped,
-        seconds: outcome.history.iter().map(|r| r.seconds).sum(),
-        best_epoch: outcome.best_epoch,
-        history: outcome.history,
-    };
-    records::write_pretraining(&id, &fit, &p)?;
-    Ok(p)
 }
 
 impl LeversConfig {
@@ -273,7 +247,7 @@ impl VariantResults {
     /// images and scored as `scored` ([`crate::inference::score`]); also writes the chosen logit
     /// adjustment (`tau` and the training part's log prior `prior`) as the run folder's
     /// `adjustment.json`, which `charlab predict --model` applies.
-    pub fn record(
+    pub(crate) fn record(
         variant: &Variant,
         trained: &Trained,
         train_images: usize,
@@ -300,59 +274,6 @@ impl VariantResults {
             scored,
         })
     }
-}
-
-/// Trains (or loads, or resumes) `v` on `td` (the training part of `split`, the section's
-/// split), picks `tau` on validation and scores the test part: [`LeversConfig::variant_fit`],
-/// [`crate::inference::score`], [`VariantResults::record`]. Also returns the validation and
-/// test logits.
-fn train_variant(
-    data: &Dataset,
-    config: &LeversConfig,
-    v: &Variant,
-    split: &Split,
-    td: &TrainData,
-    e: &Eval,
-    resume: bool,
-) -> Result<(VariantResults, Tensor, Tensor)> {
-    let mut fit = config.variant_fit(v, data)?;
-    fit.resume = resume;
-    fit_and_score(data, split, v, &fit, td, e, &config.tau_grid)
-}
-
-/// The steps of [`train_variant`] for a run outside the section's folders (section 6.2's
-/// folds and grid points): `variant` trained on `split`'s training part into `run_dir`, from
-/// `init`'s weights when given.
-pub(crate) fn run_variant(
-    data: &Dataset,
-    variant: &Variant,
-    split: &Split,
-    init: Option<&Path>,
-    tau_grid: &[f64],
-    run_dir: &Path,
-    resume: bool,
-) -> Result<(VariantResults, Tensor, Tensor)> {
-    let td = TrainData::new(data, split, Device::cuda_if_available())?;
-    let e = Eval::new(data, split, &LOOK_ALIKE_PAIRS);
-    let fit = variant_fit(data, variant, init, run_dir, resume);
-    fit_and_score(data, split, variant, &fit, &td, &e, tau_grid)
-}
-
-fn fit_and_score(
-    data: &Dataset,
-    split: &Split,
-    v: &Variant,
-    fit: &Fit,
-    td: &TrainData,
-    e: &Eval,
-    tau_grid: &[f64],
-) -> Result<(VariantResults, Tensor, Tensor)> {
-    let trained = fit.run(td)?;
-    let val = trained.logits(data, &split.validation)?;
-    let test = trained.logits(data, &split.test)?;
-    let scored = score(e, &val, &test, tau_grid)?;
-    let r = VariantResults::record(v, &trained, split.train.len(), scored, &e.prior)?;
-    Ok((r, val, test))
 }
 
 /// The best weights of the pretraining run `variant` starts from (`None`: from scratch).
@@ -459,7 +380,7 @@ pub fn record(
     Ok(res)
 }
 
-/// Runs the section with the same steps as notebook 06.1: each pretraining run, then each
+/// Runs the section with the same [`Steps`] as notebook 06.1: each pretraining run, then each
 /// variant, then each repeat ([`LeversConfig::runs`]; finished or started runs resumed when
 /// `resume`), [`record`]ing the results after each variant and repeat; `progress` is told what
 /// starts.
@@ -470,8 +391,7 @@ pub fn run(
     resume: bool,
     mut progress: impl FnMut(&str),
 ) -> Result<LeversResults> {
-    config.check()?;
-    let split = split::random_split(data.len(), config.split_seed)?;
+    let steps = Steps::new(data, config, resume)?;
     augmentation_figure(data, config)?;
     let (specs, runs) = config.runs();
     let mut images = PretrainImages::default();
@@ -479,12 +399,8 @@ pub fn run(
     for spec in &specs {
         let source = images.of(spec, corpus)?;
         progress(&format!("pretraining {} on {}", spec.name, source.source()));
-        pretraining.push(pretrain_or_record(
-            data, source, config, spec, &runs, &split, resume,
-        )?);
+        pretraining.push(steps.pretraining(spec, source)?);
     }
-    let e = Eval::new(data, &split, &LOOK_ALIKE_PAIRS);
-    let td = TrainData::new(data, &split, Device::cuda_if_available())?;
     let (mut variants, mut logits, mut repeats) = (Vec::new(), Vec::new(), Vec::new());
     let mut res = None;
     for (i, v) in runs.iter().enumerate() {
@@ -494,27 +410,14 @@ pub fn run(
         } else {
             format!("variant {}", v.name)
         });
-        let from = from_of(&pretraining, v);
-        let fit = config.variant_fit(v, data)?;
-        let recorded = match resume && !fit.finished() {
-            true => records::variant(&v.name, &fit, from.as_deref())?,
-            false => None,
-        };
-        let (r, l) = match recorded {
-            Some(r) => {
-                progress(&format!(
-                    "{}: its run folder is not here; its results from {}",
-                    v.name,
-                    paths::relative(&records::dir().join(format!("{}.json", v.name)))
-                ));
-                (r, None)
-            }
-            None => {
-                let (r, val, test) = train_variant(data, config, v, &split, &td, &e, resume)?;
-                records::write_variant(&fit, from.as_deref(), &r)?;
-                (r, Some((val, test)))
-            }
-        };
+        let (r, l) = steps.variant(v, &pretraining)?;
+        if l.is_none() {
+            progress(&format!(
+                "{}: its run folder is not here; its results from {}",
+                v.name,
+                paths::relative(&record_path(&v.name))
+            ));
+        }
         if repeat {
             repeats.push(r);
         } else {
