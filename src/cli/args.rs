@@ -217,9 +217,10 @@ pub enum Command {
         #[arg(long)]
         quick: bool,
     },
-    /// Run every section in order (dataset, preprocessing, baselines, CNN, EfficientNet,
-    /// learning curves, results, report), reusing the steps whose data, configuration and
-    /// inputs have not changed (manifest: report/results/reproduce.json)
+    /// Run every section in order (dataset, preprocessing, baselines, the CNN's tuning, CNN,
+    /// EfficientNet, learning curves, results, 6.1, 6.2, report), reusing the steps whose data,
+    /// configuration and inputs have not changed and resuming interrupted runs (manifest:
+    /// report/results/reproduce.json)
     Reproduce {
         #[command(flatten)]
         data: DataArgs,
