@@ -47,6 +47,14 @@ impl Split {
         v.extend_from_slice(&self.validation);
         v
     }
+
+    /// Validation and test merged: the images a model must not be fitted on (section 6.1
+    /// drops the pretraining images identical to one of them, [`crate::data::dedupe`]).
+    pub fn validation_and_test(&self) -> Vec<usize> {
+        let mut v = self.validation.clone();
+        v.extend_from_slice(&self.test);
+        v
+    }
 }
 
 /// Validation and test sizes for `n` images: the report's 2,500 and 5,000 of 30,134 scaled to

@@ -303,13 +303,7 @@ fn notebook_steps(
         .find(|p| v.pretrained.as_ref() == Some(&p.name))
         .unwrap();
     let source = PretrainImages::default().of(spec, corpus).unwrap().clone();
-    let held_out: Vec<usize> = split
-        .validation
-        .iter()
-        .chain(&split.test)
-        .copied()
-        .collect();
-    let (kept, _) = dedupe(&source, data, &held_out);
+    let (kept, _) = dedupe(&source, data, &split.validation_and_test());
     let td = TrainData::with_training_images(data, &split, &source, &kept, Device::Cpu).unwrap();
     let pretrained = config.pretrain_fit(spec, data, &source).run(&td).unwrap();
     let recorded = res

@@ -128,13 +128,7 @@ pub(crate) fn pretrain(
     split: &Split,
     resume: bool,
 ) -> Result<PretrainResults> {
-    let held_out: Vec<usize> = split
-        .validation
-        .iter()
-        .chain(&split.test)
-        .copied()
-        .collect();
-    let (kept, dropped) = crate::data::dedupe(images, data, &held_out);
+    let (kept, dropped) = crate::data::dedupe(images, data, &split.validation_and_test());
     let td =
         TrainData::with_training_images(data, split, images, &kept, Device::cuda_if_available())?;
     let mut fit = config.pretrain_fit(spec, data, images);
