@@ -169,10 +169,7 @@ pub(crate) fn checkpoint(path: &Path, data: &Dataset) -> PathBuf {
     if path.is_file() {
         return path.to_path_buf();
     }
-    let committed = path
-        .parent()
-        .and_then(Path::file_name)
-        .map(|id| paths::weights_dir().join(SECTION).join(id));
+    let committed = path.parent().map(committed);
     let trained_on_data = |dir: &Path| {
         paths::read_json::<serde_json::Value>(&dir.join(crate::paths::run_files::CONFIG)).is_ok_and(
             |c| c.get("data_hash").and_then(|h| h.as_str()) == Some(&data.content_hash()),

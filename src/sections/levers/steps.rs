@@ -40,6 +40,8 @@ use crate::Result;
 pub struct Steps<'a> {
     data: &'a Dataset,
     config: &'a LeversConfig,
+    /// The configuration's variants and repeats ([`LeversConfig::runs`]).
+    runs: Vec<Variant>,
     /// The section's split (seed [`LeversConfig::split_seed`]).
     pub split: Split,
     /// The normalised training and validation parts, built once.
@@ -62,6 +64,7 @@ impl<'a> Steps<'a> {
         Ok(Steps {
             data,
             config,
+            runs: config.runs().1,
             split,
             td,
             eval,
@@ -75,13 +78,12 @@ impl<'a> Steps<'a> {
     /// trained (or loaded, or resumed), minus the images identical to a validation or test
     /// image, and recorded.
     pub fn pretraining(&self, spec: &PretrainSpec, images: &Dataset) -> Result<PretrainResults> {
-        let (_, runs) = self.config.runs();
         pretrain_or_record(
             self.data,
             images,
             self.config,
             spec,
-            &runs,
+            &self.runs,
             &self.split,
             self.resume,
         )
@@ -97,20 +99,21 @@ impl<'a> Steps<'a> {
         pretraining: &[PretrainResults],
     ) -> Result<(VariantResults, Option<(Tensor, Tensor)>)> {
         let from = from_of(pretraining, v);
-        let fit = self.config.variant_fit(v, self.data)?;
+        let mut fit = self.config.variant_fit(v, self.data)?;
+        fit.resume = self.resume;
         if self.resume && !fit.finished() {
             if let Some(r) = records::variant(&v.name, &fit, from.as_deref())? {
                 return Ok((r, None));
             }
         }
-        let (r, val, test) = train_variant(
+        let (r, val, test) = fit_and_score(
             self.data,
-            self.config,
-            v,
             &self.split,
+            v,
+            &fit,
             &self.td,
             &self.eval,
-            self.resume,
+            &self.config.tau_grid,
         )?;
         records::write_variant(&fit, from.as_deref(), &r)?;
         Ok((r, Some((val, test))))
