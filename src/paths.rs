@@ -93,6 +93,30 @@ pub mod run_files {
     pub const LOCK: &str = "run.lock";
 }
 
+/// Each report section's id: the name of its results file (`report/results/<id>.json`), its
+/// run folder (`data/models/<id>/`), its committed weights (`weights/<id>/`) and its step in
+/// `charlab reproduce`.
+pub mod section {
+    /// Section 2, the data.
+    pub const DATASET: &str = "02-dataset";
+    /// Section 3, preprocessing and the split.
+    pub const PREPROCESSING: &str = "03-preprocessing";
+    /// Section 4.1, logistic regression and the RBF SVM.
+    pub const BASELINES: &str = "04.1-baselines";
+    /// Section 4.2, the CNN.
+    pub const CNN: &str = "04.2-cnn";
+    /// Section 4.2's tuning of the CNN.
+    pub const CNN_TUNING: &str = "04.2-cnn-tuning";
+    /// Section 4.3, EfficientNet-b0.
+    pub const EFFICIENTNET: &str = "04.3-efficientnet";
+    /// Section 5, the results.
+    pub const RESULTS: &str = "05-results";
+    /// Section 6.1, pretraining, imbalance and augmentation.
+    pub const LEVERS: &str = "06.1-levers";
+    /// Section 6.2, cross-validation, grid search and votes.
+    pub const CV: &str = "06.2-cv";
+}
+
 /// `figures/<stem>.svg` and `figures/<stem>.png`, the two files of a figure.
 pub fn figure_files(stem: &str) -> [PathBuf; 2] {
     let f = figure(stem);

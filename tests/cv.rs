@@ -100,7 +100,8 @@ fn quick_section_runs_end_to_end_and_resumes_without_refitting() {
     let data = synth::generate(&SynthParams::new(700, 13).unwrap()).unwrap();
     let config = CvConfig::for_profile(charlab::Profile::Quick);
     let res = cv::run(&data, &config, false, |_| {}).unwrap();
-    let saved: CvResults = charlab::paths::read_json(&charlab::paths::result(cv::SECTION)).unwrap();
+    let saved: CvResults =
+        charlab::paths::read_json(&charlab::paths::result(charlab::paths::section::CV)).unwrap();
     assert_eq!(saved, res);
     assert_eq!(res.fold_sizes.iter().sum::<usize>(), res.pool_images);
     assert!(res.models.len() >= config.models.len());
@@ -161,7 +162,10 @@ fn quick_section_runs_end_to_end_and_resumes_without_refitting() {
     // the results are the same.
     let stamps = || {
         let mut out = Vec::new();
-        let mut dirs = vec![tmp.path().join("data/models").join(cv::SECTION)];
+        let mut dirs = vec![tmp
+            .path()
+            .join("data/models")
+            .join(charlab::paths::section::CV)];
         while let Some(d) = dirs.pop() {
             for e in std::fs::read_dir(&d).unwrap().flatten() {
                 let p = e.path();

@@ -81,7 +81,7 @@ fn results_with(section: &str, fixture: &str) -> common::TempDir {
 fn a_short_data_hash_in_the_dataset_results_does_not_panic_the_report() {
     let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
     let _root = results_with(
-        charlab::sections::dataset::SECTION,
+        charlab::paths::section::DATASET,
         "fuzz/run_files-short-data-hash",
     );
     let _ = no_panic("report::render with a 3-character data_hash", || {
@@ -96,7 +96,7 @@ fn a_short_data_hash_in_the_dataset_results_does_not_panic_the_report() {
 fn a_non_ascii_data_hash_in_the_baselines_results_is_an_error_in_section_5() {
     let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
     let _root = results_with(
-        charlab::sections::baselines::SECTION,
+        charlab::paths::section::BASELINES,
         "fuzz/run_files-multibyte-data-hash",
     );
     let data = synth::generate(&SynthParams::new(100, 0).unwrap()).unwrap();

@@ -219,7 +219,8 @@ fn quick_section_runs_end_to_end_and_predict_loads_the_best_run() {
     }
     assert_eq!(res.class_chars, data.class_chars());
     let saved: LeversResults =
-        charlab::paths::read_json(&charlab::paths::result(levers::SECTION)).unwrap();
+        charlab::paths::read_json(&charlab::paths::result(charlab::paths::section::LEVERS))
+            .unwrap();
     assert_eq!(saved, res);
     let best = res.best.clone().unwrap();
     // Two variants give two ensembles; the best (variant or ensemble) is a folder that

@@ -93,7 +93,7 @@ fn a_resumed_run_without_run_folders_trains_only_what_is_not_recorded() {
     // With the pretraining run's weights committed (`weights/06.1-levers/pretrain-small/`),
     // the same loss retrains the variant alone: it starts from the committed weights.
     let entry = charlab::weights::export_model(
-        levers::SECTION,
+        charlab::paths::section::LEVERS,
         &runs.join("pretrain-small"),
         "pretrain-small",
         "charlab levers --quick",

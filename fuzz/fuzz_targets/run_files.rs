@@ -41,31 +41,31 @@ use serde::de::DeserializeOwned;
 /// The valid results files the report is rendered from (small copies of the committed ones).
 const RESULTS: [(&str, &[u8]); 7] = [
     (
-        dataset::SECTION,
+        charlab::paths::section::DATASET,
         include_bytes!("../seeds/run_files/results-dataset.json"),
     ),
     (
-        preprocessing::SECTION,
+        charlab::paths::section::PREPROCESSING,
         include_bytes!("../seeds/run_files/results-preprocessing.json"),
     ),
     (
-        baselines::SECTION,
+        charlab::paths::section::BASELINES,
         include_bytes!("../seeds/run_files/results-baselines.json"),
     ),
     (
-        cnn::SECTION,
+        charlab::paths::section::CNN,
         include_bytes!("../seeds/run_files/results-cnn.json"),
     ),
     (
-        efficientnet::SECTION,
+        charlab::paths::section::EFFICIENTNET,
         include_bytes!("../seeds/run_files/results-efficientnet.json"),
     ),
     (
-        results::SECTION,
+        charlab::paths::section::RESULTS,
         include_bytes!("../seeds/run_files/results-summary.json"),
     ),
     (
-        levers::SECTION,
+        charlab::paths::section::LEVERS,
         include_bytes!("../seeds/run_files/results-levers.json"),
     ),
 ];
@@ -195,32 +195,32 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Some(r) = parse::<cnn::NeuralResults>(data) {
         neural(&r);
-        render_with(cnn::SECTION, data);
+        render_with(charlab::paths::section::CNN, data);
     }
     if let Some(r) = parse::<efficientnet::NeuralResults>(data) {
         neural(&r);
-        render_with(efficientnet::SECTION, data);
+        render_with(charlab::paths::section::EFFICIENTNET, data);
     }
     if let Some(r) = parse::<BaselinesResults>(data) {
         let _ = r.model("svm");
         let _ = r.source.to_string();
-        render_with(baselines::SECTION, data);
+        render_with(charlab::paths::section::BASELINES, data);
     }
     if let Some(r) = parse::<LeversResults>(data) {
         let mut w = Writer::default();
         levers_section(&mut w, &r);
         let _ = future_work(&r);
         let _ = variants_table(&r);
-        render_with(levers::SECTION, data);
+        render_with(charlab::paths::section::LEVERS, data);
     }
     if parse::<DatasetResults>(data).is_some() {
-        render_with(dataset::SECTION, data);
+        render_with(charlab::paths::section::DATASET, data);
     }
     if parse::<PreprocessingResults>(data).is_some() {
-        render_with(preprocessing::SECTION, data);
+        render_with(charlab::paths::section::PREPROCESSING, data);
     }
     if parse::<ResultsSummary>(data).is_some() {
-        render_with(results::SECTION, data);
+        render_with(charlab::paths::section::RESULTS, data);
     }
     // The file reader (UTF-8 check first, then serde_json::from_str).
     let path = scratch().join("file.json");

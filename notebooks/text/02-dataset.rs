@@ -60,5 +60,5 @@ charlab::plot::render_png(&charlab::plot::SampleGrid::of(&data, 0))?
 // Everything above, as `report/results/02-dataset.json` (read by the report).
 
 // %%
-paths::write_json(&paths::result(dataset::SECTION), &res)?;
-println!("wrote {}", charlab::paths::relative(&charlab::paths::result(dataset::SECTION)));
+paths::write_json(&paths::result(paths::section::DATASET), &res)?;
+println!("wrote {}", charlab::paths::relative(&charlab::paths::result(paths::section::DATASET)));

@@ -95,5 +95,5 @@ println!("y {:?} = {:?}", y.size(), Vec::<i64>::try_from(&y)?);
 // `report/results/03-preprocessing.json`.
 
 // %%
-paths::write_json(&paths::result(preprocessing::SECTION), &res)?;
-println!("wrote {}", charlab::paths::relative(&charlab::paths::result(preprocessing::SECTION)));
+paths::write_json(&paths::result(paths::section::PREPROCESSING), &res)?;
+println!("wrote {}", charlab::paths::relative(&charlab::paths::result(paths::section::PREPROCESSING)));

@@ -73,9 +73,9 @@ println!("{:#?}", config.train);
 
 // %%
 let fit = Fit {
-    config: Some(neural::run_config(&data, &config)?),
-    reuse: Some(charlab::weights::folder(cnn::SECTION)),
-    ..Fit::new(net.clone(), config.train.clone(), lab.run_dir(cnn::SECTION))
+    config: Some(neural::NeuralConfig::run_config(&config, &data)?),
+    reuse: Some(charlab::weights::folder(paths::section::CNN)),
+    ..Fit::new(net.clone(), config.train.clone(), lab.run_dir(paths::section::CNN))
 };
 let trained = fit.run(&TrainData::new(&data, &split, Device::cuda_if_available())?)?;
 println!("{} parameters, best epoch {} of {}", trained.parameters(), trained.best_epoch, trained.history.len());
@@ -138,7 +138,7 @@ Html(charlab::report::markdown_fragment_html(&charlab::report::curve_reading("Th
 
 // %%
 use charlab::sections::cnn_tuning;
-let tuning_path = paths::result(cnn_tuning::SECTION);
+let tuning_path = paths::result(paths::section::CNN_TUNING);
 if tuning_path.exists() {
     let t: cnn_tuning::TuningResults = paths::read_json(&tuning_path)?;
     println!("picked learning rate: {} (sweep {:.0} s, search {:.0} s)", t.picked_rate, t.seconds.0, t.seconds.1);

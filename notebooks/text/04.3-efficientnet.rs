@@ -69,9 +69,9 @@ println!("{:#?}", config.train);
 
 // %%
 let fit = Fit {
-    config: Some(neural::run_config(&data, &config)?),
-    reuse: Some(charlab::weights::folder(efficientnet::SECTION)),
-    ..Fit::new(net.clone(), config.train.clone(), lab.run_dir(efficientnet::SECTION))
+    config: Some(neural::NeuralConfig::run_config(&config, &data)?),
+    reuse: Some(charlab::weights::folder(paths::section::EFFICIENTNET)),
+    ..Fit::new(net.clone(), config.train.clone(), lab.run_dir(paths::section::EFFICIENTNET))
 };
 let trained = fit.run(&TrainData::new(&data, &split, Device::cuda_if_available())?)?;
 println!("{} parameters, best epoch {} of {}", trained.parameters(), trained.best_epoch, trained.history.len());

@@ -81,8 +81,8 @@ table(&results::table1(&summary.table1)?)
 // and run on the test part, it gives its recorded predictions back:
 
 // %%
-let run = lab.run_dir(cnn::SECTION);
-let dir = if run.join("best.safetensors").exists() { run } else { charlab::weights::folder(cnn::SECTION) };
+let run = lab.run_dir(paths::section::CNN);
+let dir = if run.join("best.safetensors").exists() { run } else { charlab::weights::folder(paths::section::CNN) };
 let recorded = outcomes.iter().find(|o| o.key == "cnn").map(|o| o.test.predictions.clone());
 match recorded {
     Some(recorded) if dir.join("best.safetensors").exists() => {
@@ -144,7 +144,7 @@ plot::render_png(&results::ConfusedPairs::of(&data, &summary, &outcomes[best], 6
 {
     // A block: evcxr keeps no borrowed value between cells.
     let o = &outcomes[best];
-    let section = if o.key == "efficientnet" { charlab::sections::efficientnet::SECTION } else { cnn::SECTION };
+    let section = if o.key == "efficientnet" { paths::section::EFFICIENTNET } else { paths::section::CNN };
     let run = lab.run_dir(section);
     let dir = if run.join("best.safetensors").exists() { run } else { charlab::weights::folder(section) };
     if o.validation_accuracy.is_some() && dir.join("best.safetensors").exists() {

@@ -11,8 +11,8 @@ use crate::models::{CnnParams, Net};
 use crate::sections::neural;
 use crate::training::TrainParams;
 
-/// Name of this section in file names.
-pub const SECTION: &str = "04.2-cnn";
+/// Name of this section in file names ([`crate::paths::section`]).
+pub(crate) const SECTION: &str = crate::paths::section::CNN;
 
 /// Everything that defines a CNN run (saved as the run's `config.json` and in the results).
 /// Defaults: [`CnnParams::default`], [`TrainParams::default`], split seed 0.

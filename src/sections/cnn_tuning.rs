@@ -18,8 +18,8 @@ use crate::training::{TrainData, TrainParams};
 use crate::tuning::{self, SearchResult, SweepParams, SweepPoint};
 use crate::{paths, split, Error, Result};
 
-/// Name of this section in file names.
-pub const SECTION: &str = "04.2-cnn-tuning";
+/// Name of this section in file names ([`crate::paths::section`]).
+pub(crate) const SECTION: &str = crate::paths::section::CNN_TUNING;
 
 /// Everything that defines a tuning run. Defaults: [`SweepParams::default`] on
 /// [`CnnParams::default`]; the search trains [`tuning::cnn_candidates`] for 3 epochs each

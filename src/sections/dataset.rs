@@ -10,8 +10,8 @@ use crate::data::{Dataset, Source};
 use crate::plot::{self, ClassDistribution, SampleGrid};
 use crate::{paths, Result};
 
-/// Name of this section in file names.
-pub const SECTION: &str = "02-dataset";
+/// Name of this section in file names ([`crate::paths::section`]).
+pub(crate) const SECTION: &str = crate::paths::section::DATASET;
 
 /// Stem of the class-distribution figure (`figures/02-class-distribution.{svg,png}`).
 pub(crate) const DISTRIBUTION_FIGURE: &str = "02-class-distribution";

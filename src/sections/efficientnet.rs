@@ -14,8 +14,8 @@ use crate::models::Net;
 use crate::sections::neural;
 use crate::training::TrainParams;
 
-/// Name of this section in file names.
-pub const SECTION: &str = "04.3-efficientnet";
+/// Name of this section in file names ([`crate::paths::section`]).
+pub(crate) const SECTION: &str = crate::paths::section::EFFICIENTNET;
 
 /// Everything that defines an EfficientNet run (saved as the run's `config.json` and in the
 /// results). Defaults: [`EfficientNetParams::b0`], [`TrainParams::default`], split seed 0, no

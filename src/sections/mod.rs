@@ -7,8 +7,8 @@
 //! step by step.
 //!
 //! A [`Section`] says what a section is once: its id (the results file's and run folder's
-//! name), number and title, notebook, figures, results file, run folders, the results of other
-//! sections it reads. It is metadata only: how `charlab reproduce` runs a section is
+//! name), number, notebook, module, figures, results file, the results of other sections it
+//! reads. It is metadata only: how `charlab reproduce` runs a section is
 //! [`crate::reproduce`]'s. Adding a section is one module, one entry in [`SECTIONS`], its
 //! notebook, and (when `reproduce` runs it) its hook in `reproduce`.
 
@@ -30,14 +30,15 @@ pub mod results;
 
 /// What a section of the report is (see the module documentation).
 #[derive(Clone, Copy, Debug)]
-pub struct Section {
+// Metadata: `reproduce` reads the ids, inputs and commands; the tests below check the rest
+// against the tree and the README.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) struct Section {
     /// File name of its results file and run folder, e.g. `04.2-cnn`; also the name of its
     /// step in `charlab reproduce`.
     pub id: &'static str,
     /// Its number in the report, e.g. `4.2`.
     pub number: &'static str,
-    /// Its title in the report.
-    pub title: &'static str,
     /// Its notebook, relative to the project root, if it has one.
     pub notebook: Option<&'static str>,
     /// Its `src` module, relative to the project root.
@@ -46,8 +47,6 @@ pub struct Section {
     pub figures: &'static [&'static str],
     /// Whether it writes `report/results/<id>.json`.
     pub results: bool,
-    /// Whether it trains into run folders under `data/models/<id>/`.
-    pub runs: bool,
     /// Ids of the sections whose results files it reads.
     pub reads: &'static [&'static str],
     /// Whether the report step of `charlab reproduce` hashes its results file into its key
@@ -80,16 +79,14 @@ impl Section {
 }
 
 /// Every section of the report, in report order.
-pub static SECTIONS: [Section; 10] = [
+pub(crate) static SECTIONS: [Section; 10] = [
     Section {
         id: dataset::SECTION,
         number: "2",
-        title: "Dataset",
         notebook: Some("notebooks/02-dataset.ipynb"),
         module: "src/sections/dataset.rs",
         figures: &[dataset::DISTRIBUTION_FIGURE, dataset::SAMPLES_FIGURE],
         results: true,
-        runs: false,
         reads: &[],
         in_report_key: true,
         command: "charlab figures dataset",
@@ -97,12 +94,10 @@ pub static SECTIONS: [Section; 10] = [
     Section {
         id: preprocessing::SECTION,
         number: "3",
-        title: "Preprocessing",
         notebook: Some("notebooks/03-preprocessing.ipynb"),
         module: "src/sections/preprocessing.rs",
         figures: &[],
         results: true,
-        runs: false,
         reads: &[],
         in_report_key: true,
         command: "charlab preprocess",
@@ -110,12 +105,10 @@ pub static SECTIONS: [Section; 10] = [
     Section {
         id: baselines::SECTION,
         number: "4.1",
-        title: "Baselines: logistic regression and the RBF SVM",
         notebook: Some("notebooks/04.1-baselines.ipynb"),
         module: "src/sections/baselines/",
         figures: &[baselines::F1_FIGURE],
         results: true,
-        runs: false,
         reads: &[],
         in_report_key: true,
         command: "charlab baselines",
@@ -123,12 +116,10 @@ pub static SECTIONS: [Section; 10] = [
     Section {
         id: cnn_tuning::SECTION,
         number: "4.2",
-        title: "The CNN's learning rate and architecture",
         notebook: Some("notebooks/04.2-cnn.ipynb"),
         module: "src/sections/cnn_tuning.rs",
         figures: &[],
         results: true,
-        runs: true,
         reads: &[],
         in_report_key: true,
         command: "charlab tune cnn",
@@ -136,12 +127,10 @@ pub static SECTIONS: [Section; 10] = [
     Section {
         id: cnn::SECTION,
         number: "4.2",
-        title: "CNN",
         notebook: Some("notebooks/04.2-cnn.ipynb"),
         module: "src/sections/cnn.rs",
         figures: &[],
         results: true,
-        runs: true,
         reads: &[],
         in_report_key: true,
         command: "charlab train cnn",
@@ -149,12 +138,10 @@ pub static SECTIONS: [Section; 10] = [
     Section {
         id: efficientnet::SECTION,
         number: "4.3",
-        title: "EfficientNet",
         notebook: Some("notebooks/04.3-efficientnet.ipynb"),
         module: "src/sections/efficientnet.rs",
         figures: &[],
         results: true,
-        runs: true,
         reads: &[],
         in_report_key: true,
         command: "charlab train efficientnet",
@@ -162,12 +149,10 @@ pub static SECTIONS: [Section; 10] = [
     Section {
         id: learning_curves::FIGURE,
         number: "4",
-        title: "Learning curves",
         notebook: Some("notebooks/04.3-efficientnet.ipynb"),
         module: "src/sections/learning_curves.rs",
         figures: &[learning_curves::FIGURE],
         results: false,
-        runs: false,
         reads: &[cnn::SECTION, efficientnet::SECTION],
         in_report_key: false,
         command: "charlab figures learning-curves",
@@ -175,7 +160,6 @@ pub static SECTIONS: [Section; 10] = [
     Section {
         id: results::SECTION,
         number: "5",
-        title: "Results",
         notebook: Some("notebooks/05-results.ipynb"),
         module: "src/sections/results/",
         figures: &[
@@ -184,7 +168,6 @@ pub static SECTIONS: [Section; 10] = [
             results::F1_FIGURE,
         ],
         results: true,
-        runs: false,
         reads: &[baselines::SECTION, cnn::SECTION, efficientnet::SECTION],
         in_report_key: true,
         command: "charlab results",
@@ -192,12 +175,10 @@ pub static SECTIONS: [Section; 10] = [
     Section {
         id: levers::SECTION,
         number: "6.1",
-        title: "Levers: pretraining, augmentation, class weights, logit adjustment",
         notebook: Some("notebooks/06.1-levers.ipynb"),
         module: "src/sections/levers/",
         figures: &[levers::figures::AUGMENT_FIGURE],
         results: true,
-        runs: true,
         reads: &[],
         in_report_key: true,
         command: "charlab levers",
@@ -205,12 +186,10 @@ pub static SECTIONS: [Section; 10] = [
     Section {
         id: cv::SECTION,
         number: "6.2",
-        title: "Cross-validation, grid searches and votes",
         notebook: Some("notebooks/06.2-cv.ipynb"),
         module: "src/sections/cv/",
         figures: &[cv::CV_FIGURE, cv::SVM_GRID_FIGURE],
         results: true,
-        runs: true,
         reads: &[],
         in_report_key: true,
         command: "charlab cv",
@@ -221,6 +200,16 @@ pub static SECTIONS: [Section; 10] = [
 mod tests {
     use super::*;
 
+    /// The row of the README's section table that names `notebook`.
+    fn readme_row(notebook: &str) -> Option<String> {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).ok()?;
+        readme
+            .lines()
+            .find(|l| l.starts_with("| ") && l.contains(&format!("`{notebook}`")))
+            .map(str::to_string)
+    }
+
     #[test]
     fn every_section_names_files_that_exist_and_ids_are_unique() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -230,6 +219,15 @@ mod tests {
             assert!(root.join(s.module).exists(), "{}: {}", s.id, s.module);
             if let Some(n) = s.notebook {
                 assert!(root.join(n).exists(), "{}: {n}", s.id);
+            }
+            if let Some(n) = s.notebook {
+                let row = readme_row(n);
+                assert!(
+                    row.is_some_and(|r| r.starts_with(&format!("| {}", s.number))),
+                    "{}: the README's section table has no row for {n} starting with section {}",
+                    s.id,
+                    s.number
+                );
             }
             for r in s.reads {
                 assert!(

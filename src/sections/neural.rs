@@ -30,6 +30,17 @@ pub trait NeuralConfig: Clone + Serialize + serde::de::DeserializeOwned + Partia
     /// Safetensors file with starting weights (torchvision or timm names; the classifier is
     /// left as initialised), if any.
     fn init(&self) -> Option<&Path>;
+
+    /// The run configuration the section saves in its run folder (`config.json`, the run's
+    /// identity when resuming): the configuration, its model kind and `data`'s hash. A
+    /// notebook gives it to [`Fit`] to train into, or reuse, the same folder as the CLI.
+    fn run_config(&self, data: &Dataset) -> Result<serde_json::Value> {
+        let mut v = serde_json::to_value(self)
+            .map_err(|e| Error::param("config", format!("cannot be saved as JSON: {e}")))?;
+        v["data_hash"] = serde_json::Value::String(data.content_hash());
+        self.net().tag(&mut v);
+        Ok(v)
+    }
 }
 
 /// Implements [`NeuralConfig`] for a section's configuration struct with fields `model`,
@@ -128,7 +139,7 @@ pub(crate) fn train_and_evaluate<C: NeuralConfig>(
     let device = Device::cuda_if_available();
     let train_data = TrainData::new(data, &split, device)?;
     let fit = Fit {
-        config: Some(run_config(data, config)?),
+        config: Some(config.run_config(data)?),
         init: config
             .init()
             .map_or(Init::Scratch, |p| Init::Pretrained(p.to_path_buf())),
@@ -168,21 +179,11 @@ pub(crate) fn train_and_evaluate<C: NeuralConfig>(
     })
 }
 
-/// The run configuration a neural section saves in its run folder (`config.json`, the run's
-/// identity when resuming): `config`, its model kind and the data's hash. A notebook gives it
-/// to [`Fit`] to train into, or reuse, the same folder as the CLI.
-pub fn run_config<C: NeuralConfig>(data: &Dataset, config: &C) -> Result<serde_json::Value> {
-    let mut v = serde_json::to_value(config)
-        .map_err(|e| Error::param("config", format!("cannot be saved as JSON: {e}")))?;
-    v["data_hash"] = serde_json::Value::String(data.content_hash());
-    config.net().tag(&mut v);
-    Ok(v)
-}
-
 /// Whether `run_dir` holds a run of `config` on `data` (possibly with fewer epochs) that
 /// [`train_and_evaluate`] can resume.
 pub(crate) fn resumable<C: NeuralConfig>(data: &Dataset, config: &C, run_dir: &Path) -> bool {
-    run_config(data, config)
+    config
+        .run_config(data)
         .map(|c| training::can_resume(run_dir, &c))
         .unwrap_or(false)
 }

@@ -10,8 +10,8 @@ use crate::data::Dataset;
 use crate::split::{self, Normalizer, Split, SplitSummary};
 use crate::{paths, Result};
 
-/// Name of this section in file names.
-pub const SECTION: &str = "03-preprocessing";
+/// Name of this section in file names ([`crate::paths::section`]).
+pub(crate) const SECTION: &str = crate::paths::section::PREPROCESSING;
 
 /// Folds used to show the stratified k-fold.
 pub(crate) const KFOLD: usize = 5;

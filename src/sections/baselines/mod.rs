@@ -25,8 +25,8 @@ use crate::{paths, Error, Result};
 mod bench;
 pub(crate) use bench::{parse_pairs, solver_timing_summary, time_svm_solvers};
 
-/// Name of this section in file names.
-pub const SECTION: &str = "04.1-baselines";
+/// Name of this section in file names ([`crate::paths::section`]).
+pub(crate) const SECTION: &str = crate::paths::section::BASELINES;
 
 /// Figure stem of the per-class F1 of the baselines.
 pub(crate) const F1_FIGURE: &str = "04-baselines-f1";

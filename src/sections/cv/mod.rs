@@ -58,8 +58,8 @@ use crate::jobs::{self, Pass, Unit};
 use crate::split::{PoolFolds, TinyClass};
 use crate::{paths, Error, Result};
 
-/// Name of this section in file names.
-pub const SECTION: &str = "06.2-cv";
+/// Name of this section in file names ([`crate::paths::section`]).
+pub(crate) const SECTION: &str = crate::paths::section::CV;
 
 /// The section's run folders: `data/models/06.2-cv/`.
 pub(crate) fn run_root() -> PathBuf {

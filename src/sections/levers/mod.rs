@@ -46,8 +46,8 @@ use crate::split;
 use crate::training::{Fit, Init, Trained};
 use crate::{paths, Error, Result};
 
-/// Name of this section in file names.
-pub const SECTION: &str = "06.1-levers";
+/// Name of this section in file names ([`crate::paths::section`]).
+pub(crate) const SECTION: &str = crate::paths::section::LEVERS;
 
 /// The images each pretraining run trains on ([`PretrainSource`]): the corpus, or glyphs of
 /// the embedded generator as many as the corpus has, generated on first use and kept (one set

@@ -27,8 +27,8 @@ mod pairs;
 pub use pairs::ConfusedPairs;
 pub use pairs::MisreadRow;
 
-/// Name of this section in file names.
-pub(crate) const SECTION: &str = "05-results";
+/// Name of this section in file names ([`crate::paths::section`]).
+pub(crate) const SECTION: &str = crate::paths::section::RESULTS;
 /// Figure stem of the confusion matrix.
 pub(crate) const CONFUSION_FIGURE: &str = "05-confusion-matrix";
 /// Figure stem of the confused pairs.
