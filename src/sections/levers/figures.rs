@@ -15,6 +15,9 @@ use crate::{paths, Error, Result};
 /// stand-in ('0'/'O', '5'/'S', 'I'/'1'/'L', 'Z'/'2').
 pub(crate) const LOOK_ALIKES: [char; 9] = ['0', 'O', '5', 'S', 'I', '1', 'L', 'Z', '2'];
 
+/// Random draws the augmentation figure shows beside each original.
+pub(crate) const AUGMENT_DRAWS: usize = 7;
+
 /// File stem of the augmentation figure.
 pub(crate) const AUGMENT_FIGURE: &str = "06-augmentation";
 
@@ -143,6 +146,6 @@ pub fn augmentation_figure(
     params: &AugmentParams,
     seed: u64,
 ) -> Result<Png> {
-    let rows = augmentation_rows(data, train, &LOOK_ALIKES, params, 7, seed)?;
+    let rows = augmentation_rows(data, train, &LOOK_ALIKES, params, AUGMENT_DRAWS, seed)?;
     plot::save(&rows, &paths::figure(AUGMENT_FIGURE))
 }
