@@ -286,7 +286,7 @@ pub fn export_levers_best(
     run_root: &Path,
     command: &str,
 ) -> Result<Vec<Entry>> {
-    let section = crate::sections::levers::SECTION;
+    let section = paths::section::LEVERS;
     let Some(best) = &res.best else {
         return Err(Error::bad_data(
             paths::result(section),
@@ -313,8 +313,13 @@ pub fn export_levers_best(
     }
     names.extend(networks);
     names.extend(vote.map(|v| v.name.clone()));
+    // A run whose folder is not here but whose weights are committed (a pretraining run
+    // reused from `weights/`) keeps its entry; one in neither place is an error below.
+    let committed_only =
+        |n: &str| !run_root.join(n).exists() && dir().join(section).join(n).is_dir();
     names
         .iter()
+        .filter(|n| !committed_only(n))
         .map(|n| export_model(section, &run_root.join(n), n, command, res.channels_last))
         .collect()
 }
