@@ -291,6 +291,8 @@ impl CvConfig {
     }
 }
 
-/// Section 6.1's best variant on validation (`06.1-levers.json`'s `best`), cross-validated
-/// here as the best section-6 model.
+/// Section 6.1's best single network on validation: the variant with the highest adjusted
+/// validation macro F1 averaged over its seeds (`06.1-levers.json`'s variants and repeats; a
+/// vote cannot be cross-validated as one model), cross-validated here as the best section-6
+/// model. `tests/committed.rs` checks the choice against the committed results.
 pub(crate) const BEST_OF_6_1: &str = "cnn4-pretrained-aug-weighted";

@@ -149,11 +149,17 @@ fn pretrain_fit(
     }
 }
 
-/// The committed weights of the run in `run_dir` (`weights/06.1-levers/<its name>/`), which
-/// [`Fit::reuse`] loads when that folder holds no run and they are of this very run.
+/// The committed weights of the run in `run_dir`: the same place under `weights/` as the run
+/// folder has under `data/models/` (`weights/06.1-levers/<run>/`, and for section 6.2's folds
+/// `weights/06.2-cv/<model>/fold-N/`), which [`Fit::reuse`] loads when that folder holds no
+/// run and they are of this very run.
 fn committed(run_dir: &Path) -> PathBuf {
-    let name = run_dir.file_name().unwrap_or_default();
-    paths::weights_dir().join(SECTION).join(name)
+    match run_dir.strip_prefix(paths::models_dir()) {
+        Ok(rel) => paths::weights_dir().join(rel),
+        Err(_) => paths::weights_dir()
+            .join(SECTION)
+            .join(run_dir.file_name().unwrap_or_default()),
+    }
 }
 
 /// The record of run `id` ([`records`]): `report/results/06.1-levers/<id>.json`.
