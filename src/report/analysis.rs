@@ -373,14 +373,16 @@ pub(super) fn conclusions(
             .map(|r| r.accuracy)
             .fold(f64::NEG_INFINITY, f64::max);
         let name = w.lit(&best.model);
+        let start = levers
+            .map(|l| super::levers::best_start(w, l))
+            .unwrap_or_default();
         let (a, f) = (w.num(best.test_accuracy, 1), w.num(best.test_macro_f1, 1));
         let (ga, gf) = (
             w.num(best.test_accuracy - top_acc, 1),
             w.num(best.test_macro_f1 - top_f1, 1),
         );
         out.push(format!(
-            "Section 6.1's best model, `{name}` (pretrained on handwriting, chosen on \
-             validation), reaches {a}% accuracy and {f}% macro F1: {ga} points of accuracy and \
+            "Section 6.1's best model, `{name}` ({start}; chosen on validation), reaches {a}% accuracy and {f}% macro F1: {ga} points of accuracy and \
              {gf} of macro F1 above Table 1's best."
         ));
     }

@@ -4,7 +4,7 @@
 
 use super::Writer;
 use crate::inference::Scored;
-use crate::sections::levers::{self, LeversResults, VariantResults};
+use crate::sections::levers::{self, LeversResults, PretrainSource, VariantResults};
 use crate::sections::{cnn, results};
 use crate::training::TrainParams;
 use crate::{paths, Result};
@@ -33,43 +33,39 @@ fn lever_pairs(
     out
 }
 
-fn pretrained(v: &VariantResults) -> bool {
-    v.variant.pretrained.is_some()
-}
 fn augmented(v: &VariantResults) -> bool {
     v.variant.train.augment.is_some()
-}
-fn weighted(v: &VariantResults) -> bool {
-    v.variant.train.class_weight_power.is_some()
 }
 fn train(v: &VariantResults) -> &TrainParams {
     &v.variant.train
 }
-/// Whether `a` and `b` use the same levers: initialisation, augmentation and class weights.
-fn same_levers(a: &VariantResults, b: &VariantResults) -> bool {
-    pretrained(a) == pretrained(b)
-        && augmented(a) == augmented(b)
-        && train(a).class_weight_power == train(b).class_weight_power
+/// What `v` starts from: `None` from scratch, else the source of the pretraining run it names.
+fn init_source(res: &LeversResults, v: &VariantResults) -> Option<PretrainSource> {
+    let name = v.variant.pretrained.as_ref()?;
+    Some(
+        res.config
+            .all_pretraining()
+            .iter()
+            .find(|p| &p.name == name)
+            .map_or(PretrainSource::Corpus, |p| p.source),
+    )
 }
 
-/// One sentence per pair: the change in test accuracy and macro F1 (after adjustment).
-fn effect(w: &mut Writer, what: &str, pairs: &[(&VariantResults, &VariantResults)]) -> String {
-    let parts: Vec<String> = pairs
-        .iter()
-        .map(|(a, b)| {
-            let (an, bn) = (w.lit(&a.variant.name), w.lit(&b.variant.name));
-            let da = delta(
-                w,
-                100.0 * (b.scored.test.adjusted_accuracy - a.scored.test.adjusted_accuracy),
-            );
-            let df = delta(
-                w,
-                100.0 * (b.scored.test.adjusted_macro_f1 - a.scored.test.adjusted_macro_f1),
-            );
-            format!("`{bn}` against `{an}`: {da} points of accuracy, {df} of macro F1")
-        })
-        .collect();
-    format!("{what}: {}.", parts.join("; "))
+/// `both from scratch`, `both pretrained on the corpus` or `both pretrained on glyphs`.
+fn both_started(source: Option<PretrainSource>) -> &'static str {
+    match source {
+        None => "both from scratch",
+        Some(PretrainSource::Corpus) => "both pretrained on the corpus (same source)",
+        Some(PretrainSource::Glyphs { .. }) => "both pretrained on glyphs (transfer)",
+    }
+}
+
+/// Whether `a` and `b` use the same levers: initialisation (scratch, or pretraining on the
+/// same source), augmentation and class weights.
+fn same_levers(res: &LeversResults, a: &VariantResults, b: &VariantResults) -> bool {
+    init_source(res, a) == init_source(res, b)
+        && augmented(a) == augmented(b)
+        && train(a).class_weight_power == train(b).class_weight_power
 }
 
 /// Table 1's row for section 6.1's best model (beside the original's best, EfficientNet-b0
@@ -80,8 +76,10 @@ pub(super) fn table1_row(
     res: Option<&LeversResults>,
     cv: Option<&crate::sections::cv::CvResults>,
 ) -> Option<String> {
-    let best = res?.best.as_ref()?;
+    let res = res?;
+    let best = res.best.as_ref()?;
     let name = w.lit(&best.model);
+    let start = best_start(w, res);
     let mut cells = vec![w.num(best.test_accuracy, 1), w.num(best.test_macro_f1, 1)];
     if let Some(c) = cv {
         cells.extend(super::cv::cv_cells(w, c, &best.model));
@@ -89,9 +87,55 @@ pub(super) fn table1_row(
     cells.push(w.num(results::MODELS[3].2, 1));
     cells.push(w.num(results::MODELS[3].3, 1));
     Some(format!(
-        "| Section 6.1's best ({name}) | {} |\n",
+        "| Section 6.1's best ({name}; {start}) | {} |\n",
         cells.join(" | ")
     ))
+}
+
+/// How section 6.1's best model started, for the row and the sentences that set it beside the
+/// original's ImageNet-pretrained model: its networks (a vote's members) pretrained on the
+/// corpus ("same-source" when the corpus is the rest of the stand-in's EMNIST partition), on
+/// glyphs, or trained from scratch.
+pub(super) fn best_start(w: &mut Writer, res: &LeversResults) -> String {
+    let Some(best) = res.best.as_ref() else {
+        return String::new();
+    };
+    let networks: Vec<&str> = match res.ensembles.iter().find(|e| e.name == best.model) {
+        Some(e) => e.members.iter().map(String::as_str).collect(),
+        None => vec![best.model.as_str()],
+    };
+    let starts: Vec<Option<PretrainSource>> = networks
+        .iter()
+        .filter_map(|n| res.variants.iter().find(|v| v.variant.name == *n))
+        .map(|v| init_source(res, v))
+        .collect();
+    let corpus = if matches!(res.corpus, crate::data::Source::Emnist { .. }) {
+        "the same-source corpus"
+    } else {
+        "the corpus"
+    };
+    let count = |f: fn(&Option<PretrainSource>) -> bool| starts.iter().filter(|s| f(s)).count();
+    let on_corpus = count(|s| matches!(s, Some(PretrainSource::Corpus)));
+    let on_glyphs = count(|s| matches!(s, Some(PretrainSource::Glyphs { .. })));
+    let scratch = count(Option::is_none);
+    if starts.len() == 1 {
+        return match starts[0] {
+            Some(PretrainSource::Corpus) => format!("pretrained on {corpus}"),
+            Some(PretrainSource::Glyphs { .. }) => "pretrained on glyphs".into(),
+            None => "from scratch".into(),
+        };
+    }
+    let mut parts = Vec::new();
+    if on_corpus > 0 {
+        parts.push(format!("{} pretrained on {corpus}", w.int(on_corpus)));
+    }
+    if on_glyphs > 0 {
+        parts.push(format!("{} on glyphs", w.int(on_glyphs)));
+    }
+    if scratch > 0 {
+        parts.push(format!("{} from scratch", w.int(scratch)));
+    }
+    format!("a vote of {}: {}", w.int(starts.len()), parts.join(", "))
 }
 
 /// The results file, when section 6.1 has run.
@@ -111,6 +155,16 @@ pub(super) fn section(w: &mut Writer, res: Option<&LeversResults>) {
 /// Section 6.1's text from `res` (after its heading).
 pub fn write_section(w: &mut Writer, res: &LeversResults) {
     let corpus = w.lit(&res.corpus.describe());
+    let or_glyphs = if res
+        .config
+        .all_pretraining()
+        .iter()
+        .any(|p| !p.source.is_corpus())
+    {
+        " or generated glyphs"
+    } else {
+        ""
+    };
     let (orig_acc, orig_f1) = (
         w.num(results::MODELS[3].2, 1),
         w.num(results::MODELS[3].3, 1),
@@ -119,9 +173,8 @@ pub fn write_section(w: &mut Writer, res: &LeversResults) {
         "The original's best model, EfficientNet-b0, started from ImageNet weights (timm's) \
          and reached {orig_acc}% accuracy and {orig_f1}% macro F1, most of its lead coming \
          from the rare classes. ImageNet weights cannot be downloaded here (`--init` loads \
-         them for a user who has them), so this section tests the same lever in the domain: \
-         a network is first trained on a larger corpus of handwriting, {corpus}, and then \
-         fine-tuned on the training part. Every choice is made on the validation part: the \
+         them for a user who has them), so this section first trains a network on other \
+         images, {corpus}{or_glyphs}, and then fine-tunes it on the training part. Every choice is made on the validation part: the \
          checkpoint (lowest validation loss), the logit adjustment and the best variant \
          (highest validation macro F1); the test part is only scored."
     ));
@@ -225,18 +278,19 @@ pub fn write_section(w: &mut Writer, res: &LeversResults) {
     w.para(table.trim_end());
     let vs = &res.variants;
     let mut effects = Vec::new();
-    let p = lever_pairs(vs, pretrained, |a, b| {
-        augmented(a) == augmented(b) && train(a).class_weight_power == train(b).class_weight_power
-    });
-    if !p.is_empty() {
-        effects.push(effect(w, "Pretraining", &p));
+    if res.config.repeats.is_some() && !res.repeats.is_empty() {
+        let (t, tb) = (w.lit("Table 6.1"), w.lit("Table 6.1b"));
+        effects.push(format!(
+            "{t} is one run per variant (training seed 0): a difference between two of its rows \
+             is one draw of the training noise. Each lever's effect over the seeds, with that \
+             noise, is in {tb} below."
+        ));
     }
     let p = lever_pairs(vs, augmented, |a, b| {
-        pretrained(a) == pretrained(b) && train(a).class_weight_power == train(b).class_weight_power
+        init_source(res, a) == init_source(res, b)
+            && train(a).class_weight_power == train(b).class_weight_power
     });
-    if !p.is_empty() {
-        effects.push(effect(w, "Augmentation", &p));
-        let (a, b) = p[0];
+    if let Some(&(a, b)) = p.first() {
         let slow = w.num(
             100.0 * (1.0 - b.train_images_per_second / a.train_images_per_second.max(1e-9)),
             0,
@@ -245,47 +299,62 @@ pub fn write_section(w: &mut Writer, res: &LeversResults) {
             w.int(a.train_images_per_second.round() as usize),
             w.int(b.train_images_per_second.round() as usize),
         );
+        let (an, bn) = (w.lit(&a.variant.name), w.lit(&b.variant.name));
         effects.push(format!(
-            "Its cost in training speed, between these two runs: {bi} images/s against {ai} \
-             ({slow}% slower); the runs did not share the machine alike, so `make bench-nets` \
-             measures it side by side."
+            "Augmentation's cost in training speed, `{bn}` against `{an}`: {bi} images/s \
+             against {ai} ({slow}% slower); the runs did not share the machine alike, so \
+             `make bench-nets` measures it side by side."
         ));
     }
     // The original's finding: EfficientNet beats the CNN once both are pretrained.
+    let mut pairs = Vec::new();
+    let (mut wins, mut fewer_epochs) = (true, false);
     for b in vs
         .iter()
         .filter(|v| v.variant.net.label().starts_with("efficientnet"))
     {
-        let same = vs
+        let Some(a) = vs
             .iter()
-            .find(|a| a.variant.net.label() == "cnn" && same_levers(a, b));
-        if let Some(a) = same {
-            let (an, bn) = (w.lit(&a.variant.name), w.lit(&b.variant.name));
-            let da_v = 100.0 * (b.scored.test.adjusted_accuracy - a.scored.test.adjusted_accuracy);
-            let df_v = 100.0 * (b.scored.test.adjusted_macro_f1 - a.scored.test.adjusted_macro_f1);
-            let (da, df) = (delta(w, da_v), delta(w, df_v));
-            let verdict = if da_v > 0.0 && df_v > 0.0 {
-                "so with pretraining the original's finding holds here: EfficientNet beats the CNN"
-            } else {
-                "so in-domain pretraining does not reproduce the original's finding: \
-                 EfficientNet-b0 does not beat the CNN here (the original's gain came with \
-                 ImageNet weights, which are not available here)"
-            };
-            effects.push(format!(
-                "EfficientNet against the CNN, both pretrained on the corpus and fine-tuned with the \
-                 same levers (epochs in Table 6.1): `{bn}` against `{an}`: {da} \
-                 points of accuracy, {df} of macro F1, {verdict}."
-            ));
-        }
+            .find(|a| a.variant.net.label() == "cnn" && same_levers(res, a, b))
+        else {
+            continue;
+        };
+        let (an, bn) = (w.lit(&a.variant.name), w.lit(&b.variant.name));
+        let da_v = 100.0 * (b.scored.test.adjusted_accuracy - a.scored.test.adjusted_accuracy);
+        let df_v = 100.0 * (b.scored.test.adjusted_macro_f1 - a.scored.test.adjusted_macro_f1);
+        wins &= da_v > 0.0 && df_v > 0.0;
+        fewer_epochs |= b.history.len() < a.history.len();
+        let (da, df) = (delta(w, da_v), delta(w, df_v));
+        let (eb, ea) = (w.int(b.history.len()), w.int(a.history.len()));
+        pairs.push(format!(
+            "`{bn}` against `{an}`, {}: {da} points of accuracy, {df} of macro F1 ({eb} epochs \
+             against {ea})",
+            both_started(init_source(res, b))
+        ));
     }
-    if let Some(e) = size_effect(w, vs) {
+    if !pairs.is_empty() {
+        let verdict = match (wins, fewer_epochs) {
+            (true, _) => "EfficientNet-b0 beats the CNN in each, as in the original",
+            (false, true) => {
+                "EfficientNet-b0 does not beat the CNN in every pair, but it trained fewer \
+                 epochs than the CNN: an under-trained comparison, not a verdict on the network"
+            }
+            (false, false) => {
+                "EfficientNet-b0 does not beat the CNN in every pair, with as many epochs \
+                 (the original's gain came with ImageNet weights, which are not available here)"
+            }
+        };
+        effects.push(format!(
+            "EfficientNet-b0 against the CNN fine-tuned with the same levers, one seed each: {}; \
+             {verdict}.",
+            pairs.join("; ")
+        ));
+    }
+    if let Some(e) = transfer_by_network(w, res) {
         effects.push(e);
     }
-    let p = lever_pairs(vs, weighted, |a, b| {
-        pretrained(a) == pretrained(b) && augmented(a) == augmented(b)
-    });
-    if !p.is_empty() {
-        effects.push(effect(w, "Class weights", &p));
+    if let Some(e) = size_effect(w, res) {
+        effects.push(e);
     }
     if !effects.is_empty() {
         for e in &effects {
@@ -405,20 +474,96 @@ fn best_paragraphs(
     confusions_paragraph(w, res, scored);
 }
 
-/// Bigger networks beside the CNN: each non-CNN variant against the CNN variant trained with
+/// The original's question, asked with transfer: does pretraining on images unlike the test
+/// data (glyphs) help, and EfficientNet-b0 more than the CNN? Each configured effect of glyph
+/// pretraining against training from scratch, by network, on raw test scores over its seeds
+/// (nothing when none ran).
+fn transfer_by_network(w: &mut Writer, res: &LeversResults) -> Option<String> {
+    let variant = |name: &str| res.variants.iter().find(|v| v.variant.name == name);
+    let mut parts = Vec::new();
+    let mut by_net: Vec<(String, f64, f64, usize)> = Vec::new();
+    for e in &res.effects {
+        let (Some(with), Some(without)) = (variant(&e.pair.with), variant(&e.pair.without)) else {
+            continue;
+        };
+        let transfer = matches!(init_source(res, with), Some(PretrainSource::Glyphs { .. }))
+            && init_source(res, without).is_none();
+        if !transfer || e.seeds.is_empty() {
+            continue;
+        }
+        let label = w.lit(&with.variant.net.label());
+        let (acc, f1) = (&e.test.accuracy, &e.test.macro_f1);
+        let cell = |w: &mut Writer, d: &crate::metrics::Paired| {
+            if d.differences.len() < 2 {
+                delta(w, d.mean)
+            } else {
+                format!("{} ± {}", delta(w, d.mean), w.num(d.std, 1))
+            }
+        };
+        let (a, f) = (cell(w, acc), cell(w, f1));
+        let n = w.int(e.seeds.len());
+        let seeds = if e.seeds.len() == 1 { "seed" } else { "seeds" };
+        parts.push(format!(
+            "{label} {a} points of accuracy and {f} of macro F1 ({n} {seeds})"
+        ));
+        by_net.push((with.variant.net.label(), f1.mean, f1.std, e.seeds.len()));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    let cnn = by_net.iter().find(|b| b.0 == "cnn");
+    let eff = by_net.iter().find(|b| b.0.starts_with("efficientnet"));
+    let answer = match (cnn, eff) {
+        (Some(c), Some(e)) => {
+            let more = if e.1 > c.1 { "more" } else { "less" };
+            let d = w.num((e.1 - c.1).abs(), 1);
+            let noise = if e.3 < 2 || c.3 < 2 {
+                format!(
+                    "; with {} seed(s) of EfficientNet-b0 against the CNN's seed spread of ± {} \
+                     points, that is not a difference the runs can establish",
+                    w.int(e.3.min(c.3)),
+                    w.num(c.2, 1)
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                " Here glyph pretraining helps EfficientNet-b0 {more} than the CNN, by {d} \
+                 points of macro F1{noise}."
+            )
+        }
+        _ => String::new(),
+    };
+    Some(format!(
+        "Transfer, pretrained on glyphs minus trained from scratch (both augmented, raw test \
+         scores): {}.{answer}",
+        parts.join("; ")
+    ))
+}
+
+/// Bigger networks beside the CNN: each variant of another network than the CNN and
+/// EfficientNet-b0 against the CNN variant trained with
 /// the same levers (initialisation, augmentation, class weights), with parameters, accuracy,
 /// macro F1 and training speed (nothing when no such pair ran).
-fn size_effect(w: &mut Writer, vs: &[VariantResults]) -> Option<String> {
+fn size_effect(w: &mut Writer, res: &LeversResults) -> Option<String> {
+    let vs = &res.variants;
     let mut parts = Vec::new();
+    let mut fewer_epochs = false;
     let (mut none_wins, mut all_slower) = (true, true);
     let mut min_slowdown = f64::INFINITY;
-    for b in vs.iter().filter(|v| v.variant.net.label() != "cnn") {
+    // EfficientNet-b0 has its own comparison (the original's finding) above.
+    let bigger = |v: &&VariantResults| {
+        let l = v.variant.net.label();
+        l != "cnn" && !l.starts_with("efficientnet")
+    };
+    for b in vs.iter().filter(bigger) {
         let Some(a) = vs
             .iter()
-            .find(|a| a.variant.net.label() == "cnn" && same_levers(a, b))
+            .find(|a| a.variant.net.label() == "cnn" && same_levers(res, a, b))
         else {
             continue;
         };
+        fewer_epochs |= b.history.len() < a.history.len();
         let (an, bn) = (w.lit(&a.variant.name), w.lit(&b.variant.name));
         let label = w.lit(&b.variant.net.label());
         let (bp, ap) = (
@@ -444,16 +589,22 @@ fn size_effect(w: &mut Writer, vs: &[VariantResults]) -> Option<String> {
     if parts.is_empty() {
         return None;
     }
+    let under = if fewer_epochs {
+        " (each with fewer epochs than the CNN beside it: under-trained comparisons, one seed \
+         each)"
+    } else {
+        " (one seed each)"
+    };
     let verdict = match (none_wins, all_slower) {
         (true, true) => format!(
-            " No bigger network beats the CNN trained with the same levers on both measures, \
-             and each trains at least {} times slower in these runs.",
+            " No bigger network beats the CNN trained with the same levers on both measures \
+             here{under}, and each trains at least {} times slower in these runs.",
             w.num(min_slowdown, 1)
         ),
-        (true, false) => {
-            " No bigger network beats the CNN trained with the same levers on both measures."
-                .to_string()
-        }
+        (true, false) => format!(
+            " No bigger network beats the CNN trained with the same levers on both measures \
+             here{under}."
+        ),
         _ => String::new(),
     };
     let t = w.lit("Table 6.1");
