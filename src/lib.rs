@@ -81,8 +81,8 @@ pub use tch;
 
 /// The names a notebook needs to do a section by hand: `use charlab::prelude::*;`. Data,
 /// split and normaliser; every model's builder (logistic regression, SVM, CNN, EfficientNet,
-/// ResNet); training ([`Fit`], resumable, reusing a finished run folder) and prediction
-/// ([`Trained::predict`], [`Predictor`]); the metrics; votes and logit adjustment; figures and
+/// ResNet); training ([`Fit`](crate::training::Fit), resumable, reusing a finished run folder) and prediction
+/// ([`Trained::predict`](crate::training::Trained::predict), [`Predictor`](crate::inference::Predictor)); the metrics; votes and logit adjustment; figures and
 /// tables.
 pub mod prelude {
     pub use crate::data::{DataSpec, Dataset, Source, REPORT_CLASSES, REPORT_COUNTS};

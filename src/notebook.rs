@@ -109,7 +109,7 @@ impl Lab {
     /// Section 6.1's pretraining corpus: on the quick schedule [`QUICK_CORPUS_SIZE`] glyphs of
     /// the embedded generator (another seed than the data's); else `CHARLAB_CORPUS`, the
     /// shared EMNIST folder beside the project, or `default_n` generated glyphs
-    /// ([`crate::sections::levers::corpus_spec`]).
+    /// (`crate::sections::levers::corpus_spec`).
     pub fn corpus(&self, default_n: usize) -> Result<Dataset> {
         let spec = if self.is_quick() {
             DataSpec::Default {

@@ -3,7 +3,7 @@
 //! (a `train.pkl`, an EMNIST folder, or nothing for the embedded default; `CHARLAB_DATA` when
 //! the flag is absent) and takes `--seed` wherever randomness is used.
 //!
-//! Thin by design: the arguments ([`args`]) become a profile and a section's configuration,
+//! Thin by design: the arguments (`args`) become a profile and a section's configuration,
 //! the section runs, and main prints the text the section's `summary` function makes of its
 //! results.
 

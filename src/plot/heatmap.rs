@@ -8,7 +8,7 @@ use crate::metrics::ConfusionMatrix;
 
 /// The row-normalised confusion matrix as a heatmap (rows: true class, columns: predicted
 /// class), with a colour bar. Every cell on the diagonal and every other cell of at least
-/// [`ConfusionHeatmap::LABEL_MIN`] carries its percentage, in black or white, whichever reads
+/// `ConfusionHeatmap::LABEL_MIN` carries its percentage, in black or white, whichever reads
 /// better on the cell's colour; a row without test images is grey and says so.
 #[derive(Clone, Debug)]
 pub struct ConfusionHeatmap {

@@ -1,4 +1,4 @@
-//! One module per section of the report, and [`SECTIONS`], the one registry of them in report
+//! One module per section of the report, and `SECTIONS`, the one registry of them in report
 //! order.
 //!
 //! Each module has a `run` that computes the section on a [`crate::data::Dataset`], writes its
@@ -6,10 +6,10 @@
 //! `summary` of its results as the CLI prints them, and smaller functions that notebooks call
 //! step by step.
 //!
-//! A [`Section`] says what a section is once: its id (the results file's and run folder's
+//! A `Section` says what a section is once: its id (the results file's and run folder's
 //! name), number, notebook, module, figures, results file, the results of other sections it
 //! reads. It is metadata only: how `charlab reproduce` runs a section is
-//! [`crate::reproduce`]'s. Adding a section is one module, one entry in [`SECTIONS`], its
+//! [`crate::reproduce`]'s. Adding a section is one module, one entry in `SECTIONS`, its
 //! notebook, and (when `reproduce` runs it) its hook in `reproduce`.
 
 use std::path::PathBuf;

@@ -290,8 +290,8 @@ pub(crate) fn run(
     Ok(res)
 }
 
-/// The section's results from models fitted on `data` with `config` (see [`fit_logreg`],
-/// [`fit_svm`]).
+/// The section's results from models fitted on `data` with `config` (see `fit_logreg`,
+/// `fit_svm`).
 pub fn collect(
     data: &Dataset,
     config: &BaselinesConfig,
@@ -310,7 +310,7 @@ pub fn collect(
 }
 
 /// Writes `report/results/04.1-baselines.json` and the per-class F1 figure (see
-/// [`f1_figure`]), which it returns.
+/// `f1_figure`), which it returns.
 pub fn save(res: &BaselinesResults, chars: &[char]) -> Result<crate::plot::Png> {
     paths::write_json(&paths::result(SECTION), res)?;
     f1_figure(res, chars)

@@ -87,7 +87,7 @@ pub struct GridConfig {
     pub cnn: Option<CnnGrid>,
 }
 
-/// Everything that defines section 6.2. Defaults: see [`CvConfig::full`].
+/// Everything that defines section 6.2. Defaults: see `CvConfig::full`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CvConfig {
     /// Seed of the report's random split (its test part is never used to fit or choose).
@@ -107,7 +107,7 @@ pub struct CvConfig {
 }
 
 impl CvConfig {
-    /// The configuration of `profile`: [`CvConfig::full`] or [`CvConfig::quick`].
+    /// The configuration of `profile`: `CvConfig::full` or `CvConfig::quick`.
     pub fn for_profile(profile: crate::Profile) -> Self {
         match profile {
             crate::Profile::Full => CvConfig::full(),

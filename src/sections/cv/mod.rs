@@ -114,7 +114,7 @@ impl ModelCv {
 /// `report/results/06.2-cv.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CvResults {
-    /// [`SECTION`].
+    /// [`crate::paths::section::CV`].
     pub section: String,
     /// The data.
     pub source: Source,

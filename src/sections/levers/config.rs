@@ -83,8 +83,8 @@ pub struct LeverPair {
     pub without: String,
 }
 
-/// Everything that defines the section's runs. [`LeversConfig::full`] is the committed
-/// configuration, [`LeversConfig::quick`] the tests' and notebooks'.
+/// Everything that defines the section's runs. `LeversConfig::full` is the committed
+/// configuration, `LeversConfig::quick` the tests' and notebooks'.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LeversConfig {
     /// Seed of the report's random split.
@@ -249,7 +249,7 @@ impl LeversConfig {
         }
     }
 
-    /// The configuration of `profile`: [`LeversConfig::full`] or [`LeversConfig::quick`].
+    /// The configuration of `profile`: `LeversConfig::full` or `LeversConfig::quick`.
     pub fn for_profile(profile: crate::Profile) -> Self {
         match profile {
             crate::Profile::Full => LeversConfig::full(),

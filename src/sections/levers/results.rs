@@ -77,7 +77,7 @@ pub struct Best {
 /// `report/results/06.1-levers.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LeversResults {
-    /// [`super::SECTION`].
+    /// [`crate::paths::section::LEVERS`].
     pub section: String,
     /// The data.
     pub source: Source,

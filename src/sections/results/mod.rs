@@ -54,7 +54,7 @@ pub(crate) const ORIGINAL_EPOCHS: usize = 25;
 /// What section 5 needs of one model's test results.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelOutcome {
-    /// Key in [`MODELS`].
+    /// Key in `MODELS`.
     pub key: String,
     /// Name in Table 1.
     pub name: String,
@@ -72,7 +72,7 @@ pub struct ModelOutcome {
     pub validation_accuracy: Option<f64>,
 }
 
-/// Reads the outcome of every model of [`MODELS`] whose results file exists; also returns the
+/// Reads the outcome of every model of `MODELS` whose results file exists; also returns the
 /// names of the missing ones.
 pub fn collect() -> Result<(Vec<ModelOutcome>, Vec<String>)> {
     let mut found = Vec::new();
@@ -168,7 +168,7 @@ pub struct ResultsSummary {
     pub source: Source,
     /// Hash of the data (every model's results come from it).
     pub data_hash: String,
-    /// Table 1, in [`MODELS`] order (models without results left out).
+    /// Table 1, in `MODELS` order (models without results left out).
     pub table1: Vec<Table1Row>,
     /// Models without a results file.
     pub missing: Vec<String>,
@@ -197,7 +197,7 @@ pub struct ResultsSummary {
     /// (the first, the second, the test), when both recorded their test predictions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paired_test: Option<(String, String, McNemar)>,
-    /// The best model's most confidently wrong test images ([`TOP_LOSSES`] at most; empty when
+    /// The best model's most confidently wrong test images (`TOP_LOSSES` at most; empty when
     /// its trained network is not on this machine).
     #[serde(default)]
     pub top_losses: Vec<TopLoss>,

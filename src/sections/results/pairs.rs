@@ -52,7 +52,7 @@ impl ConfusedPairs {
 
     /// The confused pairs of `summary` (or, for a summary written before they were recorded,
     /// of the best model's confusion matrix) with up to `per_row` misread test images per
-    /// direction and [`Self::REFERENCES`] reference images, from `data` and the best model's
+    /// direction and `Self::REFERENCES` reference images, from `data` and the best model's
     /// test predictions.
     pub fn of(
         data: &Dataset,
