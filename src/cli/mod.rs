@@ -494,6 +494,13 @@ fn export_weights() -> Result<()> {
             Err(e) => eprintln!("skipped {}: {e}", levers::SECTION),
         }
     }
+    if let Ok(res) = paths::read_json::<cv::CvResults>(&paths::result(cv::SECTION)) {
+        let command = format!("charlab cv {data} --resume");
+        match crate::weights::export_fold_vote(&res, &cv::run_root(), &command) {
+            Ok(e) => entries.extend(e),
+            Err(e) => eprintln!("skipped {}: {e}", cv::SECTION),
+        }
+    }
     // The pretraining runs section 6.2's models start from (finished here): without them a
     // new machine would have to pretrain again before cross-validating.
     let pretrained = cv::CvConfig::for_profile(Profile::Full)

@@ -20,7 +20,10 @@ use crate::metrics::ConfusionMatrix;
 use crate::sections::neural::NeuralResults;
 use crate::{paths, Error, Result};
 
+mod cv;
 mod verify;
+
+pub use cv::{best_network, export_fold_vote};
 
 pub use verify::{table, verify, Check};
 
@@ -469,8 +472,13 @@ fn model_card(e: &Entry) -> Result<String> {
             .iter()
             .map(|m| format!("`{}`", m.display()))
             .collect();
+        let adjusted = if spec.adjusted_members {
+            "each member's logits adjusted as its own run chose, then voted"
+        } else {
+            "logit-adjusted after the vote"
+        };
         format!(
-            "a {} vote of {} (folders beside this one), logit-adjusted after the vote",
+            "a {} vote of {} (folders beside this one), {adjusted}",
             spec.rule,
             members.join(", ")
         )
@@ -518,13 +526,19 @@ fn model_card(e: &Entry) -> Result<String> {
     Ok(format!(
         "\n## {name}\n\n\
          - **Model**: {what}.\n\
-         - **Data**: the stand-in `train.pkl` (content hash `{hash}`), the report's random \
-         split; pretraining runs on the corpus named in `config.json`.\n\
+         - **Data**: the stand-in `train.pkl` (content hash `{hash}`), {data}.\n\
          - **Training again**: `{command}`.\n\
          - **Test scores**: {scores}.\n\
          - **Not for**: other image sizes or class sets, lower-case letters as a class of \
          their own, or any decision about people.\n",
         name = e.name(),
+        data = if e.section == paths::section::CV {
+            "the report's random split; each fold model fitted on four of the five folds of \
+             its training and validation parts (a stratified share of them kept for the \
+             checkpoint and the logit adjustment), scored on the test part"
+        } else {
+            "the report's random split; pretraining runs on the corpus named in `config.json`"
+        },
         hash = e.data_hash.get(..16).unwrap_or(&e.data_hash),
         command = e.command,
     ))

@@ -128,6 +128,21 @@ fn verify_model(e: &Entry, data: &Dataset) -> Result<Check> {
         Trained::load_as(&folder, e.channels_last)?;
         return Ok(check((0.0, 0.0), (0.0, 0.0), 0, false));
     }
+    if e.section == paths::section::CV {
+        let (expected, want) = super::cv::expected(e)?;
+        let test = super::cv::test_part(data)?;
+        let p = crate::inference::Predictor::load_as(&folder, e.channels_last)?;
+        let pred = p.predict(&data.subset(&test)?)?;
+        let cm = ConfusionMatrix::new(&data.labels_at(&test), &pred, data.n_classes())?;
+        let differing = pred.iter().zip(&want).filter(|(a, b)| a != b).count()
+            + pred.len().abs_diff(want.len());
+        return Ok(check(
+            expected,
+            (cm.accuracy(), cm.macro_f1()),
+            differing,
+            true,
+        ));
+    }
     let results_path = paths::root().join(&e.results);
     let res: serde_json::Value = paths::read_json(&results_path)?;
     let scored = scored_in(&res, &e.model).ok_or_else(|| {

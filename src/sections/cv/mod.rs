@@ -140,6 +140,24 @@ pub struct CvResults {
     pub ensembles: Vec<EnsembleResult>,
 }
 
+/// The scores of `model`'s fold `f` (from its folder, else its record in
+/// `report/results/06.2-cv/`), and the path of that record.
+pub(crate) fn fold_test_record(model: &str, f: usize) -> Result<(PathBuf, Option<FoldScore>)> {
+    let file = fold::fold_dir(model, f).join("fold.json");
+    let rec: Option<fold::FoldRecord> = records::read(&file)?;
+    let record = records::dir()
+        .join(model)
+        .join(format!("fold-{}", f + 1))
+        .join("fold.json");
+    Ok((record, rec.map(|r| r.score)))
+}
+
+/// The recorded test predictions of the soft vote of `model`'s fold models, and the record's
+/// path.
+pub(crate) fn fold_vote_record(model: &str) -> Result<(PathBuf, Option<Vec<usize>>)> {
+    records::soft_vote_predictions(model)
+}
+
 /// The results file when it holds `data` and `config` (a notebook then shows it without
 /// running hours of folds again), else [`run`], resumed. A results file whose models have not
 /// all finished is shown as it is: `charlab cv --resume` continues it.

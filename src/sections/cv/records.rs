@@ -86,3 +86,14 @@ pub(crate) fn write_soft_vote(name: &str, members: &str, pred: &[usize]) -> Resu
     };
     paths::write_json_if_changed(&soft_vote_path(name), &v)
 }
+
+/// The recorded test predictions of soft vote `name`, whatever members they were for, and
+/// the record's path.
+pub(crate) fn soft_vote_predictions(name: &str) -> Result<(PathBuf, Option<Vec<usize>>)> {
+    let p = soft_vote_path(name);
+    if !p.is_file() {
+        return Ok((p, None));
+    }
+    let v: SoftVote = paths::read_json(&p)?;
+    Ok((p, Some(v.test_predictions)))
+}
