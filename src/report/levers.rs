@@ -161,9 +161,9 @@ pub fn write_section(w: &mut Writer, res: &LeversResults) {
         .iter()
         .any(|p| !p.source.is_corpus())
     {
-        " or generated glyphs"
+        " (a larger corpus of handwriting, or generated glyphs)"
     } else {
-        ""
+        " (a larger corpus of handwriting)"
     };
     let (orig_acc, orig_f1) = (
         w.num(results::MODELS[3].2, 1),
@@ -174,7 +174,8 @@ pub fn write_section(w: &mut Writer, res: &LeversResults) {
          and reached {orig_acc}% accuracy and {orig_f1}% macro F1, most of its lead coming \
          from the rare classes. ImageNet weights cannot be downloaded here (`--init` loads \
          them for a user who has them), so this section first trains a network on other \
-         images, {corpus}{or_glyphs}, and then fine-tunes it on the training part. Every choice is made on the validation part: the \
+         images{or_glyphs}, and then fine-tunes it on the training part. The corpus is \
+         {corpus}. Every choice is made on the validation part: the \
          checkpoint (lowest validation loss), the logit adjustment and the best variant \
          (highest validation macro F1); the test part is only scored."
     ));
@@ -491,7 +492,12 @@ fn transfer_by_network(w: &mut Writer, res: &LeversResults) -> Option<String> {
         if !transfer || e.seeds.is_empty() {
             continue;
         }
-        let label = w.lit(&with.variant.net.label());
+        let net = with.variant.net.label();
+        let label = match net.as_str() {
+            "cnn" => "the CNN".to_string(),
+            "efficientnet-b0" => "EfficientNet-b0".to_string(),
+            other => w.lit(other),
+        };
         let (acc, f1) = (&e.test.accuracy, &e.test.macro_f1);
         let cell = |w: &mut Writer, d: &crate::metrics::Paired| {
             if d.differences.len() < 2 {
@@ -518,10 +524,12 @@ fn transfer_by_network(w: &mut Writer, res: &LeversResults) -> Option<String> {
             let more = if e.1 > c.1 { "more" } else { "less" };
             let d = w.num((e.1 - c.1).abs(), 1);
             let noise = if e.3 < 2 || c.3 < 2 {
+                let n = e.3.min(c.3);
                 format!(
-                    "; with {} seed(s) of EfficientNet-b0 against the CNN's seed spread of ± {} \
+                    "; with {} {} of EfficientNet-b0 against the CNN's seed spread of ± {} \
                      points, that is not a difference the runs can establish",
-                    w.int(e.3.min(c.3)),
+                    w.int(n),
+                    if n == 1 { "seed" } else { "seeds" },
                     w.num(c.2, 1)
                 )
             } else {
