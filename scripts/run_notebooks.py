@@ -57,6 +57,7 @@ PROGRESS = [
         r"^pretraining \S+ on .+$",
         r"^variant \S+$",
         r"^repeat \S+ \(seed \d+\)$",
+        r"^\S+: its run folder is not here; its results from \S+$",
     )
 ]
 
