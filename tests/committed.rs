@@ -159,3 +159,46 @@ fn typed_score_finds_decimal_percentages_only() {
     assert_eq!(typed_score("a 12.25 % gain"), Some("12.25%".into()));
     assert_eq!(typed_score("section 6.1 and 5% of cells, v0.26"), None);
 }
+
+/// Section 6.2 cross-validates section 6.1's best single network: the variant whose adjusted
+/// validation macro F1, averaged over its seeds (the configured run and its repeats in
+/// `06.1-levers.json`), is the highest. Chosen on validation only, never on test.
+#[test]
+fn cross_validated_six_one_model_is_the_best_on_validation() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(root.join("report/results").join(name)).unwrap(),
+        )
+        .unwrap()
+    };
+    let (levers, cv) = (read("06.1-levers.json"), read("06.2-cv.json"));
+    let mut by_variant: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for key in ["variants", "repeats"] {
+        for v in levers[key].as_array().into_iter().flatten() {
+            let name = v["variant"]["name"].as_str().unwrap();
+            let base = name.split("-seed").next().unwrap().to_string();
+            let f1 = v["validation"]["adjusted_macro_f1"].as_f64().unwrap();
+            by_variant.entry(base).or_default().push(f1);
+        }
+    }
+    let mean = |v: &Vec<f64>| v.iter().sum::<f64>() / v.len() as f64;
+    let best = by_variant
+        .iter()
+        .max_by(|a, b| mean(a.1).total_cmp(&mean(b.1)))
+        .map(|(n, _)| n.clone())
+        .unwrap();
+    let cross_validated: Vec<&str> = cv["config"]["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["pretrained"].is_string())
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        cross_validated,
+        vec![best.as_str()],
+        "section 6.2 should cross-validate 6.1's best network on validation (seed means: \
+         {by_variant:?})"
+    );
+}
