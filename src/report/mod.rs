@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 
 mod analysis;
+mod comparisons;
 mod cv;
 mod html;
 mod levers;

@@ -1,7 +1,7 @@
 //! Section 6.1's repeats over training seeds: each lever's effect with its noise (Table 6.1b)
 //! and each repeated variant's spread (Table 6.1c).
 
-use super::levers::delta;
+use super::writer::delta;
 use super::Writer;
 use crate::metrics::Paired;
 use crate::sections::levers::{Effect, LeversResults};

@@ -58,3 +58,9 @@ impl Writer {
         self.para(&format!("*{caption}*"));
     }
 }
+
+/// Signed difference in points, recorded: `+1.2` or `-0.4`.
+pub(super) fn delta(w: &mut Writer, d: f64) -> String {
+    let v = w.num(d.abs(), 1);
+    format!("{}{v}", if d < 0.0 { "-" } else { "+" })
+}
