@@ -96,12 +96,9 @@ pub(super) fn section(w: &mut Writer, res: Option<&LeversResults>) {
 /// Section 6.1's text from `res` (after its heading).
 pub fn write_section(w: &mut Writer, res: &LeversResults) {
     let corpus = w.lit(&res.corpus.describe());
-    let or_glyphs = if res
-        .config
-        .all_pretraining()
-        .iter()
-        .any(|p| !p.source.is_corpus())
-    {
+    let specs = res.config.all_pretraining();
+    let any_glyphs = specs.iter().any(|p| !p.source.is_corpus());
+    let or_glyphs = if any_glyphs {
         " (a larger corpus of handwriting, or generated glyphs)"
     } else {
         " (a larger corpus of handwriting)"
@@ -120,8 +117,7 @@ pub fn write_section(w: &mut Writer, res: &LeversResults) {
          checkpoint (lowest validation loss), the logit adjustment and the best variant \
          (highest validation macro F1); the test part is only scored."
     ));
-    let specs = res.config.all_pretraining();
-    if specs.iter().any(|p| !p.source.is_corpus()) {
+    if any_glyphs {
         let same_source = if matches!(res.corpus, crate::data::Source::Emnist { .. }) {
             " This corpus is the rest of the EMNIST partition the data was drawn from, so the \
              same writers: pretraining on it is more data of the same kind, not transfer."
@@ -248,13 +244,7 @@ pub fn write_section(w: &mut Writer, res: &LeversResults) {
 /// The augmentation figure's caption, with the settings of the first augmented run of the
 /// configuration (the one the figure draws with).
 fn augmentation_caption(w: &mut Writer, res: &LeversResults) -> String {
-    let first = res
-        .config
-        .variants
-        .iter()
-        .map(|v| &v.train)
-        .chain(res.config.pretraining.iter().map(|p| &p.train))
-        .find_map(|t| t.augment.as_ref());
+    let first = res.config.first_augmentation();
     let head = format!(
         "Augmentation: one training image of each look-alike character (left) and {} random \
          draws of it",

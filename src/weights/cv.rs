@@ -58,13 +58,13 @@ pub fn export_fold_vote(res: &CvResults, run_root: &Path, command: &str) -> Resu
         data_hash: res.data_hash.clone(),
         command: format!(
             "CHARLAB_THREADS=2 CHARLAB_CHANNELS_LAST={} {command}",
-            u8::from(crate::channels_last())
+            u8::from(res.channels_last)
         ),
         results: paths::relative(results),
         test_accuracy: acc,
         test_macro_f1: f1,
         test_images,
-        channels_last: crate::channels_last(),
+        channels_last: res.channels_last,
     };
     let mut out = Vec::new();
     for f in 0..res.config.folds {

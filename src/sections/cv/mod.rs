@@ -138,6 +138,11 @@ pub struct CvResults {
     pub models: Vec<ModelCv>,
     /// Votes over finished models' fold models.
     pub ensembles: Vec<EnsembleResult>,
+    /// Whether the networks were scored with their convolution weights channels-last
+    /// ([`crate::channels_last`]; the layout changes float rounding, so re-scoring uses the
+    /// same). Not written when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub channels_last: bool,
 }
 
 /// The scores of `model`'s fold `f` (from its folder, else its record in
@@ -145,11 +150,7 @@ pub struct CvResults {
 pub(crate) fn fold_test_record(model: &str, f: usize) -> Result<(PathBuf, Option<FoldScore>)> {
     let file = fold::fold_dir(model, f).join("fold.json");
     let rec: Option<fold::FoldRecord> = records::read(&file)?;
-    let record = records::dir()
-        .join(model)
-        .join(format!("fold-{}", f + 1))
-        .join("fold.json");
-    Ok((record, rec.map(|r| r.score)))
+    Ok((records::record_of(&file), rec.map(|r| r.score)))
 }
 
 /// The recorded test predictions of the soft vote of `model`'s fold models, and the record's
@@ -468,6 +469,7 @@ fn empty_results(data: &Dataset, config: &CvConfig, folds: &PoolFolds) -> CvResu
         grid: GridResults::default(),
         models: Vec::new(),
         ensembles: Vec::new(),
+        channels_last: crate::channels_last(),
     }
 }
 

@@ -23,7 +23,7 @@ pub(crate) fn dir() -> PathBuf {
 }
 
 /// The record of `file` (a file under the section's run folder).
-fn record_of(file: &Path) -> PathBuf {
+pub(crate) fn record_of(file: &Path) -> PathBuf {
     match file.strip_prefix(run_root()) {
         Ok(rel) => dir().join(rel),
         Err(_) => dir().join(file.file_name().unwrap_or_default()),

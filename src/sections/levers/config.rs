@@ -322,6 +322,16 @@ impl LeversConfig {
         }
     }
 
+    /// The augmentation of the first run that trains with one (the variants, then the
+    /// pretraining runs): the one `figures/06-augmentation` draws and its caption describes.
+    pub fn first_augmentation(&self) -> Option<&crate::augment::AugmentParams> {
+        self.variants
+            .iter()
+            .map(|v| &v.train)
+            .chain(self.pretraining.iter().map(|p| &p.train))
+            .find_map(|t| t.augment.as_ref())
+    }
+
     /// Every pretraining run: the configured ones, then each repeated at each seed of
     /// [`LeversConfig::repeats`] that a repeated variant starts from (`<p>-seed<s>`).
     pub(crate) fn all_pretraining(&self) -> Vec<PretrainSpec> {

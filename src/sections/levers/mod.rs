@@ -308,12 +308,7 @@ pub(crate) fn augmentation_figure(
     config: &LeversConfig,
 ) -> Result<Option<crate::plot::Png>> {
     let split = split::random_split(data.len(), config.split_seed)?;
-    let augmented = config
-        .variants
-        .iter()
-        .map(|v| &v.train)
-        .chain(config.pretraining.iter().map(|p| &p.train));
-    match augmented.filter_map(|t| t.augment.as_ref()).next() {
+    match config.first_augmentation() {
         Some(a) => figures::augmentation_figure(data, &split.train, a, config.split_seed).map(Some),
         None => Ok(None),
     }
